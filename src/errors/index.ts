@@ -1,0 +1,2 @@
+export * from './reply-codes.js';
+export * from './amqp-error.js';
