@@ -1,0 +1,149 @@
+/**
+ * The engine's surface as the protocol layer sees it. The engine (vhost, exchanges, queues,
+ * bindings, consumers) knows nothing of bytes or sockets; the protocol layer implements
+ * `ConsumerSink` and `ConnectionOwner` and calls the methods below. Every method throws
+ * `AmqpError` (from src/errors) with RabbitMQ's reply code and text on bad input; the channel
+ * dispatcher adds the class/method ids.
+ *
+ * Message lifetime: a published `Message` is shared (never copied) by every queue it is routed to.
+ * A queue hands an `Envelope` (message + queue position) to a consumer sink or to basic.get; the
+ * channel keeps unacked envelopes by delivery tag and later calls `ack`, `reject(requeue)` on the
+ * queue. A requeued envelope goes back to its original position with redelivered = true.
+ */
+import type { FieldTable } from '../codec/field-types.js';
+import type { BasicProperties } from '../codec/properties.js';
+
+/** The connection that owns exclusive queues; the engine compares owners by identity. */
+export interface ConnectionOwner {
+  readonly id: string;
+  /** Client advertised capabilities.consumer_cancel_notify (server-sent basic.cancel allowed). */
+  readonly consumerCancelNotify: boolean;
+}
+
+export interface Message {
+  readonly id: number;
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Raw property bytes, sent back unchanged on delivery. */
+  readonly rawProperties: Buffer;
+  /** Decoded properties (headers exchange, delivery mode, priority, expiration, reply-to). */
+  readonly properties: BasicProperties;
+  readonly body: Buffer;
+  readonly persistent: boolean;
+}
+
+/** One message at one position in one queue. */
+export interface Envelope {
+  readonly queue: QueueApi;
+  readonly seq: number;
+  readonly message: Message;
+  redelivered: boolean;
+  deliveryCount: number;
+}
+
+/** Implemented by the protocol layer (one per basic.consume). */
+export interface ConsumerSink {
+  readonly tag: string;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  readonly owner: ConnectionOwner;
+  /** True when it may take one more message now (prefetch per consumer/channel, socket buffer). */
+  hasCredit(): boolean;
+  /** Hands over one message; only called right after hasCredit() returned true. */
+  deliver(envelope: Envelope): void;
+  /** The queue went away (deleted): the sink sends basic.cancel if the client allows it. */
+  cancelledByServer(): void;
+}
+
+export interface QueueApi {
+  readonly name: string;
+  readonly vhost: string;
+  readonly durable: boolean;
+  readonly exclusiveOwner: ConnectionOwner | undefined;
+  messageCount(): number;
+  consumerCount(): number;
+  /** Ack: the position is gone for good. */
+  ack(envelope: Envelope): void;
+  /** Nack/reject/channel close: requeue to the original position (redelivered) or drop. */
+  reject(envelope: Envelope, requeue: boolean): void;
+  /** Many requeues at once (channel close); keeps their original order. */
+  requeueAll(envelopes: readonly Envelope[]): void;
+  /** Try to hand ready messages to consumers with credit (called when a sink gets credit back). */
+  pump(): void;
+}
+
+export interface ExchangeDeclare {
+  readonly name: string;
+  readonly type: string;
+  readonly passive: boolean;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: FieldTable;
+}
+
+export interface QueueDeclare {
+  /** Empty: the engine generates an `amq.gen-…` name. */
+  readonly name: string;
+  readonly passive: boolean;
+  readonly durable: boolean;
+  readonly exclusive: boolean;
+  readonly autoDelete: boolean;
+  readonly arguments: FieldTable;
+}
+
+export interface QueueDeclareResult {
+  readonly name: string;
+  readonly messageCount: number;
+  readonly consumerCount: number;
+}
+
+export interface ConsumeOptions {
+  readonly queue: string;
+  readonly arguments: FieldTable;
+}
+
+export interface PublishResult {
+  /** Number of queues the message was put on (0 → unroutable: mandatory gets basic.return). */
+  readonly routedQueues: number;
+  /** True when a durable write was issued (the confirm must wait for Store.whenDurable). */
+  readonly needsDurableWrite: boolean;
+}
+
+export interface VhostApi {
+  readonly name: string;
+  exchangeDeclare(args: ExchangeDeclare): void;
+  exchangeDelete(name: string, ifUnused: boolean): void;
+  exchangeBind(destination: string, source: string, routingKey: string, args: FieldTable): void;
+  exchangeUnbind(destination: string, source: string, routingKey: string, args: FieldTable): void;
+
+  queueDeclare(args: QueueDeclare, owner: ConnectionOwner): QueueDeclareResult;
+  queueBind(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: ConnectionOwner): void;
+  queueUnbind(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: ConnectionOwner): void;
+  /** Returns the number of ready messages purged (unacked ones stay). */
+  queuePurge(queue: string, owner: ConnectionOwner): number;
+  /** Returns the message count of the deleted queue (0 when it did not exist: RabbitMQ is idempotent). */
+  queueDelete(queue: string, opts: { ifUnused: boolean; ifEmpty: boolean }, owner: ConnectionOwner): number;
+  /** Looks a queue up for consume/get, applying the exclusive check (405) and 404. */
+  queueForUse(queue: string, owner: ConnectionOwner): QueueApi;
+
+  /** Routes and enqueues. Throws 404 for an unknown exchange, 403 for an internal one. */
+  publish(exchange: string, message: Message): PublishResult;
+  /** basic.get: the next ready message (delivery count bumped), or undefined when empty. */
+  basicGet(queue: string, owner: ConnectionOwner): Envelope | undefined;
+  /** basic.consume: registers the sink; delivery starts right away. */
+  consume(sink: ConsumerSink, opts: ConsumeOptions): QueueApi;
+  /** basic.cancel or channel close: removes the sink (auto-delete queues may go). */
+  cancel(queue: QueueApi, sink: ConsumerSink): void;
+  /** The connection closed: its exclusive queues are deleted. */
+  connectionClosed(owner: ConnectionOwner): void;
+  /** Allocates a message id for a new publish. */
+  nextMessageId(): number;
+}
+
+export interface BrokerApi {
+  vhost(name: string): VhostApi | undefined;
+  /** Runs cb once every durable write issued so far is on disk (publisher confirms, tx.commit). */
+  whenDurable(cb: () => void): void;
+  close(): Promise<void>;
+}
