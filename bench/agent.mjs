@@ -1,0 +1,144 @@
+// A benchmark client process: publishes or consumes as told by its parent over IPC, then reports
+// counts, latencies and its own CPU use. Running clients in their own processes keeps the client
+// from being the bottleneck of the broker under test (and lets us say how close it is to its limit).
+import amqp from 'amqplib';
+import { performance } from 'node:perf_hooks';
+
+const LATENCY_SAMPLES_MAX = 200_000;
+
+function nowMs() {
+  return performance.timeOrigin + performance.now();
+}
+
+function makeBody(size) {
+  return Buffer.alloc(Math.max(size, 8), 0x61);
+}
+
+async function publish(opts, control) {
+  const conn = await amqp.connect(opts.url);
+  const ch = opts.window > 0 ? await conn.createConfirmChannel() : await conn.createChannel();
+  const body = makeBody(opts.size);
+  const props = { persistent: !!opts.persistent };
+  const keys = opts.routingKeys;
+  let sent = 0;
+  let confirmed = 0;
+  let inFlight = 0;
+  const deadline = opts.durationMs ? Date.now() + opts.durationMs : Infinity;
+  const total = opts.count ?? Infinity;
+  const intervalMs = opts.rate ? 1000 / opts.rate : 0;
+  const startedAt = nowMs();
+  let waiter = null;
+  const wake = () => { if (waiter) { const w = waiter; waiter = null; w(); } };
+  const onConfirm = (err) => {
+    inFlight--;
+    if (!err) confirmed++;
+    wake();
+  };
+  ch.on('drain', wake);
+  while (sent < total && Date.now() < deadline && !control.stop) {
+    if (intervalMs) {
+      const due = startedAt + sent * intervalMs;
+      const wait = due - nowMs();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
+    if (opts.latency) body.writeDoubleLE(nowMs(), 0);
+    const key = keys[sent % keys.length];
+    let ok;
+    if (opts.window > 0) {
+      inFlight++;
+      ok = ch.publish(opts.exchange, key, body, props, onConfirm);
+    } else {
+      ok = ch.publish(opts.exchange, key, body, props);
+    }
+    sent++;
+    if (opts.window > 0 && inFlight >= opts.window) {
+      await new Promise((r) => { waiter = r; });
+    } else if (!ok) {
+      await new Promise((r) => { waiter = r; });
+    } else if ((sent & 1023) === 0) {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  if (opts.window > 0) {
+    const until = Date.now() + 30_000;
+    while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+  const elapsedMs = nowMs() - startedAt;
+  await conn.close().catch(() => {});
+  return { sent, confirmed, elapsedMs };
+}
+
+async function consume(opts, control) {
+  const conn = await amqp.connect(opts.url);
+  const ch = await conn.createChannel();
+  if (opts.prefetch) await ch.prefetch(opts.prefetch, false);
+  let received = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  const latencies = [];
+  let done;
+  const finished = new Promise((r) => { done = r; });
+  const expected = opts.count ?? Infinity;
+  const onMessage = (msg) => {
+    if (!msg) return;
+    const t = nowMs();
+    if (received === 0) firstAt = t;
+    lastAt = t;
+    received++;
+    if (opts.latency && latencies.length < LATENCY_SAMPLES_MAX) latencies.push(t - msg.content.readDoubleLE(0));
+    if (!opts.noAck) ch.ack(msg);
+    if (received >= expected) done();
+  };
+  for (const q of opts.queues) await ch.consume(q, onMessage, { noAck: !!opts.noAck });
+  process.send({ type: 'consuming' });
+  const timeout = new Promise((r) => setTimeout(r, opts.timeoutMs ?? 60_000));
+  const stopped = new Promise((r) => { control.onStop = r; });
+  await Promise.race([finished, timeout, stopped]);
+  await conn.close().catch(() => {});
+  return { received, firstAt, lastAt, latencies };
+}
+
+async function idle(opts) {
+  const conns = [];
+  const startedAt = nowMs();
+  let failed = 0;
+  const batch = 50;
+  for (let i = 0; i < opts.connections; i += batch) {
+    const n = Math.min(batch, opts.connections - i);
+    const results = await Promise.allSettled(
+      Array.from({ length: n }, () => amqp.connect(opts.url, { timeout: 30_000 })),
+    );
+    for (const r of results) {
+      if (r.status === 'fulfilled') conns.push(r.value);
+      else failed++;
+    }
+  }
+  const elapsedMs = nowMs() - startedAt;
+  process.send({ type: 'opened', opened: conns.length, failed, elapsedMs });
+  await new Promise((r) => process.once('message', r));
+  await Promise.allSettled(conns.map((c) => c.close()));
+  return { opened: conns.length, failed, elapsedMs };
+}
+
+const control = { stop: false, onStop: null };
+process.on('message', async (msg) => {
+  if (msg.type === 'stop') {
+    control.stop = true;
+    if (control.onStop) control.onStop();
+    return;
+  }
+  if (msg.type !== 'run') return;
+  const cpuStart = process.cpuUsage();
+  const wallStart = nowMs();
+  try {
+    const fn = { publish, consume, idle }[msg.role];
+    const result = await fn(msg.opts, control);
+    const cpu = process.cpuUsage(cpuStart);
+    const wallMs = nowMs() - wallStart;
+    result.cpuPercent = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
+    process.send({ type: 'result', result });
+  } catch (err) {
+    process.send({ type: 'error', error: String(err && err.stack ? err.stack : err) });
+  }
+});
+process.send({ type: 'ready' });

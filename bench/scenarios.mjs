@@ -1,0 +1,224 @@
+// The benchmark scenarios of issue #5. Each is bounded in time (well under 60 s; `quick` shortens
+// them further) and returns one flat result object. Publishers and consumers run in separate agent
+// processes (bench/agent.mjs); the broker's RSS is sampled from /proc when its pid is known.
+import amqp from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import { startAgent, sampleRss, percentile, mb, round, sleep } from './lib.mjs';
+
+const uniq = () => randomBytes(4).toString('hex');
+
+async function withControl(url, fn) {
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    return await fn(ch, conn);
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+/** Publishers → exchange → queues → consumers for a fixed duration; rate is measured at consumers. */
+async function flow(ctx, spec) {
+  const durationMs = ctx.quick ? 3000 : spec.durationMs ?? 10_000;
+  const queues = [];
+  await withControl(ctx.url, async (ch) => {
+    for (const q of spec.queues) {
+      await ch.assertQueue(q, { durable: !!spec.durable, autoDelete: false });
+      queues.push(q);
+    }
+    for (const [ex, type] of spec.exchanges ?? []) await ch.assertExchange(ex, type, { durable: !!spec.durable });
+    for (const [q, ex, key] of spec.bindings ?? []) await ch.bindQueue(q, ex, key);
+  });
+  const consumers = await Promise.all(spec.consumerQueues.map(() => startAgent()));
+  const producers = await Promise.all(Array.from({ length: spec.producers ?? 1 }, () => startAgent()));
+  const rss = sampleRss(ctx.pid);
+  try {
+    const consumerRuns = consumers.map((a, i) =>
+      a.run('consume', {
+        url: ctx.url, queues: [spec.consumerQueues[i]], noAck: !!spec.noAck, prefetch: spec.prefetch ?? 0,
+        latency: !!spec.latency, timeoutMs: durationMs + 40_000,
+      }),
+    );
+    await Promise.all(consumers.map((a) => a.waitFor('consuming')));
+    const producerResults = await Promise.all(
+      producers.map((a) =>
+        a.run('publish', {
+          url: ctx.url, exchange: spec.exchange, routingKeys: spec.routingKeys, size: spec.size,
+          persistent: !!spec.persistent, window: spec.window ?? 0, durationMs, rate: spec.rate,
+          latency: !!spec.latency,
+        }),
+      ),
+    );
+    // Let consumers drain what is in flight (bounded), then stop them.
+    const expected = producerResults.reduce((s, r) => s + r.sent, 0) * (spec.fanout ?? 1);
+    const drainUntil = Date.now() + 20_000;
+    let consumerResults;
+    for (;;) {
+      await sleep(200);
+      const counts = await withControl(ctx.url, async (ch) => {
+        let ready = 0;
+        for (const q of queues) ready += (await ch.checkQueue(q)).messageCount;
+        return ready;
+      });
+      if (counts === 0 || Date.now() > drainUntil) break;
+    }
+    await sleep(300);
+    for (const a of consumers) a.send({ type: 'stop' });
+    consumerResults = await Promise.all(consumerRuns);
+    const received = consumerResults.reduce((s, r) => s + r.received, 0);
+    const first = Math.min(...consumerResults.map((r) => r.firstAt || Infinity));
+    const last = Math.max(...consumerResults.map((r) => r.lastAt || 0));
+    const sent = producerResults.reduce((s, r) => s + r.sent, 0);
+    const pubElapsed = Math.max(...producerResults.map((r) => r.elapsedMs));
+    const latencies = consumerResults.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const { maxBytes } = rss.stop();
+    return {
+      sent, received, expected,
+      publishRate: round(sent / (pubElapsed / 1000), 0),
+      rate: round(received / Math.max(0.001, (last - first) / 1000), 0),
+      p50Ms: latencies.length ? round(percentile(latencies, 50), 2) : undefined,
+      p99Ms: latencies.length ? round(percentile(latencies, 99), 2) : undefined,
+      brokerRssMaxMb: mb(maxBytes),
+      clientCpuPercent: round(Math.max(...[...producerResults, ...consumerResults].map((r) => r.cpuPercent)), 0),
+    };
+  } finally {
+    rss.stop();
+    for (const a of [...consumers, ...producers]) a.kill();
+    await withControl(ctx.url, async (ch) => {
+      for (const q of queues) await ch.deleteQueue(q);
+      for (const [ex] of spec.exchanges ?? []) await ch.deleteExchange(ex);
+    }).catch(() => {});
+  }
+}
+
+function oneToOne({ size, noAck, persistent, window, durationMs }) {
+  return (ctx) => {
+    const q = `bench.q.${uniq()}`;
+    return flow(ctx, {
+      queues: [q], consumerQueues: [q], exchange: '', routingKeys: [q], size, noAck,
+      prefetch: noAck ? 0 : 100, persistent, durable: persistent, window, durationMs,
+    });
+  };
+}
+
+async function fanout(ctx) {
+  const ex = `bench.fanout.${uniq()}`;
+  const queues = Array.from({ length: 10 }, (_, i) => `${ex}.q${i}`);
+  return flow(ctx, {
+    queues, consumerQueues: queues, exchanges: [[ex, 'fanout']], bindings: queues.map((q) => [q, ex, '']),
+    exchange: ex, routingKeys: [''], size: 16, noAck: false, prefetch: 100, fanout: 10,
+  });
+}
+
+async function topic(ctx) {
+  const ex = `bench.topic.${uniq()}`;
+  const q = `${ex}.sink`;
+  const other = `${ex}.other`;
+  // 1,000 pattern bindings: 999 that don't match the traffic plus one that does.
+  const bindings = [[q, ex, 'stock.*.nyse.#']];
+  for (let i = 0; i < 999; i++) bindings.push([other, ex, `region${i}.*.feed${i % 17}.#`]);
+  const routingKeys = Array.from({ length: 64 }, (_, i) => `stock.sym${i}.nyse.trade.${i % 5}`);
+  return flow(ctx, {
+    queues: [q, other], consumerQueues: [q], exchanges: [[ex, 'topic']], bindings,
+    exchange: ex, routingKeys, size: 16, noAck: false, prefetch: 100,
+  });
+}
+
+async function latency(ctx) {
+  const q = `bench.lat.${uniq()}`;
+  return flow(ctx, {
+    queues: [q], consumerQueues: [q], exchange: '', routingKeys: [q], size: 16, noAck: false,
+    prefetch: 100, rate: 1000, latency: true, durationMs: 10_000,
+  });
+}
+
+async function idleConnections(ctx, n) {
+  const count = ctx.quick ? Math.min(n, 500) : n;
+  const perAgent = 2500;
+  const agentsNeeded = Math.ceil(count / perAgent);
+  const agents = await Promise.all(Array.from({ length: agentsNeeded }, () => startAgent()));
+  const rss = sampleRss(ctx.pid);
+  const before = rss.stop().lastBytes;
+  const rss2 = sampleRss(ctx.pid);
+  try {
+    const startedAt = Date.now();
+    const runs = agents.map((a, i) =>
+      a.run('idle', { url: ctx.url, connections: Math.min(perAgent, count - i * perAgent) }),
+    );
+    const opened = await Promise.all(agents.map((a) => a.waitFor('opened')));
+    const elapsedMs = Date.now() - startedAt;
+    await sleep(1000);
+    const { lastBytes, maxBytes } = rss2.stop();
+    for (const a of agents) a.send({ type: 'close' });
+    await Promise.all(runs);
+    const ok = opened.reduce((s, o) => s + o.opened, 0);
+    return {
+      connections: ok, failed: opened.reduce((s, o) => s + o.failed, 0),
+      openRate: round(ok / (elapsedMs / 1000), 0), brokerRssMb: mb(lastBytes), brokerRssMaxMb: mb(maxBytes),
+      brokerRssBeforeMb: mb(before),
+      rssPerConnectionKb: lastBytes && before ? round((lastBytes - before) / ok / 1024, 1) : undefined,
+    };
+  } finally {
+    rss2.stop();
+    for (const a of agents) a.kill();
+  }
+}
+
+async function queueDeclares(ctx) {
+  const n = ctx.quick ? 1000 : 10_000;
+  const prefix = `bench.decl.${uniq()}`;
+  const rss = sampleRss(ctx.pid);
+  return withControl(ctx.url, async (ch) => {
+    const t0 = Date.now();
+    for (let i = 0; i < n; i++) await ch.assertQueue(`${prefix}.${i}`, { durable: false });
+    const elapsedMs = Date.now() - t0;
+    const { maxBytes, lastBytes } = rss.stop();
+    for (let i = 0; i < n; i++) await ch.deleteQueue(`${prefix}.${i}`);
+    return { declares: n, seconds: round(elapsedMs / 1000, 2), rate: round(n / (elapsedMs / 1000), 0), brokerRssMb: mb(lastBytes), brokerRssMaxMb: mb(maxBytes) };
+  });
+}
+
+async function backlog(ctx, { size, persistent }) {
+  const count = ctx.quick ? 50_000 : 1_000_000;
+  const q = `bench.backlog.${uniq()}`;
+  await withControl(ctx.url, (ch) => ch.assertQueue(q, { durable: !!persistent }));
+  const rss = sampleRss(ctx.pid);
+  const [pub, con] = await Promise.all([startAgent(), startAgent()]);
+  try {
+    const p = await pub.run('publish', {
+      url: ctx.url, exchange: '', routingKeys: [q], size, persistent, window: 1000, count, durationMs: 55_000,
+    });
+    const c = await con.run('consume', {
+      url: ctx.url, queues: [q], noAck: false, prefetch: 1000, count: p.confirmed || p.sent, timeoutMs: 55_000,
+    });
+    const { maxBytes } = rss.stop();
+    return {
+      published: p.sent, confirmed: p.confirmed, publishRate: round(p.sent / (p.elapsedMs / 1000), 0),
+      drained: c.received, rate: round(c.received / Math.max(0.001, (c.lastAt - c.firstAt) / 1000), 0),
+      brokerRssMaxMb: mb(maxBytes),
+    };
+  } finally {
+    rss.stop();
+    pub.kill();
+    con.kill();
+    await withControl(ctx.url, (ch) => ch.deleteQueue(q)).catch(() => {});
+  }
+}
+
+/** name → run(ctx). Names are stable: RESULTS.md and bench:compare key on them. */
+export const SCENARIOS = {
+  'a-transient-16B-noack': oneToOne({ size: 16, noAck: true }),
+  'a-transient-16B-ack-p100': oneToOne({ size: 16, noAck: false }),
+  'a-transient-1KiB-noack': oneToOne({ size: 1024, noAck: true }),
+  'a-transient-1KiB-ack-p100': oneToOne({ size: 1024, noAck: false }),
+  'b-persistent-confirm-w1': oneToOne({ size: 1024, noAck: false, persistent: true, window: 1 }),
+  'b-persistent-confirm-w1000': oneToOne({ size: 1024, noAck: false, persistent: true, window: 1000 }),
+  'c-fanout-10': fanout,
+  'd-topic-1000-bindings': topic,
+  'e-idle-1000-conns': (ctx) => idleConnections(ctx, 1000),
+  'e-idle-10000-conns': (ctx) => idleConnections(ctx, 10_000),
+  'f-10000-queue-declares': queueDeclares,
+  'g-backlog-1M-100B-transient': (ctx) => backlog(ctx, { size: 100, persistent: false }),
+  'g-backlog-1M-1KiB-persistent': (ctx) => backlog(ctx, { size: 1024, persistent: true }),
+  'h-latency-1000-per-s': latency,
+};
