@@ -1,0 +1,83 @@
+/**
+ * The broker engine's root: owns the store and the vhosts, allocates message ids, and exposes
+ * `whenDurable` for publisher confirms and tx.commit.
+ *
+ * `Broker.open` rebuilds state from the store: predeclared exchanges first, then the stored
+ * durable exchanges, queues, bindings, and each durable queue's messages in seq order (positions
+ * delivered before the restart come back redelivered). Transient entities are not stored, so a
+ * restart drops them, as RabbitMQ does.
+ *
+ * Invariant: message ids are unique for the life of the store (continuing from
+ * `store.nextMessageId()`). Deliberately not here: users, permissions and vhost creation (only
+ * "/" exists; the protocol answers 530 for others), and anything about sockets or bytes: the codec
+ * functions the engine needs are injected, so the broker layer never imports codec code.
+ */
+import type { Logger } from 'pino';
+import type { FieldTable } from '../codec/field-types.js';
+import type { BasicProperties } from '../codec/properties.js';
+import type { Store } from '../store/store.js';
+import type { BrokerApi } from './api.js';
+import { Vhost } from './vhost.js';
+
+export interface BrokerOptions {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly decodeProperties: (raw: Buffer) => BasicProperties;
+  readonly encodeTable: (table: FieldTable) => Buffer;
+  readonly decodeTable: (raw: Buffer) => FieldTable;
+}
+
+export const DEFAULT_VHOST = '/';
+
+export class Broker implements BrokerApi {
+  private readonly vhosts = new Map<string, Vhost>();
+  private messageId: number;
+  private closed = false;
+
+  private constructor(private readonly opts: BrokerOptions) {
+    this.messageId = opts.store.nextMessageId();
+  }
+
+  /** Opens the engine over `store` (already opened and migrated) and restores what it holds. */
+  static open(opts: BrokerOptions): Broker {
+    const broker = new Broker(opts);
+    const topology = opts.store.loadTopology();
+    const names = new Set<string>([DEFAULT_VHOST]);
+    for (const q of topology.queues) names.add(q.vhost);
+    for (const x of topology.exchanges) names.add(x.vhost);
+    for (const name of names) {
+      const vhost = broker.createVhost(name);
+      vhost.restore(topology);
+    }
+    return broker;
+  }
+
+  vhost(name: string): Vhost | undefined {
+    return this.vhosts.get(name);
+  }
+
+  whenDurable(cb: () => void): void {
+    this.opts.store.whenDurable(cb);
+  }
+
+  /** Commits pending store writes and closes the store (the broker owns it once opened). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.store.flush();
+    this.opts.store.close();
+  }
+
+  private createVhost(name: string): Vhost {
+    const vhost = new Vhost(name, {
+      store: this.opts.store,
+      log: this.opts.log.child({ vhost: name }),
+      encodeTable: this.opts.encodeTable,
+      decodeTable: this.opts.decodeTable,
+      decodeProperties: this.opts.decodeProperties,
+      nextMessageId: () => this.messageId++,
+    });
+    this.vhosts.set(name, vhost);
+    return vhost;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * An exchange: its declared attributes, the bindings where it is the source (indexed by its
+ * type's router), and the bindings where it is the destination (exchange-to-exchange).
+ *
+ * Invariant: `bindings` (by identity key) and the router hold the same set of bindings;
+ * `boundFrom` holds exactly the live bindings whose destination is this exchange. Deliberately no
+ * e2e traversal or persistence here: the vhost owns both, because both span several entities.
+ */
+import type { FieldTable } from '../codec/field-types.js';
+import type { Binding } from './binding.js';
+import { createRouter, type ExchangeRouter } from './exchanges/index.js';
+import { stringArg } from './field-values.js';
+
+export interface ExchangeAttributes {
+  readonly name: string;
+  readonly type: string;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: FieldTable;
+}
+
+export class Exchange {
+  readonly kind = 'exchange' as const;
+  readonly name: string;
+  readonly type: string;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: FieldTable;
+  /** Name of the alternate exchange (argument `alternate-exchange`), if any. */
+  readonly alternateExchange: string | undefined;
+  readonly router: ExchangeRouter;
+  readonly bindings = new Map<string, Binding>();
+  readonly boundFrom = new Set<Binding>();
+  deleted = false;
+
+  constructor(attrs: ExchangeAttributes) {
+    this.name = attrs.name;
+    this.type = attrs.type;
+    this.durable = attrs.durable;
+    this.autoDelete = attrs.autoDelete;
+    this.internal = attrs.internal;
+    this.arguments = attrs.arguments;
+    this.alternateExchange = stringArg(attrs.arguments, 'alternate-exchange');
+    this.router = createRouter(attrs.type);
+  }
+
+  addBinding(b: Binding): void {
+    this.bindings.set(b.key, b);
+    this.router.add(b);
+  }
+
+  removeBinding(b: Binding): void {
+    this.bindings.delete(b.key);
+    this.router.remove(b);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Headers exchange: a binding matches on the message's headers table, not the routing key.
+ * The binding argument `x-match` picks the rule:
+ *   all (default)   every binding argument is present in the headers with an equal value
+ *   any             at least one is
+ *   all-with-x / any-with-x   the same, but `x-`-prefixed binding arguments take part too
+ * Without -with-x, binding arguments whose key starts with `x-` are ignored for matching.
+ * A void binding value matches on presence alone; otherwise type class and value must be equal
+ * (RabbitMQ compat: an int 1 of type signedint equals a long 1).
+ *
+ * Invariant: `compiled` holds one entry per bound binding, prepared at bind time so routing does
+ * no argument parsing. Deliberately a linear scan over bindings: a headers match has no key to
+ * index on, and RabbitMQ does the same.
+ */
+import type { FieldTable, FieldValue } from '../../codec/field-types.js';
+import { preconditionFailed } from '../../errors/index.js';
+import type { Binding, Destination } from '../binding.js';
+import { fieldTypeName, headerValueMatches } from '../field-values.js';
+import type { ExchangeRouter, RoutingInput } from './exchange-router.js';
+
+export interface HeadersRule {
+  readonly any: boolean;
+  readonly pairs: readonly (readonly [string, FieldValue])[];
+}
+
+const MODES = new Set(['all', 'any', 'all-with-x', 'any-with-x']);
+
+/** Parses binding arguments into a rule; throws 406 with RabbitMQ's text for a bad x-match. */
+export function compileHeadersRule(args: FieldTable): HeadersRule {
+  const xm = args.get('x-match');
+  let mode = 'all';
+  if (xm !== undefined) {
+    if (xm.tag !== 'S') {
+      throw preconditionFailed(
+        `Invalid x-match field type ${fieldTypeName(xm.tag)} (value ${String(xm.value)}); expected longstr`,
+      );
+    }
+    mode = xm.value.toString('utf8');
+    if (!MODES.has(mode)) {
+      throw preconditionFailed(
+        `Invalid x-match field value <<"${mode}">>; expected all, any, all-with-x, or any-with-x`,
+      );
+    }
+  }
+  const withX = mode.endsWith('-with-x');
+  const pairs: (readonly [string, FieldValue])[] = [];
+  for (const [k, v] of args) {
+    if (k === 'x-match') continue;
+    if (!withX && k.startsWith('x-')) continue;
+    pairs.push([k, v]);
+  }
+  return { any: mode.startsWith('any'), pairs };
+}
+
+/** True when `headers` satisfy `rule`. */
+export function headersMatch(rule: HeadersRule, headers: FieldTable | undefined): boolean {
+  if (rule.any) {
+    if (headers === undefined) return false;
+    for (const [k, v] of rule.pairs) if (pairMatches(v, headers.get(k))) return true;
+    return false;
+  }
+  for (const [k, v] of rule.pairs) if (!pairMatches(v, headers?.get(k))) return false;
+  return true;
+}
+
+function pairMatches(bound: FieldValue, header: FieldValue | undefined): boolean {
+  if (header === undefined) return false;
+  if (bound.tag === 'V') return true;
+  return headerValueMatches(bound, header);
+}
+
+export class HeadersRouter implements ExchangeRouter {
+  private readonly compiled = new Map<Binding, HeadersRule>();
+
+  validateBinding(_routingKey: string, args: FieldTable): void {
+    compileHeadersRule(args);
+  }
+
+  add(binding: Binding): void {
+    this.compiled.set(binding, compileHeadersRule(binding.arguments));
+  }
+
+  remove(binding: Binding): void {
+    this.compiled.delete(binding);
+  }
+
+  route(input: RoutingInput, out: Set<Destination>): void {
+    for (const [b, rule] of this.compiled) {
+      if (out.has(b.destination)) continue;
+      if (headersMatch(rule, input.headers)) out.add(b.destination);
+    }
+  }
+}

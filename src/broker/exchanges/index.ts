@@ -1,0 +1,28 @@
+/**
+ * The exchange type registry: type name → router factory. Adding a type (x-consistent-hash,
+ * x-delayed-message) means one file and one line here.
+ */
+import { DirectRouter } from './direct-exchange.js';
+import type { ExchangeRouter } from './exchange-router.js';
+import { FanoutRouter } from './fanout-exchange.js';
+import { HeadersRouter } from './headers-exchange.js';
+import { TopicRouter } from './topic-exchange.js';
+
+const FACTORIES: ReadonlyMap<string, () => ExchangeRouter> = new Map<string, () => ExchangeRouter>([
+  ['direct', () => new DirectRouter()],
+  ['fanout', () => new FanoutRouter()],
+  ['topic', () => new TopicRouter()],
+  ['headers', () => new HeadersRouter()],
+]);
+
+export function isKnownExchangeType(type: string): boolean {
+  return FACTORIES.has(type);
+}
+
+export function createRouter(type: string): ExchangeRouter {
+  const f = FACTORIES.get(type);
+  if (f === undefined) throw new Error(`no router for exchange type '${type}'`);
+  return f();
+}
+
+export type { ExchangeRouter, RoutingInput } from './exchange-router.js';
