@@ -1,0 +1,117 @@
+/**
+ * Test fixtures for the broker engine: a broker over a MemoryStore with the real codec functions
+ * injected, a fake ConsumerSink with controllable credit, and message builders.
+ */
+import pino from 'pino';
+import { decodeTable, encodeTable, tableFromJs, type JsFieldValue } from '../../../src/codec/field-table.js';
+import type { FieldTable } from '../../../src/codec/field-types.js';
+import { decodeProperties, encodeProperties, type BasicPropertiesInit } from '../../../src/codec/properties.js';
+import type { ConnectionOwner, ConsumerSink, Envelope, Message } from '../../../src/broker/api.js';
+import { Broker } from '../../../src/broker/broker.js';
+import type { Vhost } from '../../../src/broker/vhost.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+
+export const log = pino({ level: 'silent' });
+
+export function openBroker(store: MemoryStore = new MemoryStore()): { broker: Broker; vhost: Vhost; store: MemoryStore } {
+  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeTable, decodeTable: (raw) => decodeTable(raw) });
+  const vhost = broker.vhost('/');
+  if (vhost === undefined) throw new Error('no default vhost');
+  return { broker, vhost, store };
+}
+
+let ownerSeq = 0;
+export function owner(): ConnectionOwner {
+  return { id: `conn-${++ownerSeq}`, consumerCancelNotify: true };
+}
+
+export const table = (obj: { readonly [k: string]: JsFieldValue } = {}): FieldTable => tableFromJs(obj);
+export const EMPTY: FieldTable = new Map();
+
+export function message(
+  vhost: Vhost,
+  opts: { exchange?: string; routingKey?: string; body?: string; persistent?: boolean; props?: BasicPropertiesInit } = {},
+): Message {
+  const props = { ...(opts.persistent === true ? { deliveryMode: 2 } : {}), ...opts.props };
+  const raw = encodeProperties(props);
+  return {
+    id: vhost.nextMessageId(),
+    exchange: opts.exchange ?? '',
+    routingKey: opts.routingKey ?? '',
+    rawProperties: raw,
+    properties: decodeProperties(raw),
+    body: Buffer.from(opts.body ?? 'x'),
+    persistent: opts.persistent === true,
+  };
+}
+
+/** A consumer sink that records deliveries; `credit` caps how many unacked it takes. */
+export class FakeSink implements ConsumerSink {
+  readonly delivered: Envelope[] = [];
+  /** Deliveries seen as [body, redelivered] at the moment of delivery. */
+  readonly seen: [string, boolean][] = [];
+  cancelled = 0;
+  credit: number;
+
+  constructor(
+    readonly owner: ConnectionOwner,
+    readonly tag: string,
+    opts: { credit?: number; noAck?: boolean; exclusive?: boolean } = {},
+  ) {
+    this.credit = opts.credit ?? Number.POSITIVE_INFINITY;
+    this.noAck = opts.noAck ?? false;
+    this.exclusive = opts.exclusive ?? false;
+  }
+
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+
+  hasCredit(): boolean {
+    return this.credit > 0;
+  }
+
+  deliver(envelope: Envelope): void {
+    this.credit--;
+    this.delivered.push(envelope);
+    this.seen.push([envelope.message.body.toString(), envelope.redelivered]);
+  }
+
+  cancelledByServer(): void {
+    this.cancelled++;
+  }
+
+  bodies(): string[] {
+    return this.delivered.map((e) => e.message.body.toString());
+  }
+}
+
+/** Expects `fn` to throw an AmqpError with this code and exact reply text. */
+export function errorOf(fn: () => unknown): { code: number; text: string } {
+  try {
+    fn();
+  } catch (e: unknown) {
+    const err = e as { replyCode?: number; replyText?: string };
+    if (typeof err.replyCode === 'number' && typeof err.replyText === 'string') return { code: err.replyCode, text: err.replyText };
+    throw e;
+  }
+  throw new Error('expected an AmqpError, nothing was thrown');
+}
+
+export function declareQueue(vhost: Vhost, name: string, who: ConnectionOwner, opts: Partial<{ durable: boolean; exclusive: boolean; autoDelete: boolean; arguments: FieldTable }> = {}) {
+  return vhost.queueDeclare(
+    { name, passive: false, durable: opts.durable ?? false, exclusive: opts.exclusive ?? false, autoDelete: opts.autoDelete ?? false, arguments: opts.arguments ?? EMPTY },
+    who,
+  );
+}
+
+export function declareExchange(vhost: Vhost, name: string, type: string, opts: Partial<{ durable: boolean; autoDelete: boolean; internal: boolean; passive: boolean; arguments: FieldTable }> = {}): void {
+  vhost.exchangeDeclare({
+    name,
+    type,
+    passive: opts.passive ?? false,
+    durable: opts.durable ?? false,
+    autoDelete: opts.autoDelete ?? false,
+    internal: opts.internal ?? false,
+    arguments: opts.arguments ?? EMPTY,
+  });
+}
