@@ -38,7 +38,6 @@
 import assert from 'node:assert';
 import { AmqpError, ReplyCode } from '../errors/index.js';
 import { FRAME_OVERHEAD_BYTES, FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
-import { Cursor } from './cursor.js';
 import { decodeMethod, type Method } from './methods.generated.js';
 
 export const FRAME_METHOD = 1;
@@ -54,6 +53,9 @@ const CONTENT_HEADER_FIXED_BYTES = 12;
 const METHOD_IDS_BYTES = 4;
 /** Largest frame max a peer can negotiate (a long). */
 const FRAME_MAX_LIMIT = 0xffffffff;
+const TWO_POW_32 = 4294967296;
+/** High 32-bit half of Number.MAX_SAFE_INTEGER. */
+const SAFE_HIGH_MAX = 0x1fffff;
 
 export type Frame =
   | { readonly type: 'method'; readonly channel: number; readonly method: Method }
@@ -181,16 +183,15 @@ export class FrameReader {
     // class-id, weight, body-size, and at least one property flags word.
     if (size < CONTENT_HEADER_FIXED_BYTES + 2) this.fail(`type 2, content header of ${size} bytes is too short`);
     const classId = buf.readUInt16BE(start);
-    const c = new Cursor(buf, start + 4, end, 'content header');
-    let bodySize: number;
-    try {
-      bodySize = c.longlong();
-    } catch (err) {
-      if (err instanceof AmqpError) this.fail(`type 2, ${err.replyText}`);
-      throw err;
-    }
-    const rawProperties = Buffer.allocUnsafe(end - c.pos);
-    buf.copy(rawProperties, 0, c.pos, end);
+    const high = buf.readUInt32BE(start + 4);
+    const low = buf.readUInt32BE(start + 8);
+    // The one 64-bit choice (cursor.ts): sizes are safe integers. A larger body could never be
+    // accepted anyway (MESSAGE_SIZE_MAX_BYTES), and the stream cannot be resynchronised.
+    if (high > SAFE_HIGH_MAX) this.fail(`type 2, content body size above 2^53 - 1`);
+    const bodySize = high * TWO_POW_32 + low;
+    const propsAt = start + CONTENT_HEADER_FIXED_BYTES;
+    const rawProperties = Buffer.allocUnsafe(end - propsAt);
+    buf.copy(rawProperties, 0, propsAt, end);
     return { type: 'header', channel, classId, bodySize, rawProperties };
   }
 
