@@ -1,0 +1,544 @@
+/**
+ * SqliteStore: the durable Store, one SQLite database per data directory (better-sqlite3).
+ *
+ * Job: persist topology and persistent messages with group commit, and give them back after a
+ * restart. Files in the data dir: `amqpd.db` (+ `-wal`, `-shm`), `amqpd.lock` (data-dir-lock.ts),
+ * `amqpd.pid` (informational). Schema: migrations/001-initial.ts and SCHEMA.md.
+ *
+ * What is durable when (refines store.ts):
+ * - Writes are queued in memory (write-batch.ts) and committed in one transaction at the end of the
+ *   event-loop turn they were issued in (setImmediate: no timer, so a lone publish waits only for its
+ *   own commit). A turn's writes go in chunks of at most CHUNK_OPS_MAX operations / CHUNK_BYTES_MAX
+ *   message bytes, one chunk per turn, so one commit never blocks the loop for long
+ *   (bench/store-stall.mjs has the numbers). whenDurable callbacks run in registration order right
+ *   after the commit that covers every write issued before them.
+ * - durability 'strict': WAL + synchronous=FULL, every commit fsyncs the WAL: a committed write
+ *   survives power loss. 'relaxed': WAL + synchronous=NORMAL, no fsync per commit: a committed write
+ *   survives a crash of the process but the last commits may be lost on power loss.
+ * - Reads (loadTopology, loadMessages, countMessages) first commit what is pending so they see every
+ *   issued write; the callbacks of that commit still run at the end of the turn, never inside a read.
+ * - A failed commit (disk full, I/O error) is fatal: it is logged, re-thrown from the turn's
+ *   setImmediate (the process stops, STYLE §4), and no waiting whenDurable callback ever runs, so
+ *   no confirm is sent for a write that did not reach the disk.
+ *
+ * Open sequence: take the data-dir lock; if the database exists, open it read-only and run
+ * `PRAGMA quick_check` and the schema-version check, refusing (StoreOpenError) a corrupt, unreadable,
+ * foreign or newer-version file without changing it (the read-only open may create empty -wal/-shm
+ * files; we delete the ones we created); then open read-write, migrate, and clear scratch positions.
+ *
+ * Deliberately not here: the in-memory paging policy (the engine decides what to page out) and
+ * per-message TTL expiry (expiresAtMs is stored and returned, nothing more).
+ */
+import assert from 'node:assert';
+import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { DataDirLock } from './data-dir-lock.js';
+import { LATEST_SCHEMA_VERSION, migrate, readSchemaVersion } from './migrations/index.js';
+import type {
+  BindingRecord,
+  EntityKey,
+  ExchangeRecord,
+  QueueRecord,
+  Store,
+  StoredMessage,
+  StoredQueueEntry,
+  Topology,
+} from './store.js';
+import { WriteBatch, type ChunkLimits, type WriteOp } from './write-batch.js';
+
+export const DB_FILE_NAME = 'amqpd.db';
+/** Operations per commit: ~5 ms of SQLite work for small messages (bench/store-stall.mjs). */
+export const CHUNK_OPS_MAX = 2_000;
+/** Message bytes per commit: copying and writing 8 MiB into the WAL takes ~10 ms (bench). */
+export const CHUNK_BYTES_MAX = 8 * 1024 * 1024;
+
+export type Durability = 'strict' | 'relaxed';
+
+export interface SqliteStoreOptions {
+  readonly dataDir: string;
+  readonly durability: Durability;
+  readonly log?: Logger;
+  /** Chunk limits; tests lower them to exercise multi-chunk commits. */
+  readonly chunkLimits?: ChunkLimits;
+}
+
+/** The store cannot be opened: corrupt, unreadable, not ours, or written by a newer amqpd. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`cannot open store ${file}: ${problem}`);
+  }
+}
+
+interface MessageRow {
+  seq: number;
+  redelivered: number;
+  delivery_count: number;
+  id: number | null;
+  exchange: string;
+  routing_key: string;
+  properties: Buffer;
+  body: Buffer;
+  expires_at_ms: number | null;
+  priority: number;
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteStore implements Store {
+  private readonly batch = new WriteBatch();
+  private readonly waiters: { mark: number; cb: () => void }[] = [];
+  private readonly limits: ChunkLimits;
+  private scheduled = false;
+  private failure: unknown = undefined;
+  private closed = false;
+  private nextId: number;
+  private persistedNextId: number;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly stmt: Statements,
+    private readonly lock: DataDirLock,
+    private readonly log: Logger | undefined,
+    limits: ChunkLimits,
+  ) {
+    this.limits = limits;
+    const meta = (stmt.getMeta.get('next_message_id') as number | undefined) ?? 1;
+    const maxId = (stmt.maxMessageId.get() as number | null) ?? 0;
+    this.nextId = Math.max(meta, maxId + 1);
+    this.persistedNextId = meta;
+  }
+
+  /** Opens (creating if needed) the store in `dataDir`. Throws StoreOpenError or DataDirLockedError. */
+  static open(opts: SqliteStoreOptions): SqliteStore {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const lock = DataDirLock.acquire(opts.dataDir);
+    try {
+      return SqliteStore.openLocked(opts, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static openLocked(opts: SqliteStoreOptions, lock: DataDirLock): SqliteStore {
+    const file = join(opts.dataDir, DB_FILE_NAME);
+    const started = Date.now();
+    const version = existsSync(file) ? checkReadOnly(file) : 0;
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = OFF');
+      const applied = migrate(db, version, Date.now());
+      const stmt = prepareStatements(db);
+      const scratchCleared = stmt.clearScratch.run().changes;
+      const store = new SqliteStore(db, stmt, lock, opts.log, opts.chunkLimits ?? defaultLimits());
+      opts.log?.info(
+        { file, durability: opts.durability, schemaVersion: LATEST_SCHEMA_VERSION, migrated: applied, scratchCleared, openMs: Date.now() - started },
+        'store opened',
+      );
+      return store;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  nextMessageId(): number {
+    return this.nextId;
+  }
+
+  loadTopology(): Topology {
+    this.commitForRead();
+    const exchanges = (this.stmt.allExchanges.all() as Record<string, unknown>[]).map(exchangeFromRow);
+    const queues = (this.stmt.allQueues.all() as Record<string, unknown>[]).map(queueFromRow);
+    const bindings = (this.stmt.allBindings.all() as Record<string, unknown>[]).map(bindingFromRow);
+    return { exchanges, queues, bindings };
+  }
+
+  saveExchange(rec: ExchangeRecord): void {
+    this.enqueue({ kind: 'saveExchange', rec, live: true });
+  }
+
+  deleteExchange(key: EntityKey): void {
+    this.enqueue({ kind: 'deleteExchange', key, live: true });
+  }
+
+  saveQueue(rec: QueueRecord): void {
+    this.enqueue({ kind: 'saveQueue', rec, live: true });
+  }
+
+  deleteQueue(key: EntityKey): void {
+    this.writable();
+    this.batch.deleteQueue(key);
+    this.schedule();
+  }
+
+  saveBinding(rec: BindingRecord): void {
+    this.enqueue({ kind: 'saveBinding', rec, live: true });
+  }
+
+  deleteBinding(rec: BindingRecord): void {
+    this.enqueue({ kind: 'deleteBinding', rec, live: true });
+  }
+
+  insertMessage(queue: EntityKey, seq: number, message: StoredMessage, opts: { scratch: boolean }): void {
+    this.writable();
+    assert(Number.isSafeInteger(seq) && seq >= 0, `seq ${seq}`);
+    assert(Number.isSafeInteger(message.id) && message.id > 0, `message id ${message.id}`);
+    assert(message.priority >= 0 && message.priority <= 255);
+    if (message.id >= this.nextId) this.nextId = message.id + 1;
+    this.batch.insert(queue, seq, message, opts.scratch);
+    this.schedule();
+  }
+
+  removeMessage(queue: EntityKey, seq: number): void {
+    this.removeMessages(queue, [seq]);
+  }
+
+  updateDelivery(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void {
+    this.writable();
+    assert(Number.isSafeInteger(deliveryCount) && deliveryCount >= 0);
+    this.batch.update(queue, seq, redelivered, deliveryCount);
+    this.schedule();
+  }
+
+  removeMessages(queue: EntityKey, seqs: readonly number[]): void {
+    this.writable();
+    if (seqs.length === 0) return;
+    this.batch.remove(queue, [...seqs]);
+    this.schedule();
+  }
+
+  loadMessages(queue: EntityKey, afterSeq: number, limit: number): StoredQueueEntry[] {
+    this.commitForRead();
+    const rows = this.stmt.loadEntries.all(queue.vhost, queue.name, afterSeq, limit) as MessageRow[];
+    return rows.map((row) => entryFromRow(queue, row));
+  }
+
+  countMessages(queue: EntityKey): number {
+    this.commitForRead();
+    return this.stmt.countEntries.get(queue.vhost, queue.name) as number;
+  }
+
+  whenDurable(cb: () => void): void {
+    this.writable();
+    if (this.batch.committed === this.batch.issued && this.waiters.length === 0) {
+      queueMicrotask(cb);
+      return;
+    }
+    this.waiters.push({ mark: this.batch.issued, cb });
+  }
+
+  flush(): void {
+    this.writable();
+    while (!this.batch.isEmpty) this.commitChunk();
+    this.releaseWaiters();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.failure === undefined) this.flush();
+    this.closed = true;
+    try {
+      if (this.failure === undefined) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    } finally {
+      this.lock.release();
+    }
+    this.log?.info('store closed');
+  }
+
+  /** Number of message bodies held (tests: bodies go with their last position). */
+  bodyCount(): number {
+    this.commitForRead();
+    return this.stmt.countMessages.get() as number;
+  }
+
+  /** For tests: the pending-write log's invariants. */
+  invariants(): void {
+    this.batch.invariants();
+    assert(this.batch.committed <= this.batch.issued);
+    for (const w of this.waiters) assert(w.mark <= this.batch.issued);
+  }
+
+  private enqueue(op: WriteOp): void {
+    this.writable();
+    this.batch.push(op);
+    this.schedule();
+  }
+
+  private writable(): void {
+    if (this.failure !== undefined) throw this.failure;
+    assert(!this.closed, 'store is closed');
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.onTurnEnd);
+  }
+
+  private readonly onTurnEnd = (): void => {
+    this.scheduled = false;
+    if (this.closed || this.failure !== undefined) return;
+    if (!this.batch.isEmpty) this.commitChunk();
+    if (!this.batch.isEmpty) this.schedule();
+    this.releaseWaiters();
+  };
+
+  private commitForRead(): void {
+    this.writable();
+    while (!this.batch.isEmpty) this.commitChunk();
+  }
+
+  /** Commits one chunk in one transaction; a failure is fatal for the store (see header). */
+  private commitChunk(): void {
+    const chunk = this.batch.nextChunk(this.limits);
+    try {
+      if (chunk.some((op) => op.live)) this.stmt.runChunk(chunk, this.nextId > this.persistedNextId ? this.nextId : 0);
+    } catch (err) {
+      this.failure = err;
+      this.log?.fatal({ err }, 'store commit failed; no further writes are possible');
+      throw err;
+    }
+    if (this.nextId > this.persistedNextId) this.persistedNextId = this.nextId;
+    this.batch.commitChunk(chunk);
+  }
+
+  private releaseWaiters(): void {
+    let firstError: unknown = undefined;
+    while (this.waiters.length > 0 && this.waiters[0]!.mark <= this.batch.committed) {
+      const { cb } = this.waiters.shift()!;
+      try {
+        cb();
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+  }
+}
+
+function defaultLimits(): ChunkLimits {
+  return { opsMax: CHUNK_OPS_MAX, bytesMax: CHUNK_BYTES_MAX };
+}
+
+/**
+ * Opens an existing database read-only and checks it: readable, quick_check clean, ours, not newer
+ * than this build. Returns its schema version. Leaves the directory as it found it on refusal.
+ */
+function checkReadOnly(file: string): number {
+  const sidecars = [`${file}-wal`, `${file}-shm`].filter((f) => !existsSync(f));
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const problems = (db.pragma('quick_check(10)') as { quick_check: string }[]).map((r) => r.quick_check);
+    if (problems.length !== 1 || problems[0] !== 'ok') {
+      throw new StoreOpenError(file, `integrity check failed: ${problems.join('; ')}`);
+    }
+    const version = readSchemaVersion(db);
+    if (version === undefined) throw new StoreOpenError(file, 'not an amqpd store (no schema_migrations table)');
+    if (version > LATEST_SCHEMA_VERSION) {
+      throw new StoreOpenError(
+        file,
+        `schema version ${version} was written by a newer amqpd; this build knows versions up to ${LATEST_SCHEMA_VERSION}`,
+      );
+    }
+    db.close();
+    return version;
+  } catch (err) {
+    db?.close();
+    removeCreatedSidecars(sidecars);
+    if (err instanceof StoreOpenError) throw err;
+    throw new StoreOpenError(file, describeSqliteError(err));
+  }
+}
+
+/** Deletes -wal/-shm files that our read-only open created; only if empty-ish (never real data). */
+function removeCreatedSidecars(created: readonly string[]): void {
+  for (const f of created) {
+    try {
+      if (f.endsWith('-wal') && statSync(f).size > 0) continue;
+      unlinkSync(f);
+    } catch {
+      // Already gone or never created.
+    }
+  }
+}
+
+function describeSqliteError(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}
+
+function prepareStatements(db: Database.Database) {
+  const s = {
+    getMeta: db.prepare('SELECT value FROM store_meta WHERE key = ?').pluck(),
+    setMeta: db.prepare('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    maxMessageId: db.prepare('SELECT max(id) FROM messages').pluck(),
+    countMessages: db.prepare('SELECT count(*) FROM messages').pluck(),
+    clearScratch: db.prepare('DELETE FROM queue_entries WHERE scratch = 1'),
+    allExchanges: db.prepare('SELECT * FROM exchanges ORDER BY vhost, name'),
+    allQueues: db.prepare('SELECT * FROM queues ORDER BY vhost, name'),
+    allBindings: db.prepare('SELECT * FROM bindings ORDER BY vhost, source, destination_kind, destination, routing_key'),
+    saveExchange: db.prepare(
+      `INSERT INTO exchanges (vhost, name, type, durable, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (vhost, name) DO UPDATE SET type = excluded.type, durable = excluded.durable,
+         auto_delete = excluded.auto_delete, internal = excluded.internal, arguments = excluded.arguments`,
+    ),
+    deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
+    deleteExchangeBindings: db.prepare(
+      `DELETE FROM bindings WHERE vhost = ? AND (source = ? OR (destination_kind = 'exchange' AND destination = ?))`,
+    ),
+    saveQueue: db.prepare(
+      `INSERT INTO queues (vhost, name, durable, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (vhost, name) DO UPDATE SET durable = excluded.durable, auto_delete = excluded.auto_delete,
+         arguments = excluded.arguments`,
+    ),
+    deleteQueue: db.prepare('DELETE FROM queues WHERE vhost = ? AND name = ?'),
+    deleteQueueEntries: db.prepare('DELETE FROM queue_entries WHERE vhost = ? AND queue = ?'),
+    deleteQueueBindings: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND destination_kind = 'queue' AND destination = ?`),
+    saveBinding: db.prepare(
+      `INSERT INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    deleteBinding: db.prepare(
+      `DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ?
+         AND arguments = ?`,
+    ),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (id, exchange, routing_key, properties, body, expires_at_ms, priority) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
+    insertEntry: db.prepare(
+      `INSERT INTO queue_entries (vhost, queue, seq, message_id, redelivered, delivery_count, scratch) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    updateEntry: db.prepare('UPDATE queue_entries SET redelivered = ?, delivery_count = ? WHERE vhost = ? AND queue = ? AND seq = ?'),
+    removeEntry: db.prepare('DELETE FROM queue_entries WHERE vhost = ? AND queue = ? AND seq = ?'),
+    loadEntries: db.prepare(
+      `SELECT e.seq, e.redelivered, e.delivery_count, m.id, m.exchange, m.routing_key, m.properties, m.body, m.expires_at_ms, m.priority
+       FROM queue_entries e LEFT JOIN messages m ON m.id = e.message_id
+       WHERE e.vhost = ? AND e.queue = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
+    ),
+    countEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
+  };
+  const runChunk = db.transaction((chunk: readonly WriteOp[], nextIdToPersist: number) => {
+    const written = new Set<number>();
+    for (const op of chunk) if (op.live) executeOp(s, op, written);
+    if (nextIdToPersist > 0) s.setMeta.run('next_message_id', nextIdToPersist);
+  });
+  return { ...s, runChunk };
+}
+
+type RawStatements = Omit<Statements, 'runChunk'>;
+
+/** One operation inside the chunk's transaction. `written`: message ids whose row this chunk wrote. */
+function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
+  switch (op.kind) {
+    case 'insert': {
+      const m = op.message;
+      if (!written.has(m.id)) {
+        s.insertMessage.run(m.id, m.exchange, m.routingKey, m.properties, m.body, m.expiresAtMs ?? null, m.priority);
+        written.add(m.id);
+      }
+      s.insertEntry.run(op.queue.vhost, op.queue.name, op.seq, m.id, op.redelivered ? 1 : 0, op.deliveryCount, op.scratch ? 1 : 0);
+      return;
+    }
+    case 'update':
+      s.updateEntry.run(op.redelivered ? 1 : 0, op.deliveryCount, op.queue.vhost, op.queue.name, op.seq);
+      return;
+    case 'remove':
+      // A removal may delete a body that a later insert of this chunk rewrites: forget it was written.
+      for (const seq of op.seqs) s.removeEntry.run(op.queue.vhost, op.queue.name, seq);
+      written.clear();
+      return;
+    case 'saveExchange': {
+      const r = op.rec;
+      s.saveExchange.run(r.vhost, r.name, r.type, r.durable ? 1 : 0, r.autoDelete ? 1 : 0, r.internal ? 1 : 0, r.arguments);
+      return;
+    }
+    case 'deleteExchange':
+      s.deleteExchange.run(op.key.vhost, op.key.name);
+      s.deleteExchangeBindings.run(op.key.vhost, op.key.name, op.key.name);
+      return;
+    case 'saveQueue':
+      s.saveQueue.run(op.rec.vhost, op.rec.name, op.rec.durable ? 1 : 0, op.rec.autoDelete ? 1 : 0, op.rec.arguments);
+      return;
+    case 'deleteQueue':
+      s.deleteQueue.run(op.key.vhost, op.key.name);
+      s.deleteQueueEntries.run(op.key.vhost, op.key.name);
+      s.deleteQueueBindings.run(op.key.vhost, op.key.name);
+      written.clear();
+      return;
+    case 'saveBinding':
+    case 'deleteBinding': {
+      const r = op.rec;
+      const stmt = op.kind === 'saveBinding' ? s.saveBinding : s.deleteBinding;
+      stmt.run(r.vhost, r.source, r.destinationKind, r.destination, r.routingKey, r.arguments);
+      return;
+    }
+  }
+}
+
+function exchangeFromRow(r: Record<string, unknown>): ExchangeRecord {
+  return {
+    vhost: r['vhost'] as string,
+    name: r['name'] as string,
+    type: r['type'] as string,
+    durable: r['durable'] === 1,
+    autoDelete: r['auto_delete'] === 1,
+    internal: r['internal'] === 1,
+    arguments: r['arguments'] as Buffer,
+  };
+}
+
+function queueFromRow(r: Record<string, unknown>): QueueRecord {
+  return {
+    vhost: r['vhost'] as string,
+    name: r['name'] as string,
+    durable: r['durable'] === 1,
+    autoDelete: r['auto_delete'] === 1,
+    arguments: r['arguments'] as Buffer,
+  };
+}
+
+function bindingFromRow(r: Record<string, unknown>): BindingRecord {
+  const kind = r['destination_kind'];
+  assert(kind === 'queue' || kind === 'exchange', `binding destination kind ${String(kind)}`);
+  return {
+    vhost: r['vhost'] as string,
+    source: r['source'] as string,
+    destinationKind: kind,
+    destination: r['destination'] as string,
+    routingKey: r['routing_key'] as string,
+    arguments: r['arguments'] as Buffer,
+  };
+}
+
+/** Pair assertion (STYLE §5): what insertMessage asserted on the way in is checked on the way out. */
+function entryFromRow(queue: EntityKey, row: MessageRow): StoredQueueEntry {
+  if (row.id === null) {
+    throw new Error(`store integrity: entry ${row.seq} of queue '${queue.name}' in vhost '${queue.vhost}' has no message row`);
+  }
+  assert(Number.isSafeInteger(row.seq) && row.seq >= 0);
+  assert(Number.isSafeInteger(row.delivery_count) && row.delivery_count >= 0);
+  assert(row.priority >= 0 && row.priority <= 255);
+  const message: StoredMessage = {
+    id: row.id,
+    exchange: row.exchange,
+    routingKey: row.routing_key,
+    properties: row.properties,
+    body: row.body,
+    expiresAtMs: row.expires_at_ms ?? undefined,
+    priority: row.priority,
+  };
+  return { seq: row.seq, message, redelivered: row.redelivered === 1, deliveryCount: row.delivery_count };
+}

@@ -1,0 +1,219 @@
+/**
+ * The pending writes of the SQLite store: an ordered log of operations not yet committed, with cheap
+ * cancellation of a position inserted and removed before it was ever written.
+ *
+ * Job: collect writes issued during a turn of the event loop, hand them out in bounded chunks for one
+ * transaction each, and number them so whenDurable can tell which writes a commit covered.
+ *
+ * Invariants:
+ * - Every log entry has a global index (`issued` counts them, cancelled ones included); `committed`
+ *   is the index of the first entry not yet committed. committed ≤ issued. A write that folds into
+ *   an earlier entry (or cancels one) adds no entry: its effect rides on that earlier entry.
+ * - Executing the live (not cancelled) operations in log order leaves the database in the same state
+ *   as executing every issued write in order. Cancellation keeps this true:
+ *   · remove of a position whose insert is still pending cancels the insert and writes nothing;
+ *   · updateDelivery of a position whose insert is pending folds into the insert; of a position
+ *     with a pending update, overwrites that update (only the last values matter);
+ *   · deleteQueue cancels the queue's pending inserts and updates (the delete removes them anyway).
+ *   A whenDurable waiter that covered a cancelled insert still fires after the commit that contains
+ *   the cancelling remove: a publisher confirm for a message already acked is correct to send.
+ *
+ * Deliberately not here: SQL (sqlite-store.ts executes the operations) and reads.
+ */
+import assert from 'node:assert';
+import type { BindingRecord, EntityKey, ExchangeRecord, QueueRecord, StoredMessage } from './store.js';
+
+export interface InsertOp {
+  readonly kind: 'insert';
+  readonly queue: EntityKey;
+  readonly seq: number;
+  readonly message: StoredMessage;
+  readonly scratch: boolean;
+  redelivered: boolean;
+  deliveryCount: number;
+  live: boolean;
+}
+
+export interface UpdateOp {
+  readonly kind: 'update';
+  readonly queue: EntityKey;
+  readonly seq: number;
+  redelivered: boolean;
+  deliveryCount: number;
+  live: boolean;
+}
+
+export type WriteOp =
+  | InsertOp
+  | UpdateOp
+  | { readonly kind: 'remove'; readonly queue: EntityKey; readonly seqs: readonly number[]; live: boolean }
+  | { readonly kind: 'saveExchange'; readonly rec: ExchangeRecord; live: boolean }
+  | { readonly kind: 'deleteExchange'; readonly key: EntityKey; live: boolean }
+  | { readonly kind: 'saveQueue'; readonly rec: QueueRecord; live: boolean }
+  | { readonly kind: 'deleteQueue'; readonly key: EntityKey; live: boolean }
+  | { readonly kind: 'saveBinding'; readonly rec: BindingRecord; live: boolean }
+  | { readonly kind: 'deleteBinding'; readonly rec: BindingRecord; live: boolean };
+
+/** Pending per-position operations of one queue, for cancellation and folding. */
+interface QueuePending {
+  readonly inserts: Map<number, InsertOp>;
+  readonly updates: Map<number, UpdateOp>;
+}
+
+export interface ChunkLimits {
+  /** Most live operations (a multi-position remove counts each position) in one chunk. */
+  readonly opsMax: number;
+  /** Most message bytes (body + properties of live inserts) in one chunk. */
+  readonly bytesMax: number;
+}
+
+/** Unambiguous map key for (vhost, name): length-prefixed, since names may hold any character. */
+export function queueKeyString(key: EntityKey): string {
+  return `${key.vhost.length}:${key.vhost}${key.name}`;
+}
+
+export class WriteBatch {
+  private ops: WriteOp[] = [];
+  /** Global index of ops[0]. */
+  private base = 0;
+  private readonly byQueue = new Map<string, QueuePending>();
+
+  /** Writes issued so far (cancelled ones included). */
+  get issued(): number {
+    return this.base + this.ops.length;
+  }
+
+  /** Index of the first write not yet committed. */
+  get committed(): number {
+    return this.base;
+  }
+
+  get isEmpty(): boolean {
+    return this.ops.length === 0;
+  }
+
+  push(op: WriteOp): void {
+    assert(op.kind !== 'insert' && op.kind !== 'update' && op.kind !== 'remove' && op.kind !== 'deleteQueue');
+    this.ops.push(op);
+  }
+
+  insert(queue: EntityKey, seq: number, message: StoredMessage, scratch: boolean): void {
+    const op: InsertOp = { kind: 'insert', queue, seq, message, scratch, redelivered: false, deliveryCount: 0, live: true };
+    const pending = this.pendingOf(queue);
+    // A second insert of a pending position is an engine bug (seqs are unique); let SQLite's primary
+    // key refuse it at commit rather than silently replacing the first.
+    if (!pending.inserts.has(seq)) pending.inserts.set(seq, op);
+    this.ops.push(op);
+  }
+
+  update(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void {
+    const pending = this.pendingOf(queue);
+    const target = pending.inserts.get(seq) ?? pending.updates.get(seq);
+    if (target !== undefined) {
+      target.redelivered = redelivered;
+      target.deliveryCount = deliveryCount;
+      // No new log entry: the folded write is carried by `target`, which is earlier in the log, so
+      // any whenDurable issued from now on already waits for it.
+      return;
+    }
+    const op: UpdateOp = { kind: 'update', queue, seq, redelivered, deliveryCount, live: true };
+    pending.updates.set(seq, op);
+    this.ops.push(op);
+  }
+
+  remove(queue: EntityKey, seqs: readonly number[]): void {
+    const pending = this.byQueue.get(queueKeyString(queue));
+    const toWrite: number[] = [];
+    for (const seq of seqs) {
+      const ins = pending?.inserts.get(seq);
+      if (ins !== undefined) {
+        ins.live = false;
+        pending?.inserts.delete(seq);
+        continue;
+      }
+      const upd = pending?.updates.get(seq);
+      if (upd !== undefined) {
+        upd.live = false;
+        pending?.updates.delete(seq);
+      }
+      toWrite.push(seq);
+    }
+    if (toWrite.length > 0) this.ops.push({ kind: 'remove', queue, seqs: toWrite, live: true });
+  }
+
+  deleteQueue(key: EntityKey): void {
+    const k = queueKeyString(key);
+    const pending = this.byQueue.get(k);
+    if (pending !== undefined) {
+      for (const op of pending.inserts.values()) op.live = false;
+      for (const op of pending.updates.values()) op.live = false;
+      this.byQueue.delete(k);
+    }
+    this.ops.push({ kind: 'deleteQueue', key, live: true });
+  }
+
+  /**
+   * The next chunk to commit: a prefix of the log within `limits` (always at least one operation, so
+   * one huge message still goes through). Call `commitChunk(chunk)` after its transaction succeeded.
+   */
+  nextChunk(limits: ChunkLimits): readonly WriteOp[] {
+    let ops = 0;
+    let bytes = 0;
+    let end = 0;
+    while (end < this.ops.length) {
+      const op = this.ops[end]!;
+      if (op.live) {
+        const w = weightOf(op);
+        if (end > 0 && (ops + w.ops > limits.opsMax || bytes + w.bytes > limits.bytesMax)) break;
+        ops += w.ops;
+        bytes += w.bytes;
+      }
+      end += 1;
+    }
+    return this.ops.slice(0, end);
+  }
+
+  /** Marks a chunk returned by nextChunk as committed: drops it from the log and the position maps. */
+  commitChunk(chunk: readonly WriteOp[]): void {
+    assert(chunk.length <= this.ops.length);
+    for (let i = 0; i < chunk.length; i += 1) assert(this.ops[i] === chunk[i], 'chunk is not a prefix of the log');
+    for (const op of chunk) {
+      if (op.kind !== 'insert' && op.kind !== 'update') continue;
+      const k = queueKeyString(op.queue);
+      const pending = this.byQueue.get(k);
+      if (pending === undefined) continue;
+      const map: Map<number, InsertOp | UpdateOp> = op.kind === 'insert' ? pending.inserts : pending.updates;
+      if (map.get(op.seq) === op) map.delete(op.seq);
+      if (pending.inserts.size === 0 && pending.updates.size === 0) this.byQueue.delete(k);
+    }
+    this.ops = this.ops.slice(chunk.length);
+    this.base += chunk.length;
+  }
+
+  /** For tests: every pending position op is in the log and live; the maps hold nothing else. */
+  invariants(): void {
+    const inLog = new Set<WriteOp>(this.ops);
+    for (const pending of this.byQueue.values()) {
+      assert(pending.inserts.size + pending.updates.size > 0);
+      for (const op of pending.inserts.values()) assert(op.live && inLog.has(op));
+      for (const op of pending.updates.values()) assert(op.live && inLog.has(op));
+    }
+    assert(this.base >= 0);
+  }
+
+  private pendingOf(queue: EntityKey): QueuePending {
+    const k = queueKeyString(queue);
+    let pending = this.byQueue.get(k);
+    if (pending === undefined) {
+      pending = { inserts: new Map(), updates: new Map() };
+      this.byQueue.set(k, pending);
+    }
+    return pending;
+  }
+}
+
+function weightOf(op: WriteOp): { ops: number; bytes: number } {
+  if (op.kind === 'insert') return { ops: 1, bytes: op.message.body.length + op.message.properties.length };
+  if (op.kind === 'remove') return { ops: op.seqs.length, bytes: 0 };
+  return { ops: 1, bytes: 0 };
+}

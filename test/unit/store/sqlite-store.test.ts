@@ -1,0 +1,6 @@
+import { sqliteHarness } from './sqlite-harness.js';
+import { storeContract } from './store-contract.js';
+
+storeContract('SqliteStore', () => sqliteHarness());
+// Tiny chunks: every turn's writes are split over several transactions and turns.
+storeContract('SqliteStore with 3-operation chunks', () => sqliteHarness({ chunkLimits: { opsMax: 3, bytesMax: 64 } }));
