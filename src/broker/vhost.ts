@@ -99,7 +99,8 @@ export class Vhost implements VhostApi {
     private readonly ctx: VhostContext,
   ) {
     for (const [xname, type] of PREDECLARED) {
-      this.exchanges.set(xname, new Exchange({ name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() }));
+      const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
+      this.exchanges.set(xname, new Exchange(attrs));
     }
   }
 
