@@ -8,8 +8,8 @@
  *                 ▲                         │
  *                 └────── requeue ──────────┘  (back at its original seq, redelivered = true)
  *
- * A no-ack delivery goes straight from ready to gone. The channel tracks unacked envelopes by
- * delivery tag; the queue only counts them. Persistence: an entry is `stored` when a persistent
+ * A no-ack delivery is acked by the channel right after it is sent. The channel tracks unacked
+ * envelopes by delivery tag; the queue only counts them. Persistence: an entry is `stored` when a persistent
  * message landed on a durable queue; only stored entries touch the store (insert at enqueue,
  * updateDelivery when handed out, remove at ack/drop/purge).
  *
@@ -273,14 +273,15 @@ export class Queue implements QueueApi {
     if (this.exclusiveOwner !== undefined) assert(!this.durable, 'exclusive queues are transient');
   }
 
+  /**
+   * Marks an entry handed to a consumer or basic.get. It counts as unacked until the channel calls
+   * ack/reject, also for no-ack deliveries (the channel acks those right after sending). A no-ack
+   * delivery skips the store's delivery update, since the removal follows at once.
+   */
   private handOut(entry: QueueEntry, noAck: boolean): void {
     entry.deliveryCount++;
-    if (noAck) {
-      this.forget(entry);
-      return;
-    }
     this.unacked++;
-    if (entry.stored) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
+    if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
   }
 
   private forget(entry: QueueEntry): void {

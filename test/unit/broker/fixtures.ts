@@ -74,6 +74,8 @@ export class FakeSink implements ConsumerSink {
     this.credit--;
     this.delivered.push(envelope);
     this.seen.push([envelope.message.body.toString(), envelope.redelivered]);
+    // As the channel does: a no-ack delivery is acked as soon as it is sent.
+    if (this.noAck) envelope.queue.ack(envelope);
   }
 
   cancelledByServer(): void {

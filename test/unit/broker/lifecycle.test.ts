@@ -148,3 +148,18 @@ describe('restart from a MemoryStore', () => {
     expect(store.bodyCount()).toBe(0);
   });
 });
+
+describe('no-ack deliveries from a durable queue', () => {
+  it('leave nothing in the store once the channel acks them', () => {
+    const { vhost, store } = openBroker();
+    const o = owner();
+    declareQueue(vhost, 'd', o, { durable: true });
+    vhost.publish('', message(vhost, { routingKey: 'd', persistent: true }));
+    const s = new FakeSink(o, 's', { noAck: true });
+    vhost.consume(s, { queue: 'd', arguments: EMPTY });
+    expect(s.delivered.length).toBe(1);
+    expect(store.countMessages({ vhost: '/', name: 'd' })).toBe(0);
+    expect(vhost.getQueue('d')?.unackedCount()).toBe(0);
+    vhost.invariants();
+  });
+});
