@@ -38,6 +38,7 @@ import { Exchange } from './exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { assertArgsEquivalence, assertFieldEquivalence } from './field-values.js';
 import { Queue } from './queue.js';
+import { validateQueueArguments } from './queue-arguments.js';
 import type { BasicProperties } from '../codec/properties.js';
 
 /** What a vhost needs from the broker: the store, a logger and the injected codec functions. */
@@ -185,6 +186,7 @@ export class Vhost implements VhostApi {
       });
       return declareResult(existing);
     }
+    validateQueueArguments(name, this.name, args.arguments);
     const q = new Queue(
       { vhost: this.name, name, durable, autoDelete: args.autoDelete, exclusiveOwner: requestedOwner, arguments: args.arguments },
       this.ctx.store,

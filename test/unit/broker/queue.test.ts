@@ -285,3 +285,24 @@ describe('consumers and dispatch', () => {
     expect(vhost.getQueue('q2')?.consumerCount()).toBe(1);
   });
 });
+
+describe('queue argument validation', () => {
+  it('refuses known arguments of the wrong type or range with RabbitMQ-style 406 texts', () => {
+    const { vhost } = openBroker();
+    const o = owner();
+    const cases: [Record<string, string | number | boolean>, string][] = [
+      [{ 'x-max-length': -1 }, "invalid arg 'x-max-length' for queue 'q' in vhost '/': {value_negative,-1}"],
+      [{ 'x-max-length': 'ten' }, "invalid arg 'x-max-length' for queue 'q' in vhost '/': {unacceptable_type,longstr}"],
+      [{ 'x-expires': 0 }, "invalid arg 'x-expires' for queue 'q' in vhost '/': {value_zero,0}"],
+      [{ 'x-max-priority': 256 }, "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {max_value_exceeded,256}"],
+      [{ 'x-dead-letter-exchange': 5 }, "invalid arg 'x-dead-letter-exchange' for queue 'q' in vhost '/': {unacceptable_type,signedint}"],
+      [{ 'x-single-active-consumer': 'yes' }, "invalid arg 'x-single-active-consumer' for queue 'q' in vhost '/': {unacceptable_type,longstr}"],
+    ];
+    for (const [args, text] of cases) {
+      expect(errorOf(() => declareQueue(vhost, 'q', o, { arguments: table(args) }))).toEqual({ code: 406, text: `PRECONDITION_FAILED - ${text}` });
+      expect(vhost.getQueue('q')).toBeUndefined();
+    }
+    declareQueue(vhost, 'q', o, { arguments: table({ 'x-max-length': 0, 'x-message-ttl': 0, 'x-unknown': 'whatever' }) });
+    expect(vhost.getQueue('q')).toBeDefined();
+  });
+});
