@@ -1,0 +1,164 @@
+/**
+ * Config: the broker's settings as one frozen, typed object.
+ *
+ * Every option is declared once in OPTIONS (flag, env var AMQPD_*, default, unit, description,
+ * check). Precedence: defaults < environment < flags. Values are checked after merging, so a bad
+ * env var and a bad flag fail the same way. This module is the only place that looks at the
+ * environment; it takes `env` as a parameter so callers (and tests) choose what it sees.
+ *
+ * Deliberately not here: a config file (none yet), hot reload.
+ */
+import { CHANNEL_MAX_DEFAULT, FRAME_SIZE_MAX_DEFAULT_BYTES, FRAME_SIZE_MIN_BYTES, HEARTBEAT_DEFAULT_S } from '../util/limits.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const DURABILITY_MODES = ['strict', 'relaxed'] as const;
+export type Durability = (typeof DURABILITY_MODES)[number];
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly durability: Durability;
+  /** Heartbeat we propose in connection.tune, seconds (0 disables). */
+  readonly heartbeatS: number;
+  readonly frameMaxBytes: number;
+  readonly channelMax: number;
+  /** server_properties.product and .version (clients such as kombu read them). */
+  readonly product: string;
+  readonly productVersion: string;
+  readonly defaultUser: string;
+  readonly defaultPass: string;
+}
+
+type Kind = 'string' | 'integer';
+
+interface OptionSpec {
+  readonly key: keyof Config;
+  readonly flag: string;
+  readonly kind: Kind;
+  readonly default: string | number;
+  readonly describe: string;
+  readonly choices?: readonly string[];
+  /** Returns a problem description, or undefined when the value is fine. */
+  readonly check?: (v: string | number) => string | undefined;
+}
+
+const intRange = (lo: number, hi: number) => (v: string | number) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `must be an integer in [${lo}, ${hi}]`;
+const nonEmpty = (v: string | number) => (typeof v === 'string' && v.length > 0 ? undefined : 'must not be empty');
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', flag: 'host', kind: 'string', default: '0.0.0.0', describe: 'Address to listen on', check: nonEmpty },
+  { key: 'port', flag: 'port', kind: 'integer', default: 5672, describe: 'TCP port (0 picks a free port)', check: intRange(0, 65535) },
+  { key: 'dataDir', flag: 'data-dir', kind: 'string', default: './data', describe: 'Data directory (SQLite store)', check: nonEmpty },
+  { key: 'logLevel', flag: 'log-level', kind: 'string', default: 'info', describe: 'pino log level', choices: LOG_LEVELS },
+  {
+    key: 'durability',
+    flag: 'durability',
+    kind: 'string',
+    default: 'strict',
+    describe: 'strict: a confirmed message survives a power cut; relaxed: it survives a process crash',
+    choices: DURABILITY_MODES,
+  },
+  {
+    key: 'heartbeatS',
+    flag: 'heartbeat',
+    kind: 'integer',
+    default: HEARTBEAT_DEFAULT_S,
+    describe: 'Heartbeat proposed in connection.tune, seconds (0 disables)',
+    check: intRange(0, 65535),
+  },
+  {
+    key: 'frameMaxBytes',
+    flag: 'frame-max',
+    kind: 'integer',
+    default: FRAME_SIZE_MAX_DEFAULT_BYTES,
+    describe: 'Largest frame accepted, bytes',
+    check: intRange(FRAME_SIZE_MIN_BYTES, 0xffffffff),
+  },
+  {
+    key: 'channelMax',
+    flag: 'channel-max',
+    kind: 'integer',
+    default: CHANNEL_MAX_DEFAULT,
+    describe: 'Most channels per connection',
+    check: intRange(1, 65535),
+  },
+  {
+    key: 'product',
+    flag: 'product',
+    kind: 'string',
+    default: 'RabbitMQ',
+    describe:
+      'server_properties.product. Default "RabbitMQ" on purpose: kombu/Celery and other clients pick ' +
+      'their prefetch (global QoS) semantics from product/version, so they behave as on RabbitMQ 3.13',
+    check: nonEmpty,
+  },
+  {
+    key: 'productVersion',
+    flag: 'product-version',
+    kind: 'string',
+    default: '3.13.7',
+    describe: 'server_properties.version (see --product: clients compare it with RabbitMQ versions)',
+    check: nonEmpty,
+  },
+  { key: 'defaultUser', flag: 'default-user', kind: 'string', default: 'guest', describe: 'User name accepted at login', check: nonEmpty },
+  { key: 'defaultPass', flag: 'default-pass', kind: 'string', default: 'guest', describe: 'Password of the default user' },
+];
+
+export function envVarName(flag: string): string {
+  return `AMQPD_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Converts a raw string (env var) or value to the option's kind; NaN stays for the check to report. */
+function coerce(spec: OptionSpec, raw: unknown): string | number {
+  if (spec.kind === 'integer') {
+    if (typeof raw === 'number') return raw;
+    const s = String(raw).trim();
+    return /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+  }
+  return String(raw);
+}
+
+function checkValue(spec: OptionSpec, v: string | number): string | undefined {
+  if (spec.choices !== undefined && !spec.choices.includes(String(v))) {
+    return `must be one of ${spec.choices.join(', ')}`;
+  }
+  if (spec.kind === 'integer' && !Number.isInteger(v)) return 'must be an integer';
+  return spec.check?.(v);
+}
+
+/**
+ * Builds a Config from explicit values (flags or embedding options) over env over defaults.
+ * Throws ConfigError listing every bad value.
+ */
+export function buildConfig(
+  explicit: Partial<Record<keyof Config, unknown>>,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Config {
+  const out: Record<string, string | number> = {};
+  const problems: string[] = [];
+  for (const spec of OPTIONS) {
+    const fromEnv = env[envVarName(spec.flag)];
+    const given = explicit[spec.key];
+    let source = 'default';
+    let raw: unknown = spec.default;
+    if (fromEnv !== undefined) [raw, source] = [fromEnv, envVarName(spec.flag)];
+    if (given !== undefined) [raw, source] = [given, `--${spec.flag}`];
+    const v = coerce(spec, raw);
+    const problem = checkValue(spec, v);
+    if (problem !== undefined) problems.push(`${source}: ${JSON.stringify(raw)} ${problem}`);
+    out[spec.key] = v;
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Object.freeze(out) as unknown as Config;
+}

@@ -1,0 +1,68 @@
+/**
+ * Consumer: the ConsumerSink of one basic.consume, the protocol side of the engine's contract.
+ *
+ * Credit (may the queue hand over one more message now?) combines: the consumer is active (its
+ * consume-ok went out first), the channel is open, the socket is not backed up, and, unless
+ * no-ack, the per-consumer prefetch (basic.qos global=false) and the per-channel prefetch
+ * (global=true, RabbitMQ's meaning) both have room.
+ *
+ * Invariant: unackedCount equals the number of this consumer's deliveries in the channel's unacked
+ * map plus those held in an open transaction. Deliberately not here: the unacked map itself and
+ * the wire (both the channel's).
+ */
+import type { ConnectionOwner, ConsumerSink, Envelope, QueueApi } from '../broker/api.js';
+import type { ReplyConsumer } from './direct-reply-to.js';
+
+/** What a consumer needs from its channel. */
+export interface ConsumerHost {
+  readonly owner: ConnectionOwner;
+  /** Open and the socket accepts more. */
+  canDeliver(): boolean;
+  /** Channel-wide prefetch has room. */
+  globalCredit(): boolean;
+  deliver(consumer: Consumer, envelope: Envelope): void;
+  consumerCancelledByServer(consumer: Consumer): void;
+}
+
+export class Consumer implements ConsumerSink, ReplyConsumer {
+  /** Set by basic.consume after the engine accepted it (undefined for direct reply-to). */
+  queue: QueueApi | undefined;
+  /** False until consume-ok went out, so no basic.deliver precedes it. */
+  active = false;
+  unackedCount = 0;
+  /** Token in the direct reply-to registry, when this consumes amq.rabbitmq.reply-to. */
+  replyToToken: string | undefined;
+
+  constructor(
+    private readonly host: ConsumerHost,
+    readonly tag: string,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    /** Per-consumer prefetch in messages; 0 = unlimited. */
+    readonly prefetchCount: number,
+  ) {}
+
+  get owner(): ConnectionOwner {
+    return this.host.owner;
+  }
+
+  hasCredit(): boolean {
+    if (!this.active || !this.host.canDeliver()) return false;
+    if (this.noAck) return true;
+    if (this.prefetchCount > 0 && this.unackedCount >= this.prefetchCount) return false;
+    return this.host.globalCredit();
+  }
+
+  deliver(envelope: Envelope): void {
+    this.host.deliver(this, envelope);
+  }
+
+  /** Direct reply-to: replies bypass credit, as on RabbitMQ. */
+  deliverDirect(envelope: Envelope): void {
+    if (this.active) this.host.deliver(this, envelope);
+  }
+
+  cancelledByServer(): void {
+    this.host.consumerCancelledByServer(this);
+  }
+}

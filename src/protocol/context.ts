@@ -1,0 +1,24 @@
+/**
+ * What every connection shares, handed down by the server: the engine, the negotiated limits we
+ * offer, our identity and credentials, the direct reply-to registry and the root logger. Passing
+ * it explicitly (no module globals) lets several brokers run in one process (tests, embedding).
+ */
+import type { BrokerApi } from '../broker/api.js';
+import type { Logger } from 'pino';
+import type { DirectReplyToRegistry } from './direct-reply-to.js';
+
+export interface ProtocolContext {
+  readonly broker: BrokerApi;
+  readonly log: Logger;
+  readonly replyTo: DirectReplyToRegistry;
+  readonly limits: {
+    readonly channelMax: number;
+    readonly frameMaxBytes: number;
+    readonly heartbeatS: number;
+    readonly messageSizeMaxBytes: number;
+    readonly handshakeTimeoutMs: number;
+    readonly consumersPerChannelMax: number;
+  };
+  readonly identity: { readonly product: string; readonly version: string };
+  readonly credentials: { readonly user: string; readonly pass: string };
+}

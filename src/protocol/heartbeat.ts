@@ -1,0 +1,63 @@
+/**
+ * Heartbeat (AMQP 0-9-1 §4.2.7): once tuned with a non-zero interval, we send a heartbeat frame
+ * when we have written nothing for half an interval, and give up on the peer when nothing at all
+ * (any frame counts as liveness) arrived for two intervals. RabbitMQ compat: a heartbeat timeout
+ * closes the socket without a close frame.
+ *
+ * Invariant: one timer per connection at most; stop() is idempotent and is the only way to end it.
+ * Deliberately not here: the socket. The owner passes callbacks and reports traffic.
+ */
+export interface HeartbeatHooks {
+  sendHeartbeat(): void;
+  onTimeout(): void;
+  now(): number;
+}
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private lastReceivedMs: number;
+  private lastSentMs: number;
+  private readonly intervalMs: number;
+
+  constructor(
+    intervalS: number,
+    private readonly hooks: HeartbeatHooks,
+  ) {
+    this.intervalMs = intervalS * 1000;
+    this.lastReceivedMs = hooks.now();
+    this.lastSentMs = this.lastReceivedMs;
+  }
+
+  start(): void {
+    if (this.intervalMs <= 0 || this.timer !== undefined) return;
+    const tickMs = Math.max(100, Math.floor(this.intervalMs / 2));
+    this.timer = setInterval(() => this.tick(), tickMs);
+    this.timer.unref();
+  }
+
+  received(): void {
+    this.lastReceivedMs = this.hooks.now();
+  }
+
+  sent(): void {
+    this.lastSentMs = this.hooks.now();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    const now = this.hooks.now();
+    if (now - this.lastReceivedMs >= 2 * this.intervalMs) {
+      this.stop();
+      this.hooks.onTimeout();
+      return;
+    }
+    if (now - this.lastSentMs >= this.intervalMs / 2) {
+      this.hooks.sendHeartbeat();
+      this.lastSentMs = now;
+    }
+  }
+}

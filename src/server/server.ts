@@ -1,0 +1,140 @@
+/**
+ * Server: the TCP listener and the wiring of store → engine → connections, plus graceful shutdown.
+ *
+ * Startup: openStore(config) → Broker.open (recovers what the store holds) → listen. Shutdown
+ * (close()): stop accepting, send every client connection.close 320 CONNECTION_FORCED
+ * "broker forced connection closure with reason 'shutdown'", wait briefly for close-ok (then
+ * destroy what is left), and close the engine, which flushes and closes the store.
+ *
+ * Invariant: `connections` holds exactly the connections whose socket is not closed yet; close()
+ * is idempotent and resolves once everything is released. Deliberately not here: signals and
+ * process exit (cli/), what a connection does (protocol/).
+ */
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Broker } from '../broker/broker.js';
+import { decodeTable, encodeTable } from '../codec/field-table.js';
+import { decodeProperties } from '../codec/properties.js';
+import type { Config } from '../config/config.js';
+import { channelLogger, connectionLogger } from '../log/logger.js';
+import { Connection } from '../protocol/connection.js';
+import type { ProtocolContext } from '../protocol/context.js';
+import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { Store } from '../store/store.js';
+import { CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
+
+/** How long shutdown waits for clients' close-ok before dropping their sockets. */
+export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
+
+/** The one place that chooses the store (a one-line switch to SqliteStore). */
+export function openStore(config: Config, log: Logger): Store {
+  void config;
+  void log;
+  return new MemoryStore();
+}
+
+export interface ServerOptions {
+  readonly config: Config;
+  readonly log: Logger;
+}
+
+export class AmqpServer {
+  readonly log: Logger;
+  private readonly net: NetServer;
+  private readonly connections = new Set<Connection>();
+  private readonly broker: Broker;
+  private readonly ctx: ProtocolContext;
+  private connectionSeq = 0;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    log: Logger,
+  ) {
+    this.log = log;
+    const store = openStore(config, log);
+    this.broker = Broker.open({ store, log: log.child({ component: 'broker' }), decodeProperties, encodeTable, decodeTable });
+    this.ctx = {
+      broker: this.broker,
+      log,
+      replyTo: new DirectReplyToRegistry(),
+      limits: {
+        channelMax: config.channelMax,
+        frameMaxBytes: config.frameMaxBytes,
+        heartbeatS: config.heartbeatS,
+        messageSizeMaxBytes: MESSAGE_SIZE_MAX_BYTES,
+        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+        consumersPerChannelMax: CONSUMERS_PER_CHANNEL_MAX,
+      },
+      identity: { product: config.product, version: config.productVersion },
+      credentials: { user: config.defaultUser, pass: config.defaultPass },
+    };
+    this.net = createServer((socket) => this.onSocket(socket));
+  }
+
+  /** Opens the store and engine, then listens on config.host:config.port. */
+  static async start(opts: ServerOptions): Promise<AmqpServer> {
+    const server = new AmqpServer(opts.config, opts.log);
+    try {
+      await server.listen();
+    } catch (err) {
+      await server.broker.close();
+      throw err;
+    }
+    return server;
+  }
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.net.once('error', reject);
+      this.net.listen({ host: this.config.host, port: this.config.port }, () => {
+        this.net.off('error', reject);
+        this.net.on('error', (err) => this.log.error({ err }, 'listener error'));
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address (port resolved when config.port is 0). */
+  address(): { host: string; port: number } {
+    const a = this.net.address();
+    if (a === null || typeof a === 'string') throw new Error('server is not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private onSocket(socket: Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const id = `${++this.connectionSeq}`;
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const conn = new Connection({
+      id,
+      socket,
+      ctx: this.ctx,
+      log: connectionLogger(this.log, id, remote),
+      channelLog: channelLogger,
+    });
+    this.connections.add(conn);
+    void conn.closed.then(() => this.connections.delete(conn));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_CLOSE_OK_WAIT_MS)));
+    await stopped;
+    await this.broker.close();
+    this.log.info('broker stopped');
+  }
+}
