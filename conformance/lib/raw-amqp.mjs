@@ -186,3 +186,82 @@ export function hostPort(url) {
   const u = new URL(url);
   return { host: u.hostname, port: Number(u.port || 5672), user: decodeURIComponent(u.username || 'guest'), pass: decodeURIComponent(u.password || 'guest') };
 }
+
+/**
+ * A content header payload (spec 4.2.6.1) carrying all 14 basic properties, with a header table
+ * that uses every field type tag RabbitMQ knows (errata: s = int16, l = int64, x = byte array),
+ * some of which neither amqplib's nor pika's publish API would produce in this combination.
+ */
+export function allPropertiesHeaderPayload(bodySize, userId) {
+  const tv = (tag, ...parts) => Buffer.concat([Buffer.from(tag, 'latin1'), ...parts]);
+  const i8 = (n) => {
+    const b = Buffer.alloc(1);
+    b.writeInt8(n);
+    return b;
+  };
+  const i16 = (n) => {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(n);
+    return b;
+  };
+  const i32 = (n) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
+  const i64 = (n) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(n));
+    return b;
+  };
+  const f32 = (n) => {
+    const b = Buffer.alloc(4);
+    b.writeFloatBE(n);
+    return b;
+  };
+  const f64 = (n) => {
+    const b = Buffer.alloc(8);
+    b.writeDoubleBE(n);
+    return b;
+  };
+  const arrayBody = Buffer.concat([tv('I', i32(1)), tv('S', enc.longstr('two')), tv('t', enc.u8(0)), tv('V')]);
+  const headers = enc.table([
+    ['t', tv('t', enc.u8(1))],
+    ['b', tv('b', i8(-5))],
+    ['B', tv('B', enc.u8(200))],
+    ['s', tv('s', i16(-300))],
+    ['u', tv('u', enc.u16(60000))],
+    ['I', tv('I', i32(-70000))],
+    ['i', tv('i', enc.u32(4000000000))],
+    ['l', tv('l', i64(-(2 ** 40)))],
+    ['f', tv('f', f32(1.5))],
+    ['d', tv('d', f64(-3.25))],
+    ['D', tv('D', enc.u8(2), i32(-12345))],
+    ['S', tv('S', enc.longstr('héllo ✓'))],
+    ['A', tv('A', enc.u32(arrayBody.length), arrayBody)],
+    ['T', tv('T', enc.u64(1700000000))],
+    ['F', tv('F', enc.table([['nested', tv('S', enc.longstr('yes'))]]))],
+    ['V', tv('V')],
+    ['x', tv('x', enc.longstr(Buffer.from([0, 1, 2, 254, 255])))],
+  ]);
+  return Buffer.concat([
+    enc.u16(60), // class basic
+    enc.u16(0), // weight
+    enc.u64(bodySize),
+    enc.u16(0xfffc), // all 14 property flags, no continuation
+    enc.shortstr('application/json'),
+    enc.shortstr('gzip'),
+    headers,
+    enc.u8(2), // delivery-mode
+    enc.u8(7), // priority
+    enc.shortstr('corr-1'),
+    enc.shortstr('reply-queue'),
+    enc.shortstr('60000'), // expiration
+    enc.shortstr('msg-1'),
+    enc.u64(1700000001), // timestamp
+    enc.shortstr('order.created'),
+    enc.shortstr(userId),
+    enc.shortstr('conformance'),
+    enc.shortstr('cluster-1'),
+  ]);
+}

@@ -7,7 +7,7 @@ import decimal
 import pika
 import pika.exceptions
 
-from confkit import Collector, expect_channel_error, get_message, poll, pump, scenario, wait_for
+from confkit import Collector, expect_channel_error, get_message, pump, scenario, wait_for
 
 
 @scenario('mandatory-unroutable-returned')

@@ -1,13 +1,11 @@
 """The six RabbitMQ tutorials in their pika BlockingConnection form, each checking outcomes."""
 
-import os
 import subprocess
 import sys
-import time
 
 import pika
 
-from confkit import Collector, get_message, poll, pump, scenario, wait_for
+from confkit import Collector, get_message, pump, scenario, wait_for
 
 WORKER = r'''
 import sys, pika
