@@ -90,6 +90,7 @@ export interface Store {
   loadTopology(): Topology;
 
   saveExchange(rec: ExchangeRecord): void;
+  /** Also deletes the bindings from and to it. */
   deleteExchange(key: EntityKey): void;
   saveQueue(rec: QueueRecord): void;
   /** Also deletes the queue's positions (and bodies no longer referenced) and its bindings. */
