@@ -11,7 +11,7 @@ const FRAME_MAX = 4096;
 const unit = (): fc.Arbitrary<Buffer[]> =>
   fc.oneof(
     fc.tuple(channel(), anyMethod()).map(([ch, m]) => [encodeMethodFrame(ch, m)]),
-    fc.constant([encodeHeartbeat()]),
+    fc.constant(null).map(() => [encodeHeartbeat()]),
     fc
       .tuple(channel(), basicProperties(), bytes(10_000))
       .map(([ch, p, body]) => encodeContentFrames(ch, 60, encodeProperties(p), body, FRAME_MAX)),

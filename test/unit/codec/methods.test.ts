@@ -165,7 +165,7 @@ describe('methods: constructors and metadata', () => {
     for (const name of METHOD_NAMES) {
       // Required fields get a zero value; the generic cast is fine for a table-driven test.
       const m = method(name as 'basic.ack', {} as never);
-      const filled = { ...m, args: fillRequired(name, m.args as Record<string, unknown>) } as unknown as Method;
+      const filled = { ...m, args: fillRequired(name, m.args as unknown as Record<string, unknown>) } as unknown as Method;
       const frame = encodeMethodFrame(0, filled);
       const p = frame.subarray(7, frame.length - 1);
       expect(decodePayload(p)).toEqual(filled);
