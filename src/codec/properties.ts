@@ -45,7 +45,7 @@ export interface BasicProperties {
   readonly clusterId: string | undefined;
 }
 
-/** Input for `properties()`: any subset. */
+/** Input for `properties()`, with every field optional. */
 export type BasicPropertiesInit = { readonly [K in keyof BasicProperties]?: BasicProperties[K] };
 
 const F_CONTENT_TYPE = 1 << 15;
