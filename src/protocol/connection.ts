@@ -408,7 +408,11 @@ export class Connection implements ChannelHost {
     if (this.state === 'awaitingHeader' || this.state === 'starting' || this.state === 'tuning') {
       this.closeReason ??= 'serverShutdown';
       this.socket.destroy();
-    } else {
+    } else if (this.state === 'closing') {
+      // Already waiting for a close-ok: wait no longer than shutdown allows.
+      if (this.closeOkTimer !== undefined) clearTimeout(this.closeOkTimer);
+      this.closeOkTimer = setTimeout(() => this.socket.destroy(), closeOkTimeoutMs);
+    } else if (this.state !== 'closed') {
       this.closeWithError(connectionForced(SHUTDOWN_TEXT), 'serverShutdown', closeOkTimeoutMs);
     }
     return this.closed;
