@@ -345,7 +345,15 @@ export class Connection implements ChannelHost {
     if (ch.state !== 'open') return; // after our channel.close: only close/close-ok count
     const step = assemble(ch.assembler, toAssemblerFrame(frame), this.ctx.limits.messageSizeMaxBytes);
     ch.assembler = step.state;
-    if (step.command !== undefined) dispatchChannelMethod(ch, step.command.method, step.command.content);
+    if (step.command === undefined) return;
+    const m = step.command.method;
+    try {
+      dispatchChannelMethod(ch, m, step.command.content);
+    } catch (err) {
+      // The frame that completed the command may be a body frame: name the method itself.
+      if (err instanceof AmqpError) err.withMethod(m.classId, m.methodId);
+      throw err;
+    }
   }
 
   private onChannelOpen(n: number, existing: Channel | undefined): void {

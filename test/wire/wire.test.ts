@@ -331,4 +331,46 @@ describe('wire', () => {
     expect(close.replyCode).toBe(320);
     expect(close.replyText).toBe("CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'");
   });
+
+  it('refuses basic.qos prefetch_size != 0 with 540', async () => {
+    expect.hasAssertions();
+    await withBroker(async (broker) => {
+      const c = await RawClient.connect(broker.port);
+      await c.handshake();
+      await c.openChannel(1);
+      c.sendMethod(1, method('basic.qos', { prefetchSize: 10, prefetchCount: 0, global: false }));
+      const close = await expectConnectionClose(c, 540, 'NOT_IMPLEMENTED - prefetch_size!=0 (10)');
+      expect([close.classId, close.methodId]).toEqual([60, 10]);
+    });
+  });
+
+  it('refuses basic.publish immediate=true with 540', async () => {
+    expect.hasAssertions();
+    await withBroker(async (broker) => {
+      const c = await RawClient.connect(broker.port);
+      await c.handshake();
+      await c.openChannel(1);
+      c.sendMethod(1, method('basic.publish', { exchange: '', routingKey: 'q', immediate: true }));
+      c.send(headerFrame(1, 60, 1, rawProperties(0)));
+      c.send(bodyFrame(1, 'x'));
+      const close = await expectConnectionClose(c, 540, 'NOT_IMPLEMENTED - immediate=true');
+      expect([close.classId, close.methodId]).toEqual([60, 40]);
+    });
+  });
+
+  it('refuses channel.flow active=false with 540 and basic.recover requeue=false with 540', async () => {
+    expect.hasAssertions();
+    await withBroker(async (broker) => {
+      const c = await RawClient.connect(broker.port);
+      await c.handshake();
+      await c.openChannel(1);
+      c.sendMethod(1, method('channel.flow', { active: false }));
+      await expectConnectionClose(c, 540, 'NOT_IMPLEMENTED - active=false');
+      const d = await RawClient.connect(broker.port);
+      await d.handshake();
+      await d.openChannel(1);
+      d.sendMethod(1, method('basic.recover', { requeue: false }));
+      await expectConnectionClose(d, 540, 'NOT_IMPLEMENTED - requeue=false');
+    });
+  });
 });
