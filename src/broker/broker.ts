@@ -3,8 +3,9 @@
  * `whenDurable` for publisher confirms and tx.commit.
  *
  * `Broker.open` rebuilds state from the store: predeclared exchanges first, then the stored
- * durable exchanges, queues, bindings, and each durable queue's messages in seq order (positions
- * delivered before the restart come back redelivered). Transient entities are not stored, so a
+ * durable exchanges, queues, bindings; each durable queue counts its stored messages and reads
+ * them back in seq order, a window at a time, as consumers need them (positions delivered before
+ * the restart come back redelivered). Transient entities are not stored, so a
  * restart drops them, as RabbitMQ does.
  *
  * Invariant: message ids are unique for the life of the store (continuing from
@@ -12,11 +13,13 @@
  * "/" exists; the protocol answers 530 for others), and anything about sockets or bytes: the codec
  * functions the engine needs are injected, so the broker layer never imports codec code.
  */
+import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
 import type { Store } from '../store/store.js';
 import type { BrokerApi } from './api.js';
+import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Vhost } from './vhost.js';
 
 export interface BrokerOptions {
@@ -25,6 +28,8 @@ export interface BrokerOptions {
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
   readonly encodeTable: (table: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
+  /** Per-queue in-memory window before paging to the store (default DEFAULT_QUEUE_WINDOW). */
+  readonly queueWindow?: Partial<QueueWindow>;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -34,8 +39,14 @@ export class Broker implements BrokerApi {
   private messageId: number;
   private closed = false;
 
+  private readonly queueWindow: QueueWindow;
+
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
+    this.queueWindow = { ...DEFAULT_QUEUE_WINDOW, ...opts.queueWindow };
+    const w = this.queueWindow;
+    assert(w.messagesMax >= 1 && w.bytesMax >= 1, 'a queue window holds at least one message');
+    assert(w.pageInBatchMessages >= 1 && w.pageInBatchBytes >= 1, 'a page-in reads at least one message');
   }
 
   /** Opens the engine over `store` (already opened and migrated) and restores what it holds. */
@@ -76,6 +87,7 @@ export class Broker implements BrokerApi {
       decodeTable: this.opts.decodeTable,
       decodeProperties: this.opts.decodeProperties,
       nextMessageId: () => this.messageId++,
+      queueWindow: this.queueWindow,
     });
     this.vhosts.set(name, vhost);
     return vhost;

@@ -9,31 +9,78 @@
  *                 └────── requeue ──────────┘  (back at its original seq, redelivered = true)
  *
  * A no-ack delivery is acked by the channel right after it is sent. The channel tracks unacked
- * envelopes by delivery tag; the queue only counts them. Persistence: an entry is `stored` when a persistent
- * message landed on a durable queue; only stored entries touch the store (insert at enqueue,
+ * envelopes by delivery tag; the queue only counts them. Persistence: an entry is `stored` when a
+ * persistent message landed on a durable queue; stored entries touch the store (insert at enqueue,
  * updateDelivery when handed out, remove at ack/drop/purge).
  *
- * Invariant (see `invariants()`): messageCount() = ready.length; unacked ≥ 0; a deleted queue has
- * no consumers; an exclusive consumer is the only consumer.
+ * Paging (bounded memory). The ready messages are split by seq into two regions:
+ *
+ *   seq:  1 ............................ pageCursor | pageCursor+1 .............. nextSeq-1
+ *         in memory: `ready` (window), unacked      | paged out: only in the store (`pagedCount`)
+ *
+ * While nothing is paged out and the window (QueueWindow: messages and body bytes) has room, a new
+ * message goes to memory exactly as before paging existed: the hot path pays one comparison. Once
+ * the window is full, and for as long as anything is paged out, new messages go to the store only
+ * (persistent ones on a durable queue are written anyway; every other one is written as a scratch
+ * position) and just `pagedCount` grows. When the memory region runs dry, the next batch is read
+ * back with loadMessages(pageCursor, …) in seq order; scratch positions read back are removed from
+ * the store at once, so a transient entry is either in memory or on disk, never both.
+ *
+ * Invariant (see `invariants()`): every seq on disk only is above every seq in memory (ready or
+ * unacked), because messages are handed out lowest seq first and memory always holds the lowest
+ * ready seqs. So a requeued entry (its seq ≤ pageCursor) goes back into memory and comes before
+ * every paged-out one, which keeps RabbitMQ's original-position order without touching the disk.
+ * messageCount() = ready.length + pagedCount, exact at all times. Requeues may overfill the window
+ * (those entries were in memory already, held by a channel), and a page-in may overshoot the byte
+ * window by at most one batch.
+ *
+ * Other invariants: unacked ≥ 0; a deleted queue has no consumers; an exclusive consumer is the
+ * only consumer.
  *
  * Deliberately not here yet (hooks are marked): per-message TTL, priorities, max-length,
- * dead-lettering, single active consumer, consumer priorities, paging of transient bodies.
+ * dead-lettering, single active consumer, consumer priorities. The window is per queue, not a
+ * broker-wide memory budget: many queues each holding a full window add up.
  */
 import assert from 'node:assert';
 import type { FieldTable } from '../codec/field-types.js';
 import { accessRefused, resource } from '../errors/index.js';
-import type { EntityKey, Store, StoredMessage } from '../store/store.js';
+import type { EntityKey, Store, StoredMessage, StoredQueueEntry } from '../store/store.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message, QueueApi } from './api.js';
 import type { Binding } from './binding.js';
 import { ReadyMessages } from './ready-messages.js';
 
-/**
- * Paging seam: how many ready messages a queue keeps in memory. Today every message stays in
- * memory (no pager yet); the durability engineer's pager will move transient bodies beyond this
- * window to the store (`insertMessage(..., { scratch: true })`) and read them back as the queue
- * drains. Kept as a named constant so that change has one place to start from.
- */
-export const QUEUE_IN_MEMORY_MESSAGES_MAX = Number.MAX_SAFE_INTEGER;
+/** Ready messages a queue keeps in memory before paging out (1 KiB bodies: ~10 MiB + overhead). */
+export const QUEUE_WINDOW_MESSAGES_MAX = 10_000;
+/** Body bytes of ready messages a queue keeps in memory before paging out. */
+export const QUEUE_WINDOW_BYTES_MAX = 16 * 1024 * 1024;
+/** Messages read back per store call: one SQLite read of ~1 MiB stalls the loop for ~1-2 ms. */
+export const PAGE_IN_BATCH_MESSAGES = 1_000;
+/** Body bytes read back per store call (the store stops after the entry that reaches it). */
+export const PAGE_IN_BATCH_BYTES = 1024 * 1024;
+/** Seqs per removeMessages call when purging without Store.removeMessagesAfter. */
+const PURGE_SEQS_PER_CALL = 4_096;
+
+/** How much of a queue stays in memory; Broker.open takes one (tests use tiny windows). */
+export interface QueueWindow {
+  readonly messagesMax: number;
+  readonly bytesMax: number;
+  readonly pageInBatchMessages: number;
+  readonly pageInBatchBytes: number;
+}
+
+export const DEFAULT_QUEUE_WINDOW: QueueWindow = {
+  messagesMax: QUEUE_WINDOW_MESSAGES_MAX,
+  bytesMax: QUEUE_WINDOW_BYTES_MAX,
+  pageInBatchMessages: PAGE_IN_BATCH_MESSAGES,
+  pageInBatchBytes: PAGE_IN_BATCH_BYTES,
+};
+
+/** What a queue needs from its vhost: the store, the window, and how to rebuild a stored message. */
+export interface QueueContext {
+  readonly store: Store;
+  readonly window: QueueWindow;
+  readonly messageFromStore: (sm: StoredMessage) => Message;
+}
 
 /** One message at one position of this queue; the object the channel holds as an Envelope. */
 export class QueueEntry implements Envelope {
@@ -78,7 +125,16 @@ export class Queue implements QueueApi {
   deleted = false;
 
   private readonly key: EntityKey;
+  private readonly store: Store;
   private readonly ready = new ReadyMessages<QueueEntry>();
+  /** Body bytes of the entries in `ready`. */
+  private readyBytes = 0;
+  /** Ready messages held only by the store, all with seq > pageCursor. */
+  private pagedCount = 0;
+  /** Seq of the last entry placed in memory; the store's entries above it are the paged-out ones. */
+  private pageCursor = 0;
+  /** True once a scratch position was written, so deletion must clear the store too. */
+  private wroteScratch = false;
   private unacked = 0;
   private nextSeq = 1;
   private readonly consumers: ConsumerSink[] = [];
@@ -88,8 +144,9 @@ export class Queue implements QueueApi {
 
   constructor(
     attrs: QueueAttributes,
-    private readonly store: Store,
+    private readonly ctx: QueueContext,
   ) {
+    this.store = ctx.store;
     this.name = attrs.name;
     this.vhost = attrs.vhost;
     this.durable = attrs.durable;
@@ -100,7 +157,12 @@ export class Queue implements QueueApi {
   }
 
   messageCount(): number {
-    return this.ready.length;
+    return this.ready.length + this.pagedCount;
+  }
+
+  /** Ready messages held only by the store (tests, management). */
+  pagedOutCount(): number {
+    return this.pagedCount;
   }
 
   consumerCount(): number {
@@ -113,28 +175,44 @@ export class Queue implements QueueApi {
 
   /**
    * Appends a message. `stored` is the shared store record when the message is persistent (the
-   * body is written once however many queues share it); returns true when a store write was issued.
+   * body is written once however many queues share it); returns true when a durable write was
+   * issued (a scratch write is not one: nothing waits for it).
    */
   enqueue(message: Message, stored: StoredMessage | undefined): boolean {
     assert(!this.deleted, 'enqueue on a deleted queue');
     const persist = stored !== undefined && this.durable;
-    const entry = new QueueEntry(this, this.nextSeq++, message, persist);
-    if (persist) this.store.insertMessage(this.key, entry.seq, stored, { scratch: false });
-    this.ready.push(entry);
+    const seq = this.nextSeq++;
+    if (this.pagedCount > 0 || this.windowFull()) {
+      this.pageOut(seq, message, persist ? stored : undefined);
+    } else {
+      const entry = new QueueEntry(this, seq, message, persist);
+      if (persist) this.store.insertMessage(this.key, seq, stored, { scratch: false });
+      this.pushReady(entry);
+      this.pageCursor = seq;
+    }
     this.pump();
     return persist;
   }
 
-  /** Recovery: puts back an entry loaded from the store (seq order, called before any enqueue). */
-  restore(seq: number, message: Message, redelivered: boolean, deliveryCount: number): void {
-    assert(seq >= this.nextSeq, 'restored seqs must increase');
-    this.ready.push(new QueueEntry(this, seq, message, true, redelivered, deliveryCount));
-    this.nextSeq = seq + 1;
+  /**
+   * Recovery (at open, before any enqueue): the store's positions of this durable queue become
+   * its paged-out region; the first batch is read when a consumer or basic.get needs it, so
+   * opening a broker with a long backlog costs two queries per queue, not a full read.
+   * Returns the number of messages recovered.
+   */
+  recover(): number {
+    assert(this.nextSeq === 1 && this.ready.length === 0 && this.pagedCount === 0, 'recover on a used queue');
+    const count = this.store.countMessages(this.key);
+    if (count === 0) return 0;
+    this.nextSeq = this.storedLastSeq() + 1;
+    this.pagedCount = count;
+    this.pageCursor = 0;
+    return count;
   }
 
   /** basic.get: takes the next ready entry; it counts as unacked until the channel acks it. */
   take(): QueueEntry | undefined {
-    const entry = this.ready.shift();
+    const entry = this.shiftReady();
     if (entry === undefined) return undefined;
     this.handOut(entry, false);
     return entry;
@@ -157,7 +235,7 @@ export class Queue implements QueueApi {
       return;
     }
     entry.redelivered = true;
-    this.ready.putBack(entry);
+    this.putBackReady(entry);
     this.pump();
   }
 
@@ -167,7 +245,7 @@ export class Queue implements QueueApi {
       if (entry === undefined) continue;
       this.unacked--;
       entry.redelivered = true;
-      this.ready.putBack(entry);
+      this.putBackReady(entry);
     }
     this.pump();
   }
@@ -194,10 +272,10 @@ export class Queue implements QueueApi {
   }
 
   private pumpOnce(): void {
-    while (this.ready.length > 0 && !this.deleted) {
+    while (this.messageCount() > 0 && !this.deleted) {
       const sink = this.nextSinkWithCredit();
       if (sink === undefined) return;
-      const entry = this.ready.shift() as QueueEntry;
+      const entry = this.shiftReady() as QueueEntry;
       this.handOut(entry, sink.noAck);
       sink.deliver(entry);
     }
@@ -237,22 +315,33 @@ export class Queue implements QueueApi {
     return true;
   }
 
-  /** Drops every ready message (unacked ones stay: they come back if requeued); returns the count. */
+  /** Drops every ready message, paged-out ones included (unacked ones stay); returns the count. */
   purge(): number {
     const entries = this.ready.drain();
+    this.readyBytes = 0;
     const seqs: number[] = [];
     for (const e of entries) if (e.stored) seqs.push(e.seq);
     if (seqs.length > 0) this.store.removeMessages(this.key, seqs);
-    return entries.length;
+    const paged = this.pagedCount;
+    if (paged > 0) this.removePagedOut();
+    return entries.length + paged;
   }
 
-  /** Marks the queue deleted and detaches its consumers, returning them for cancel notification. */
+  /**
+   * Marks the queue deleted and detaches its consumers, returning them for cancel notification.
+   * A durable queue's positions go with the vhost's store.deleteQueue; a transient queue that
+   * paged out clears its scratch positions here (deleteQueue on a queue the store never saved
+   * only removes positions).
+   */
   markDeleted(): ConsumerSink[] {
     this.deleted = true;
     const sinks = this.consumers.splice(0, this.consumers.length);
     this.cursor = 0;
     this.ready.drain();
+    this.readyBytes = 0;
+    this.pagedCount = 0;
     this.unacked = 0;
+    if (!this.durable && this.wroteScratch) this.store.deleteQueue(this.key);
     return sinks;
   }
 
@@ -270,6 +359,10 @@ export class Queue implements QueueApi {
     if (this.consumers.length > 0) assert(this.cursor < this.consumers.length, 'cursor out of range');
     const head = this.ready.peek();
     if (head !== undefined) assert(head.seq < this.nextSeq, 'ready seq beyond nextSeq');
+    assert(this.pagedCount >= 0 && this.readyBytes >= 0, 'negative paging counters');
+    if (this.ready.length === 0) assert(this.readyBytes === 0, 'bytes counted for an empty window');
+    if (this.pagedCount > 0) assert(this.pageCursor < this.nextSeq - 1, 'paged-out messages without seqs');
+    if (this.pagedCount > 0) assert(this.ready.maxSeq() <= this.pageCursor, 'memory seq above the paged-out region');
     if (this.exclusiveOwner !== undefined) assert(!this.durable, 'exclusive queues are transient');
   }
 
@@ -284,6 +377,96 @@ export class Queue implements QueueApi {
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
   }
 
+  private windowFull(): boolean {
+    const w = this.ctx.window;
+    return this.ready.length >= w.messagesMax || this.readyBytes >= w.bytesMax;
+  }
+
+  private pushReady(entry: QueueEntry): void {
+    this.ready.push(entry);
+    this.readyBytes += entry.message.body.length;
+  }
+
+  private putBackReady(entry: QueueEntry): void {
+    this.ready.putBack(entry);
+    this.readyBytes += entry.message.body.length;
+  }
+
+  /** The lowest-seq ready entry, reading the next batch from the store when memory ran dry. */
+  private shiftReady(): QueueEntry | undefined {
+    if (this.ready.length === 0 && this.pagedCount > 0) this.pageIn();
+    const entry = this.ready.shift();
+    if (entry !== undefined) this.readyBytes -= entry.message.body.length;
+    return entry;
+  }
+
+  /** Writes a message that does not fit in memory to the store (scratch unless `durableRecord`). */
+  private pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined): void {
+    if (durableRecord !== undefined) {
+      this.store.insertMessage(this.key, seq, durableRecord, { scratch: false });
+    } else {
+      this.store.insertMessage(this.key, seq, toStoredMessage(message), { scratch: true });
+      this.wroteScratch = true;
+    }
+    this.pagedCount++;
+  }
+
+  /**
+   * Reads the next batch of paged-out messages into memory, in seq order. Positions delivered
+   * before a restart come back redelivered. Scratch positions are removed from the store as they
+   * are read (memory now holds them); durable ones stay until acked.
+   */
+  private pageIn(): void {
+    const w = this.ctx.window;
+    const limit = Math.max(1, Math.min(w.pageInBatchMessages, w.messagesMax, this.pagedCount));
+    const page = this.store.loadMessages(this.key, this.pageCursor, limit, { bytesMax: w.pageInBatchBytes });
+    assert(page.length > 0, `queue '${this.name}': ${this.pagedCount} paged-out messages missing from the store`);
+    const scratch: number[] = [];
+    for (const e of page) {
+      const message = this.ctx.messageFromStore(e.message);
+      const stored = this.durable && message.persistent;
+      if (!stored) scratch.push(e.seq);
+      const redelivered = e.redelivered || e.deliveryCount > 0;
+      this.pushReady(new QueueEntry(this, e.seq, message, stored, redelivered, e.deliveryCount));
+      this.pageCursor = e.seq;
+    }
+    assert(page.length <= this.pagedCount, 'store returned more than was paged out');
+    this.pagedCount -= page.length;
+    if (scratch.length > 0) this.store.removeMessages(this.key, scratch);
+  }
+
+  /** Purge of the paged-out region: every store position above pageCursor is a ready message. */
+  private removePagedOut(): void {
+    const after = this.pageCursor;
+    this.pagedCount = 0;
+    if (this.store.removeMessagesAfter !== undefined) {
+      this.store.removeMessagesAfter(this.key, after);
+      return;
+    }
+    // Fallback: collect every seq first, then remove, so no read commits a half-done purge.
+    const seqs: number[] = [];
+    for (let cursor = after; ; ) {
+      const page = this.store.loadMessages(this.key, cursor, PURGE_SEQS_PER_CALL, { bytesMax: PAGE_IN_BATCH_BYTES });
+      if (page.length === 0) break;
+      for (const e of page) seqs.push(e.seq);
+      cursor = seqs[seqs.length - 1] as number;
+    }
+    for (let i = 0; i < seqs.length; i += PURGE_SEQS_PER_CALL) {
+      this.store.removeMessages(this.key, seqs.slice(i, i + PURGE_SEQS_PER_CALL));
+    }
+  }
+
+  /** Highest stored seq of this queue (recovery), through Store.lastSeq when the backend has it. */
+  private storedLastSeq(): number {
+    if (this.store.lastSeq !== undefined) return this.store.lastSeq(this.key);
+    let last = 0;
+    for (;;) {
+      const page = this.store.loadMessages(this.key, last, PURGE_SEQS_PER_CALL, { bytesMax: PAGE_IN_BATCH_BYTES });
+      if (page.length === 0) return last;
+      last = (page[page.length - 1] as StoredQueueEntry).seq;
+    }
+  }
+
   private forget(entry: QueueEntry): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
   }
@@ -293,4 +476,17 @@ export class Queue implements QueueApi {
     assert(envelope.queue === this && envelope instanceof QueueEntry, 'envelope of another queue');
     return this.deleted ? undefined : envelope;
   }
+}
+
+/** The store record of a message (the body is shared, not copied). */
+export function toStoredMessage(m: Message): StoredMessage {
+  return {
+    id: m.id,
+    exchange: m.exchange,
+    routingKey: m.routingKey,
+    properties: m.rawProperties,
+    body: m.body,
+    expiresAtMs: undefined,
+    priority: m.properties.priority ?? 0,
+  };
 }

@@ -78,6 +78,13 @@ export class ReadyMessages<T extends Positioned> {
     return out;
   }
 
+  /** Highest seq held, or 0 when empty (O(n) over requeued entries: for invariants and tests). */
+  maxSeq(): number {
+    let max = this.freshCount > 0 ? this.freshAt(this.freshCount - 1).seq : 0;
+    for (const e of this.returned) if (e.seq > max) max = e.seq;
+    return max;
+  }
+
   invariants(): void {
     for (let i = 1; i < this.freshCount; i++) assert(this.freshAt(i - 1).seq < this.freshAt(i).seq, 'fresh order');
     const h = this.returned;

@@ -37,7 +37,7 @@ import { bindingKey, type Binding, type Destination } from './binding.js';
 import { Exchange } from './exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { assertArgsEquivalence, assertFieldEquivalence } from './field-values.js';
-import { Queue } from './queue.js';
+import { Queue, toStoredMessage, type QueueContext, type QueueWindow } from './queue.js';
 import { validateQueueArguments } from './queue-arguments.js';
 import type { BasicProperties } from '../codec/properties.js';
 
@@ -49,6 +49,8 @@ export interface VhostContext {
   readonly decodeTable: (raw: Buffer) => FieldTable;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
   readonly nextMessageId: () => number;
+  /** The in-memory window of every queue of this vhost (paging beyond it). */
+  readonly queueWindow: QueueWindow;
 }
 
 /** Exchanges every vhost has (RabbitMQ's predeclared set); all durable, none deletable. */
@@ -84,9 +86,6 @@ const QUEUE_EQUIVALENCE_KEYS: readonly string[] = [
   'x-queue-master-locator',
 ];
 
-/** Messages loaded per store call during recovery (bounds one allocation, not the total). */
-const RESTORE_PAGE_MESSAGES = 1024;
-
 const EXCLUSIVE_LOCK_TEXT =
   'It could be originally declared on another connection or the exclusive property value does not match ' +
   'that of the original declaration.';
@@ -94,11 +93,13 @@ const EXCLUSIVE_LOCK_TEXT =
 export class Vhost implements VhostApi {
   private readonly exchanges = new Map<string, Exchange>();
   private readonly queues = new Map<string, Queue>();
+  private readonly queueCtx: QueueContext;
 
   constructor(
     readonly name: string,
     private readonly ctx: VhostContext,
   ) {
+    this.queueCtx = { store: ctx.store, window: ctx.queueWindow, messageFromStore: (sm) => this.messageFromStore(sm) };
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
       this.exchanges.set(xname, new Exchange(attrs));
@@ -189,7 +190,7 @@ export class Vhost implements VhostApi {
     validateQueueArguments(name, this.name, args.arguments);
     const q = new Queue(
       { vhost: this.name, name, durable, autoDelete: args.autoDelete, exclusiveOwner: requestedOwner, arguments: args.arguments },
-      this.ctx.store,
+      this.queueCtx,
     );
     this.queues.set(name, q);
     if (durable) {
@@ -314,7 +315,7 @@ export class Vhost implements VhostApi {
 
   /** Rebuilds this vhost's durable entities and their messages from the store (at open). */
   restore(topology: Topology): void {
-    const { store, log, decodeTable } = this.ctx;
+    const { log, decodeTable } = this.ctx;
     for (const rec of topology.exchanges) {
       if (rec.vhost !== this.name || this.exchanges.has(rec.name)) continue;
       if (!isKnownExchangeType(rec.type)) {
@@ -326,12 +327,12 @@ export class Vhost implements VhostApi {
     for (const rec of topology.queues) {
       if (rec.vhost !== this.name) continue;
       const attrs = { ...rec, exclusiveOwner: undefined, arguments: decodeTable(rec.arguments) };
-      this.queues.set(rec.name, new Queue(attrs, store));
+      this.queues.set(rec.name, new Queue(attrs, this.queueCtx));
     }
     for (const rec of topology.bindings) if (rec.vhost === this.name) this.restoreBinding(rec);
-    const shared = new Map<number, Message>();
+    // Messages stay in the store until a consumer needs them (the queue pages them in, in order).
     let restored = 0;
-    for (const q of this.queues.values()) restored += this.restoreMessages(q, shared);
+    for (const q of this.queues.values()) restored += q.recover();
     log.info({ vhost: this.name, exchanges: this.exchanges.size, queues: this.queues.size, messages: restored }, 'vhost restored');
   }
 
@@ -345,36 +346,17 @@ export class Vhost implements VhostApi {
     this.link(src, dst, rec.routingKey, this.ctx.decodeTable(rec.arguments), false);
   }
 
-  private restoreMessages(q: Queue, shared: Map<number, Message>): number {
-    const key = { vhost: this.name, name: q.name };
-    let after = 0;
-    let count = 0;
-    for (;;) {
-      const page = this.ctx.store.loadMessages(key, after, RESTORE_PAGE_MESSAGES);
-      for (const e of page) {
-        let m = shared.get(e.message.id);
-        if (m === undefined) {
-          m = this.messageFromStore(e.message);
-          shared.set(m.id, m);
-        }
-        // A position delivered before the restart comes back marked redelivered.
-        q.restore(e.seq, m, e.redelivered || e.deliveryCount > 0, e.deliveryCount);
-        after = e.seq;
-        count++;
-      }
-      if (page.length < RESTORE_PAGE_MESSAGES) return count;
-    }
-  }
-
   private messageFromStore(sm: StoredMessage): Message {
+    const properties = this.ctx.decodeProperties(sm.properties);
     return {
       id: sm.id,
       exchange: sm.exchange,
       routingKey: sm.routingKey,
       rawProperties: sm.properties,
-      properties: this.ctx.decodeProperties(sm.properties),
+      properties,
       body: sm.body,
-      persistent: true,
+      // Scratch positions (paged-out transient messages) come back through here too.
+      persistent: properties.deliveryMode === 2,
     };
   }
 
@@ -572,16 +554,4 @@ function sameQueueTypeDefault(key: string, a: FieldValue | undefined, b: FieldVa
     v === undefined ? 'classic' : v.tag === 'S' ? v.value.toString('utf8') : undefined;
   const na = norm(a);
   return na !== undefined && na === norm(b);
-}
-
-function toStoredMessage(m: Message): StoredMessage {
-  return {
-    id: m.id,
-    exchange: m.exchange,
-    routingKey: m.routingKey,
-    properties: m.rawProperties,
-    body: m.body,
-    expiresAtMs: undefined,
-    priority: m.properties.priority ?? 0,
-  };
 }

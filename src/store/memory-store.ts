@@ -136,14 +136,17 @@ export class MemoryStore implements Store {
     for (const seq of seqs) this.removeMessage(queue, seq);
   }
 
-  loadMessages(queue: EntityKey, afterSeq: number, limit: number): StoredQueueEntry[] {
+  loadMessages(queue: EntityKey, afterSeq: number, limit: number, opts: { readonly bytesMax?: number } = {}): StoredQueueEntry[] {
     const q = this.messages.get(entityId(queue));
     const out: StoredQueueEntry[] = [];
     if (q === undefined) return out;
+    const bytesMax = opts.bytesMax ?? Number.POSITIVE_INFINITY;
+    let bytes = 0;
     for (const [seq, p] of q.positions) {
-      if (out.length >= limit) break;
+      if (out.length >= limit || bytes >= bytesMax) break;
       if (seq <= afterSeq) continue;
       out.push({ seq, message: p.message, redelivered: p.redelivered, deliveryCount: p.deliveryCount });
+      bytes += p.message.body.length;
     }
     return out;
   }
@@ -152,17 +155,36 @@ export class MemoryStore implements Store {
     return this.messages.get(entityId(queue))?.positions.size ?? 0;
   }
 
+  lastSeq(queue: EntityKey): number {
+    const q = this.messages.get(entityId(queue));
+    let last = 0;
+    // Map order is insertion (= seq) order; the last key is the highest.
+    if (q !== undefined) for (const seq of q.positions.keys()) last = seq;
+    return last;
+  }
+
+  removeMessagesAfter(queue: EntityKey, afterSeq: number): void {
+    const q = this.messages.get(entityId(queue));
+    if (q === undefined) return;
+    for (const seq of [...q.positions.keys()]) if (seq > afterSeq) this.removeMessage(queue, seq);
+  }
+
   whenDurable(cb: () => void): void {
     queueMicrotask(cb);
   }
 
   flush(): void {}
 
-  /** Drops scratch positions; everything else stays for the next Broker.open on this instance. */
+  /**
+   * Drops scratch positions; everything else stays for the next Broker.open on this instance. The
+   * seqs of dropped scratch positions may be used again after it (the engine continues after the
+   * highest seq still held, as it must with the SQLite store, which clears scratch at open).
+   */
   close(): void {
     for (const [qid, q] of this.messages) {
       const [vhost = '', name = ''] = qid.split('\u0000');
       for (const [seq, p] of [...q.positions]) if (p.scratch) this.removeMessage({ vhost, name }, seq);
+      q.lastSeq = this.lastSeq({ vhost, name });
     }
   }
 

@@ -106,9 +106,26 @@ export interface Store {
   updateDelivery(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void;
   /** Removes every position of the queue with seq in `seqs` (purge of ready messages). */
   removeMessages(queue: EntityKey, seqs: readonly number[]): void;
-  /** Entries of `queue` with seq > afterSeq, in seq order, at most `limit` of them. */
-  loadMessages(queue: EntityKey, afterSeq: number, limit: number): StoredQueueEntry[];
+  /**
+   * Entries of `queue` with seq > afterSeq, in seq order, at most `limit` of them. With `bytesMax`,
+   * also stops after the first entry that brings the bodies returned to `bytesMax` or more (so at
+   * least one entry comes back when there is one): the engine's pager reads bounded batches.
+   * Scratch positions are returned too (the pager reads paged-out transient messages back).
+   */
+  loadMessages(queue: EntityKey, afterSeq: number, limit: number, opts?: { readonly bytesMax?: number }): StoredQueueEntry[];
   countMessages(queue: EntityKey): number;
+  /**
+   * Highest seq held for `queue`, scratch included (0 when none). Recovery continues numbering
+   * after it without reading every body. Optional until every backend has it: the engine falls
+   * back to paging through loadMessages.
+   */
+  lastSeq?(queue: EntityKey): number;
+  /**
+   * Removes every position of `queue` with seq > afterSeq, scratch included (purge of the
+   * paged-out tail of a queue). Optional until every backend has it: the engine falls back to
+   * collecting the seqs with loadMessages and calling removeMessages.
+   */
+  removeMessagesAfter?(queue: EntityKey, afterSeq: number): void;
 
   /** Runs `cb` once every write issued so far is committed to disk. */
   whenDurable(cb: () => void): void;
