@@ -6,7 +6,9 @@
 import yargs from 'yargs';
 import { type Config, ConfigError, OPTIONS, buildConfig, envVarName } from './config.js';
 
-export type ParseResult = { readonly kind: 'config'; readonly config: Config } | { readonly kind: 'exit'; readonly output: string; readonly code: number };
+export type ParseResult =
+  | { readonly kind: 'config'; readonly config: Config }
+  | { readonly kind: 'exit'; readonly output: string; readonly code: number };
 
 export async function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<ParseResult> {
   let output = '';

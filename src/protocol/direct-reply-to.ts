@@ -7,7 +7,7 @@
  *
  * Invariant: a token maps to at most one live consumer; the channel unregisters it on cancel and on
  * close, so a reply to a gone consumer is dropped (or returned when mandatory). One registry per
- * broker, shared by all connections. Deliberately not here: any persistence (replies are transient).
+ * broker, shared by all connections. Deliberately not here: persistence (replies are transient).
  */
 import { randomBytes } from 'node:crypto';
 import type { Envelope, QueueApi } from '../broker/api.js';
