@@ -21,17 +21,20 @@ import { Connection } from '../protocol/connection.js';
 import type { ProtocolContext } from '../protocol/context.js';
 import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
 
 /** How long shutdown waits for clients' close-ok before dropping their sockets. */
 export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
 
+/** `--data-dir :memory:` runs without persistence (tests, benchmarks). */
+export const MEMORY_DATA_DIR = ':memory:';
+
 /** The one place that chooses the store (a one-line switch to SqliteStore). */
 export function openStore(config: Config, log: Logger): Store {
-  void config;
-  void log;
-  return new MemoryStore();
+  if (config.dataDir === MEMORY_DATA_DIR) return new MemoryStore();
+  return SqliteStore.open({ dataDir: config.dataDir, durability: config.durability, log: log.child({ component: 'store' }) });
 }
 
 export interface ServerOptions {
