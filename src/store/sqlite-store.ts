@@ -215,10 +215,29 @@ export class SqliteStore implements Store {
     this.schedule();
   }
 
-  loadMessages(queue: EntityKey, afterSeq: number, limit: number): StoredQueueEntry[] {
+  loadMessages(queue: EntityKey, afterSeq: number, limit: number, opts: { readonly bytesMax?: number } = {}): StoredQueueEntry[] {
     this.commitForRead();
-    const rows = this.stmt.loadEntries.all(queue.vhost, queue.name, afterSeq, limit) as MessageRow[];
-    return rows.map((row) => entryFromRow(queue, row));
+    const bytesMax = opts.bytesMax ?? Number.POSITIVE_INFINITY;
+    const out: StoredQueueEntry[] = [];
+    let bytes = 0;
+    for (const row of this.stmt.loadEntries.iterate(queue.vhost, queue.name, afterSeq, limit) as IterableIterator<MessageRow>) {
+      const entry = entryFromRow(queue, row);
+      out.push(entry);
+      bytes += entry.message.body.length;
+      if (bytes >= bytesMax) break; // leaving the loop early resets the statement
+    }
+    return out;
+  }
+
+  lastSeq(queue: EntityKey): number {
+    this.commitForRead();
+    return (this.stmt.lastSeq.get(queue.vhost, queue.name) as number | null) ?? 0;
+  }
+
+  removeMessagesAfter(queue: EntityKey, afterSeq: number): void {
+    this.writable();
+    this.batch.removeAfter(queue, afterSeq);
+    this.schedule();
   }
 
   countMessages(queue: EntityKey): number {
@@ -427,6 +446,8 @@ function prepareStatements(db: Database.Database) {
        FROM queue_entries e LEFT JOIN messages m ON m.id = e.message_id
        WHERE e.vhost = ? AND e.queue = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
     ),
+    lastSeq: db.prepare('SELECT max(seq) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
+    removeEntriesAfter: db.prepare('DELETE FROM queue_entries WHERE vhost = ? AND queue = ? AND seq > ?'),
     countEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
   };
   const runChunk = db.transaction((chunk: readonly WriteOp[], nextIdToPersist: number) => {
@@ -457,6 +478,10 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
     case 'remove':
       // A removal may delete a body that a later insert of this chunk rewrites: forget it was written.
       for (const seq of op.seqs) s.removeEntry.run(op.queue.vhost, op.queue.name, seq);
+      written.clear();
+      return;
+    case 'removeAfter':
+      s.removeEntriesAfter.run(op.queue.vhost, op.queue.name, op.afterSeq);
       written.clear();
       return;
     case 'saveExchange': {

@@ -47,6 +47,7 @@ export type WriteOp =
   | InsertOp
   | UpdateOp
   | { readonly kind: 'remove'; readonly queue: EntityKey; readonly seqs: readonly number[]; live: boolean }
+  | { readonly kind: 'removeAfter'; readonly queue: EntityKey; readonly afterSeq: number; live: boolean }
   | { readonly kind: 'saveExchange'; readonly rec: ExchangeRecord; live: boolean }
   | { readonly kind: 'deleteExchange'; readonly key: EntityKey; live: boolean }
   | { readonly kind: 'saveQueue'; readonly rec: QueueRecord; live: boolean }
@@ -93,7 +94,8 @@ export class WriteBatch {
   }
 
   push(op: WriteOp): void {
-    assert(op.kind !== 'insert' && op.kind !== 'update' && op.kind !== 'remove' && op.kind !== 'deleteQueue');
+    assert(op.kind !== 'insert' && op.kind !== 'update' && op.kind !== 'remove' && op.kind !== 'removeAfter');
+    assert(op.kind !== 'deleteQueue');
     this.ops.push(op);
   }
 
@@ -139,6 +141,23 @@ export class WriteBatch {
       toWrite.push(seq);
     }
     if (toWrite.length > 0) this.ops.push({ kind: 'remove', queue, seqs: toWrite, live: true });
+  }
+
+  /** Removes every position with seq > afterSeq; pending ones in that range are cancelled. */
+  removeAfter(queue: EntityKey, afterSeq: number): void {
+    const k = queueKeyString(queue);
+    const pending = this.byQueue.get(k);
+    if (pending !== undefined) {
+      for (const map of [pending.inserts, pending.updates] as Map<number, InsertOp | UpdateOp>[]) {
+        for (const [seq, op] of map) {
+          if (seq <= afterSeq) continue;
+          op.live = false;
+          map.delete(seq);
+        }
+      }
+      if (pending.inserts.size === 0 && pending.updates.size === 0) this.byQueue.delete(k);
+    }
+    this.ops.push({ kind: 'removeAfter', queue, afterSeq, live: true });
   }
 
   deleteQueue(key: EntityKey): void {

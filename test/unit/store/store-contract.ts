@@ -206,6 +206,44 @@ export function storeContract(backend: string, makeHarness: () => StoreHarness):
         expect(s.countMessages(Q1)).toBe(3);
       });
 
+      it('stops a load at bytesMax, after the entry that reaches it', () => {
+        const s = open();
+        for (let seq = 1; seq <= 5; seq += 1) s.insertMessage(Q1, seq, message(seq, 'x'.repeat(10)), { scratch: false });
+        expect(s.loadMessages(Q1, 0, 100, { bytesMax: 25 }).map((e) => e.seq)).toEqual([1, 2, 3]);
+        expect(s.loadMessages(Q1, 0, 100, { bytesMax: 1 }).map((e) => e.seq)).toEqual([1]);
+        expect(s.loadMessages(Q1, 3, 100, { bytesMax: 1000 }).map((e) => e.seq)).toEqual([4, 5]);
+      });
+
+      it('lastSeq gives the highest seq held, scratch included, and 0 for an empty queue', async () => {
+        const s = open();
+        expect(s.lastSeq?.(Q1)).toBe(0);
+        s.insertMessage(Q1, 4, message(1), { scratch: false });
+        s.insertMessage(Q1, 9, message(2), { scratch: true });
+        await durable(s);
+        expect(s.lastSeq?.(Q1)).toBe(9);
+        expect(s.lastSeq?.(Q2)).toBe(0);
+      });
+
+      it('removeMessagesAfter removes the tail, scratch and same-turn inserts included', async () => {
+        let s = open();
+        for (let seq = 1; seq <= 4; seq += 1) s.insertMessage(Q1, seq, message(seq), { scratch: seq === 4 });
+        await durable(s);
+        s.insertMessage(Q1, 5, message(5), { scratch: false });
+        s.updateDelivery(Q1, 2, true, 1);
+        s.updateDelivery(Q1, 3, true, 1);
+        s.removeMessagesAfter?.(Q1, 2);
+        s.insertMessage(Q1, 6, message(6), { scratch: false });
+        await durable(s);
+        expect(s.loadMessages(Q1, 0, 10).map((e) => [e.seq, e.deliveryCount])).toEqual([
+          [1, 0],
+          [2, 1],
+          [6, 0],
+        ]);
+        s = h.reopen(s);
+        expect(s.loadMessages(Q1, 0, 10).map((e) => e.seq)).toEqual([1, 2, 6]);
+        expect(h.bodyCount(s)).toBe(3);
+      });
+
       it('keeps redelivered and deliveryCount across a reopen', async () => {
         let s = open();
         s.insertMessage(Q1, 1, message(1), { scratch: false });
