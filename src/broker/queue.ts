@@ -317,13 +317,15 @@ export class Queue implements QueueApi {
 
   /** Drops every ready message, paged-out ones included (unacked ones stay); returns the count. */
   purge(): number {
+    // The paged-out tail first: its fallback reads commit pending writes, and a crash must never
+    // find half a purge on disk (the memory part removed, the paged part not).
+    const paged = this.pagedCount;
+    if (paged > 0) this.removePagedOut();
     const entries = this.ready.drain();
     this.readyBytes = 0;
     const seqs: number[] = [];
     for (const e of entries) if (e.stored) seqs.push(e.seq);
     if (seqs.length > 0) this.store.removeMessages(this.key, seqs);
-    const paged = this.pagedCount;
-    if (paged > 0) this.removePagedOut();
     return entries.length + paged;
   }
 

@@ -1,0 +1,525 @@
+/**
+ * Model-based durability test: random sequences of declare / publish / get / consume / ack /
+ * nack-requeue / purge / delete / settle / restart / crash run against the engine over a real store,
+ * and after every restart or crash each queue is drained and compared with a simple model.
+ *
+ * The model: per queue, its durability and its ready messages in position order; plus the
+ * envelopes the test holds unacked. A restart keeps durable queues and, in them, persistent
+ * messages (ready or unacked; unacked ones come back redelivered); everything else vanishes.
+ *
+ * What "crash" honestly means in-process (SqliteStore only). A process crash loses exactly the
+ * writes not yet committed: SqliteStore keeps them in memory until the end of the event-loop turn
+ * (or until a read commits them). The test runs its operations synchronously between `settle`
+ * steps, so no turn ends in between. At a crash it copies amqpd.db and amqpd.db-wal, as they are on
+ * disk at that instant, to a fresh directory (a consistent WAL snapshot: no transaction is in
+ * progress when JavaScript runs), opens the copy, and throws the old broker away (closing the old
+ * store afterwards only writes to the abandoned directory). Because a read (page-in, recovery,
+ * purge) commits everything pending, the disk may hold any state between the last settle and the
+ * crash, at the granularity of one model step. So the model keeps a candidate snapshot after every
+ * step since the last settle, and the recovered broker must equal the restart projection of one
+ * of them. In particular every message whose publisher confirm had fired (whenDurable, i.e. the
+ * last settle) and that was not removed since is there. What this does not cover: torn writes and
+ * power loss (SQLite's own job; test/crash kills real processes).
+ *
+ * Tiny queue windows (2 messages / 64 bytes) make paging to the store happen all the time.
+ * Time-boxed; the seed is printed and can be replayed with AMQPD_SEED=<n>.
+ */
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ConnectionOwner, Envelope } from '../../src/broker/api.js';
+import { Broker } from '../../src/broker/broker.js';
+import type { QueueWindow } from '../../src/broker/queue.js';
+import type { Vhost } from '../../src/broker/vhost.js';
+import { decodeTable, encodeTable } from '../../src/codec/field-table.js';
+import { decodeProperties, encodeProperties } from '../../src/codec/properties.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { DB_FILE_NAME, SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+const SEED = Number(process.env['AMQPD_SEED'] ?? Date.now() % 2 ** 31);
+const TIME_LIMIT_MS = Number(process.env['AMQPD_MODEL_MS'] ?? 3_000);
+const WINDOW: Partial<QueueWindow> = { messagesMax: 2, bytesMax: 64, pageInBatchMessages: 2, pageInBatchBytes: 64 };
+const QUEUES = ['q0', 'q1', 'q2'] as const;
+const log = pino({ level: 'silent' });
+const who: ConnectionOwner = { id: 'model', consumerCancelNotify: true };
+const PERSISTENT_PROPS = encodeProperties({ deliveryMode: 2 });
+const TRANSIENT_PROPS = encodeProperties({});
+
+// ── operations ────────────────────────────────────────────────────────────────────────────────
+
+type Then = 'ack' | 'requeue' | 'hold';
+type Op =
+  | { readonly k: 'declare'; readonly q: number; readonly durable: boolean }
+  | { readonly k: 'publish'; readonly q: number; readonly persistent: boolean; readonly n: number }
+  | { readonly k: 'get'; readonly q: number; readonly then: Then }
+  | { readonly k: 'consume'; readonly q: number; readonly n: number; readonly then: Then }
+  | { readonly k: 'settleHeld'; readonly i: number; readonly requeue: boolean }
+  | { readonly k: 'purge'; readonly q: number }
+  | { readonly k: 'delete'; readonly q: number }
+  | { readonly k: 'settle' }
+  | { readonly k: 'restart' }
+  | { readonly k: 'crash' };
+
+const qArb = fc.integer({ min: 0, max: QUEUES.length - 1 });
+const thenArb = fc.constantFrom<Then>('ack', 'requeue', 'hold');
+
+function opArb(withCrash: boolean): fc.Arbitrary<Op> {
+  const ops: fc.Arbitrary<Op>[] = [
+    fc.record({ k: fc.constant('declare' as const), q: qArb, durable: fc.boolean() }),
+    fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }) }),
+    fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }) }),
+    fc.record({ k: fc.constant('get' as const), q: qArb, then: thenArb }),
+    fc.record({ k: fc.constant('consume' as const), q: qArb, n: fc.integer({ min: 1, max: 5 }), then: thenArb }),
+    fc.record({ k: fc.constant('settleHeld' as const), i: fc.nat(), requeue: fc.boolean() }),
+    fc.record({ k: fc.constant('purge' as const), q: qArb }),
+    fc.record({ k: fc.constant('delete' as const), q: qArb }),
+    fc.constant({ k: 'settle' as const }),
+    fc.constant({ k: 'restart' as const }),
+  ];
+  if (withCrash) ops.push(fc.constant({ k: 'crash' as const }), fc.constant({ k: 'crash' as const }));
+  return fc.oneof(...ops);
+}
+
+// ── the model ─────────────────────────────────────────────────────────────────────────────────
+
+interface MMsg {
+  readonly body: string;
+  readonly persistent: boolean;
+  /** Position in its queue (the model's own numbering; only the order matters). */
+  readonly seq: number;
+  /** Handed out at least once: the next delivery says redelivered. */
+  readonly delivered: boolean;
+}
+
+interface MQueue {
+  readonly durable: boolean;
+  /** Ready messages sorted by seq. */
+  readonly ready: MMsg[];
+}
+
+interface Held {
+  readonly q: string;
+  readonly msg: MMsg;
+  readonly env: Envelope;
+}
+
+type ModelState = Map<string, MQueue>;
+
+class Model {
+  queues: ModelState = new Map();
+  held: Held[] = [];
+  nextSeq = 1;
+  private bodySeq = 0;
+  /** States the disk may hold if the process died now (one per step since the last settle). */
+  candidates: ModelState[] = [];
+
+  newBody(q: string): string {
+    return `${q}-${++this.bodySeq}`;
+  }
+
+  /** A step is complete: the disk may now hold this state (a read may commit at any time). */
+  step(): void {
+    this.candidates.push(this.projectRestart());
+  }
+
+  /** Everything issued is committed (whenDurable fired). */
+  settled(): void {
+    this.candidates = [this.projectRestart()];
+  }
+
+  /** The next ready message, now marked delivered; `redelivered` is what this delivery says. */
+  take(q: string): { msg: MMsg; redelivered: boolean } | undefined {
+    const mq = this.queues.get(q);
+    const m = mq?.ready.shift();
+    if (m === undefined) return undefined;
+    return { msg: { ...m, delivered: true }, redelivered: m.delivered };
+  }
+
+  requeue(q: string, m: MMsg): void {
+    const mq = this.queues.get(q);
+    if (mq === undefined) return;
+    const i = mq.ready.findIndex((x) => x.seq > m.seq);
+    mq.ready.splice(i < 0 ? mq.ready.length : i, 0, m);
+  }
+
+  /** What a restart leaves: durable queues with their persistent messages, unacked ones requeued. */
+  projectRestart(): ModelState {
+    const out: ModelState = new Map();
+    for (const [name, mq] of this.queues) {
+      if (!mq.durable) continue;
+      const msgs = [...mq.ready, ...this.held.filter((h) => h.q === name).map((h) => h.msg)];
+      const kept = msgs.filter((m) => m.persistent).sort((a, b) => a.seq - b.seq);
+      out.set(name, { durable: true, ready: kept });
+    }
+    return out;
+  }
+}
+
+function describeState(state: ModelState): string {
+  const parts: string[] = [];
+  for (const name of [...state.keys()].sort()) {
+    const mq = state.get(name) as MQueue;
+    parts.push(`${name}: [${mq.ready.map((m) => `${m.body}${m.delivered ? '*' : ''}`).join(' ')}]`);
+  }
+  return parts.join('; ');
+}
+
+// ── backends ──────────────────────────────────────────────────────────────────────────────────
+
+interface Backend {
+  readonly canCrash: boolean;
+  open(): Store;
+  /** After broker.close(): the store for the next Broker.open. */
+  reopen(): Store;
+  /** Without closing anything first: a store over what was on disk at this instant. */
+  crash(old: Store): Store;
+  cleanup(): void;
+}
+
+function memoryBackend(): Backend {
+  const store = new MemoryStore();
+  return {
+    canCrash: false,
+    open: () => store,
+    reopen: () => store,
+    crash: () => {
+      throw new Error('MemoryStore cannot crash: nothing of it survives a process');
+    },
+    cleanup: () => undefined,
+  };
+}
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function sqliteBackend(): Backend {
+  const newDir = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'amqpd-model-'));
+    tempDirs.push(d);
+    return d;
+  };
+  let dir = newDir();
+  const openAt = (d: string): Store => SqliteStore.open({ dataDir: d, durability: 'relaxed' });
+  const opened: Store[] = [];
+  const track = (s: Store): Store => {
+    opened.push(s);
+    return s;
+  };
+  return {
+    canCrash: true,
+    open: () => track(openAt(dir)),
+    reopen: () => track(openAt(dir)),
+    crash: (old) => {
+      const copy = newDir();
+      for (const suffix of ['', '-wal']) {
+        const f = join(dir, DB_FILE_NAME + suffix);
+        if (existsSync(f)) copyFileSync(f, join(copy, DB_FILE_NAME + suffix));
+      }
+      // The old store's pending writes now go to the abandoned directory only.
+      old.close();
+      dir = copy;
+      return track(openAt(dir));
+    },
+    cleanup: () => {
+      for (const s of opened.splice(0)) {
+        try {
+          s.close();
+        } catch {
+          // Already closed.
+        }
+      }
+    },
+  };
+}
+
+// ── the run ───────────────────────────────────────────────────────────────────────────────────
+
+class Run {
+  readonly model = new Model();
+  store: Store;
+  broker: Broker;
+  vhost: Vhost;
+
+  constructor(readonly backend: Backend) {
+    this.store = backend.open();
+    this.broker = openBroker(this.store);
+    this.vhost = defaultVhost(this.broker);
+    this.model.settled();
+  }
+
+  async apply(op: Op): Promise<void> {
+    switch (op.k) {
+      case 'declare':
+        return this.declare(QUEUES[op.q] as string, op.durable);
+      case 'publish':
+        return this.publish(QUEUES[op.q] as string, op.persistent, op.n);
+      case 'get':
+        return this.get(QUEUES[op.q] as string, op.then);
+      case 'consume':
+        return this.consume(QUEUES[op.q] as string, op.n, op.then);
+      case 'settleHeld':
+        return this.settleHeld(op.i, op.requeue);
+      case 'purge':
+        return this.purge(QUEUES[op.q] as string);
+      case 'delete':
+        return this.delete(QUEUES[op.q] as string);
+      case 'settle':
+        return this.settle();
+      case 'restart':
+        return this.restart(false);
+      case 'crash':
+        return this.backend.canCrash ? this.restart(true) : this.restart(false);
+    }
+  }
+
+  declare(q: string, durable: boolean): void {
+    const existing = this.model.queues.get(q);
+    if (existing !== undefined && existing.durable !== durable) {
+      expect(() => this.vhost.queueDeclare(declareArgs(q, durable), who)).toThrow(/PRECONDITION_FAILED/);
+      return;
+    }
+    const r = this.vhost.queueDeclare(declareArgs(q, durable), who);
+    if (existing === undefined) this.model.queues.set(q, { durable, ready: [] });
+    expect(r.messageCount).toBe(this.model.queues.get(q)?.ready.length);
+    this.model.step();
+  }
+
+  publish(q: string, persistent: boolean, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const body = this.model.newBody(q);
+      const raw = persistent ? PERSISTENT_PROPS : TRANSIENT_PROPS;
+      const message = {
+        id: this.vhost.nextMessageId(),
+        exchange: '',
+        routingKey: q,
+        rawProperties: raw,
+        properties: decodeProperties(raw),
+        body: Buffer.from(body),
+        persistent,
+      };
+      const r = this.vhost.publish('', message);
+      const mq = this.model.queues.get(q);
+      expect(r.routedQueues).toBe(mq === undefined ? 0 : 1);
+      expect(r.needsDurableWrite).toBe(mq !== undefined && mq.durable && persistent);
+      mq?.ready.push({ body, persistent, seq: this.model.nextSeq++, delivered: false });
+      this.model.step();
+    }
+  }
+
+  get(q: string, then: Then): void {
+    if (!this.model.queues.has(q)) return;
+    const env = this.vhost.basicGet(q, who);
+    const t = this.model.take(q);
+    expectDelivery(env, t);
+    this.model.step();
+    if (env !== undefined && t !== undefined) this.dispose(q, env, t.msg, then);
+  }
+
+  consume(q: string, n: number, then: Then): void {
+    if (!this.model.queues.has(q)) return;
+    const delivered: Envelope[] = [];
+    let credit = n;
+    const sink = {
+      tag: 'c',
+      noAck: false,
+      exclusive: false,
+      owner: who,
+      hasCredit: () => credit > 0,
+      deliver: (e: Envelope) => {
+        credit--;
+        delivered.push(e);
+      },
+      cancelledByServer: () => undefined,
+    };
+    const queue = this.vhost.consume(sink, { queue: q, arguments: new Map() });
+    this.vhost.cancel(queue, sink);
+    const taken: { msg: MMsg; redelivered: boolean }[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = this.model.take(q);
+      if (t === undefined) break;
+      taken.push(t);
+      this.model.step();
+    }
+    expect(delivered.length).toBe(taken.length);
+    delivered.forEach((e, i) => expectDelivery(e, taken[i]));
+    delivered.forEach((e, i) => this.dispose(q, e, (taken[i] as { msg: MMsg }).msg, then));
+  }
+
+  dispose(q: string, env: Envelope, m: MMsg, then: Then): void {
+    if (then === 'ack') env.queue.ack(env);
+    else if (then === 'requeue') {
+      env.queue.reject(env, true);
+      this.model.requeue(q, m);
+    } else this.model.held.push({ q, msg: m, env });
+    this.model.step();
+  }
+
+  settleHeld(i: number, requeue: boolean): void {
+    if (this.model.held.length === 0) return;
+    const [h] = this.model.held.splice(i % this.model.held.length, 1) as [Held];
+    if (requeue) {
+      h.env.queue.reject(h.env, true);
+      this.model.requeue(h.q, h.msg);
+    } else h.env.queue.ack(h.env);
+    this.model.step();
+  }
+
+  purge(q: string): void {
+    const mq = this.model.queues.get(q);
+    if (mq === undefined) return;
+    expect(this.vhost.queuePurge(q, who)).toBe(mq.ready.length);
+    mq.ready.length = 0;
+    this.model.step();
+  }
+
+  delete(q: string): void {
+    const mq = this.model.queues.get(q);
+    expect(this.vhost.queueDelete(q, { ifUnused: false, ifEmpty: false }, who)).toBe(mq?.ready.length ?? 0);
+    this.model.queues.delete(q);
+    this.model.held = this.model.held.filter((h) => h.q !== q);
+    this.model.step();
+  }
+
+  async settle(): Promise<void> {
+    await new Promise<void>((resolve) => this.broker.whenDurable(resolve));
+    this.model.settled();
+  }
+
+  /** Clean restart (close, reopen) or crash (reopen a copy of the disk as it is now). */
+  async restart(crash: boolean): Promise<void> {
+    const candidates = crash ? this.model.candidates : [this.model.projectRestart()];
+    if (crash) {
+      this.store = this.backend.crash(this.store);
+    } else {
+      await this.broker.close();
+      this.store = this.backend.reopen();
+    }
+    this.broker = openBroker(this.store);
+    this.vhost = defaultVhost(this.broker);
+    this.model.held = [];
+    const actual = this.readBack();
+    const match = candidates.find((c) => describeState(c) === describeState(actual.state));
+    expect(match, `recovered ${describeState(actual.state)}; expected one of:\n${candidates.map(describeState).join('\n')}`).toBeDefined();
+    this.model.queues = match as ModelState;
+    // readBack handed every message out once and requeued it: now they are all redelivered.
+    for (const mq of this.model.queues.values()) mq.ready.forEach((m, i) => (mq.ready[i] = { ...m, delivered: true }));
+    await this.settle();
+  }
+
+  /** Drains every queue with basic.get, notes what came back, and requeues it all in order. */
+  readBack(): { state: ModelState } {
+    const state: ModelState = new Map();
+    const names = this.vhost.queueNames().sort();
+    for (const name of names) {
+      const q = this.vhost.getQueue(name);
+      if (q === undefined) continue;
+      const count = q.messageCount();
+      const got: Envelope[] = [];
+      for (let e = q.take(); e !== undefined; e = q.take()) got.push(e);
+      expect(got.length).toBe(count);
+      const seqs = new Map<string, number>();
+      for (const mq of this.model.candidates.flatMap((c) => [...c.values()])) for (const m of mq.ready) seqs.set(m.body, m.seq);
+      const ready = got.map((e) => {
+        const body = e.message.body.toString();
+        return { body, persistent: e.message.persistent, seq: seqs.get(body) ?? -1, delivered: e.redelivered };
+      });
+      state.set(name, { durable: q.durable, ready });
+      if (got.length > 0) q.requeueAll(got);
+      this.vhost.invariants();
+    }
+    return { state };
+  }
+
+  check(): void {
+    this.vhost.invariants();
+    for (const name of QUEUES) {
+      const q = this.vhost.getQueue(name);
+      const mq = this.model.queues.get(name);
+      expect(q === undefined, `queue ${name} existence`).toBe(mq === undefined);
+      if (q === undefined || mq === undefined) continue;
+      expect(q.messageCount(), `${name} message count`).toBe(mq.ready.length);
+      expect(q.unackedCount(), `${name} unacked count`).toBe(this.model.held.filter((h) => h.q === name).length);
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.restart(false);
+    await this.broker.close();
+    this.backend.cleanup();
+  }
+}
+
+function expectDelivery(env: Envelope | undefined, t: { msg: MMsg; redelivered: boolean } | undefined): void {
+  expect(env?.message.body.toString()).toBe(t?.msg.body);
+  if (env === undefined || t === undefined) return;
+  expect(env.redelivered, `redelivered flag of ${t.msg.body}`).toBe(t.redelivered);
+  expect(env.message.persistent).toBe(t.msg.persistent);
+}
+
+function declareArgs(name: string, durable: boolean) {
+  return { name, passive: false, durable, exclusive: false, autoDelete: false, arguments: new Map() };
+}
+
+function openBroker(store: Store): Broker {
+  return Broker.open({
+    store,
+    log,
+    decodeProperties: (raw) => decodeProperties(raw),
+    encodeTable,
+    decodeTable: (raw) => decodeTable(raw),
+    queueWindow: WINDOW,
+  });
+}
+
+function defaultVhost(broker: Broker): Vhost {
+  const v = broker.vhost('/');
+  if (v === undefined) throw new Error('no default vhost');
+  return v;
+}
+
+async function runOps(backend: Backend, ops: readonly Op[]): Promise<void> {
+  const run = new Run(backend);
+  try {
+    for (const op of ops) {
+      await run.apply(op);
+      run.check();
+    }
+    await run.finish();
+  } finally {
+    backend.cleanup();
+  }
+}
+
+async function property(makeBackend: () => Backend, withCrash: boolean, numRuns: number): Promise<void> {
+  // eslint-disable-next-line no-console
+  console.info(`durability model: seed ${SEED} (replay with AMQPD_SEED=${SEED})`);
+  let runs = 0;
+  let ops = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb(withCrash), { minLength: 1, maxLength: 60, size: 'max' }), (seq) => {
+      runs++;
+      ops += seq.length;
+      return runOps(makeBackend(), seq);
+    }),
+    { seed: SEED, numRuns, interruptAfterTimeLimit: TIME_LIMIT_MS },
+  );
+  // eslint-disable-next-line no-console
+  console.info(`durability model: ${runs} runs, ${ops} operations`);
+  expect(runs).toBeGreaterThan(0);
+}
+
+describe('durability model', () => {
+  it('MemoryStore: restarts keep exactly the durable queues and their persistent messages, in order', async () => {
+    await property(memoryBackend, false, 300);
+  }, 30_000);
+
+  it('SqliteStore: restarts and crashes keep every confirmed message and nothing that was never there', async () => {
+    await property(sqliteBackend, true, 300);
+  }, 30_000);
+});
