@@ -93,13 +93,14 @@ export class Channel implements ConsumerHost {
     return this.host.ctx;
   }
 
+  /** Replies and deliveries go out only while open: a late whenDurable callback must stay silent. */
   send(m: Method): void {
-    if (this.state === 'closed') return;
+    if (this.state !== 'open') return;
     this.host.sendMethod(this.id, m);
   }
 
   sendContent(m: Method, rawProperties: Buffer, body: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.state !== 'open') return;
     this.host.sendContent(this.id, m, rawProperties, body);
   }
 
