@@ -373,4 +373,21 @@ describe('wire', () => {
       await expectConnectionClose(d, 540, 'NOT_IMPLEMENTED - requeue=false');
     });
   });
+
+  it('refuses a content header announcing more than the message size limit with 406 on the channel', async () => {
+    expect.hasAssertions();
+    await withBroker(async (broker) => {
+      const c = await RawClient.connect(broker.port);
+      await c.handshake();
+      await c.openChannel(1);
+      c.sendMethod(1, method('basic.publish', { exchange: '', routingKey: 'q' }));
+      c.send(headerFrame(1, 60, 200 * 1024 * 1024, rawProperties(0)));
+      c.send(bodyFrame(1, 'ignored while the channel closes'));
+      const close = await c.expectMethod('channel.close');
+      expect(close.replyCode).toBe(406);
+      expect(close.replyText).toBe(`PRECONDITION_FAILED - message size ${200 * 1024 * 1024} is larger than configured max size ${128 * 1024 * 1024}`);
+      expect([close.classId, close.methodId]).toEqual([60, 40]);
+      c.close();
+    });
+  });
 });
