@@ -17,7 +17,14 @@ const log = pino({ level: 'silent' });
 const SMALL: Partial<QueueWindow> = { messagesMax: 3, bytesMax: 1024, pageInBatchMessages: 2, pageInBatchBytes: 1024 };
 
 function open(store: Store, window: Partial<QueueWindow> = SMALL): { broker: Broker; vhost: Vhost } {
-  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeTable, decodeTable: (raw) => decodeTable(raw), queueWindow: window });
+  const broker = Broker.open({
+    store,
+    log,
+    decodeProperties: (raw) => decodeProperties(raw),
+    encodeTable,
+    decodeTable: (raw) => decodeTable(raw),
+    queueWindow: window,
+  });
   const vhost = broker.vhost('/');
   if (vhost === undefined) throw new Error('no default vhost');
   return { broker, vhost };
@@ -66,7 +73,8 @@ describe('queue paging', () => {
     expect(q.messageCount()).toBe(10);
     expect(q.pagedOutCount()).toBe(7);
     expect(store.countMessages({ vhost: '/', name: 'q' })).toBe(7);
-    expect(vhost.queueDeclare({ name: 'q', passive: true, durable: false, exclusive: false, autoDelete: false, arguments: EMPTY }, o).messageCount).toBe(10);
+    const passive = { name: 'q', passive: true, durable: false, exclusive: false, autoDelete: false, arguments: EMPTY };
+    expect(vhost.queueDeclare(passive, o).messageCount).toBe(10);
     expect(drain(vhost, 'q', o).map(([b]) => b)).toEqual(bodies(0, 10));
     expect(q.messageCount()).toBe(0);
     expect(store.countMessages({ vhost: '/', name: 'q' })).toBe(0);
