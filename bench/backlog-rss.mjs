@@ -5,7 +5,10 @@
 // VmRSS from /proc every 200 ms. Prints the maximum RSS (overall and per phase) and the rates.
 //
 //   npm run build && node bench/backlog-rss.mjs [--count 1000000] [--size 1024] [--window 1000]
-//        [--prefetch 1000] [--durability strict|relaxed] [--limit-mb 256]
+//        [--prefetch 1000] [--durability strict|relaxed] [--limit-mb 256] [--transient]
+//
+// --transient publishes transient messages to a transient queue instead, which exercises paging
+// to the store's scratch table (the issue's acceptance is the persistent case).
 //
 // The broker is bin/amqpd as a child process with a fresh temp data dir (removed afterwards). Exit
 // status 1 when the maximum RSS reaches --limit-mb (the issue's acceptance: under 256 MB for
@@ -23,11 +26,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
 
 function parseArgs(argv) {
-  const opts = { count: 1_000_000, size: 1024, window: 1000, prefetch: 1000, durability: 'strict', limitMb: 256 };
+  const opts = { count: 1_000_000, size: 1024, window: 1000, prefetch: 1000, durability: 'strict', limitMb: 256, transient: false };
   const names = { '--count': 'count', '--size': 'size', '--window': 'window', '--prefetch': 'prefetch', '--limit-mb': 'limitMb' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--durability') opts.durability = argv[++i];
+    else if (a === '--transient') opts.transient = true;
     else if (names[a] !== undefined) opts[names[a]] = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
@@ -100,7 +104,7 @@ function rssSampler(pid) {
 async function publishAll(url, queue, opts) {
   const conn = await amqp.connect(url);
   const ch = await conn.createConfirmChannel();
-  await ch.assertQueue(queue, { durable: true });
+  await ch.assertQueue(queue, { durable: !opts.transient });
   const body = Buffer.alloc(opts.size, 0x61);
   let outstanding = 0;
   let failed;
@@ -110,7 +114,7 @@ async function publishAll(url, queue, opts) {
     while (outstanding >= opts.window) await new Promise((r) => (wake = r));
     if (failed !== undefined) throw failed;
     outstanding++;
-    const ok = ch.sendToQueue(queue, body, { persistent: true }, (err) => {
+    const ok = ch.sendToQueue(queue, body, { persistent: !opts.transient }, (err) => {
       outstanding--;
       if (err !== null && err !== undefined) failed ??= new Error(`message nacked: ${err}`);
       wake?.();
@@ -165,7 +169,8 @@ async function main() {
   try {
     await waitForPort(port, child);
     console.log(`amqpd pid ${child.pid} on ${port}, data dir ${dataDir}, durability ${opts.durability}`);
-    console.log(`publishing ${opts.count.toLocaleString('en')} × ${opts.size} B persistent, confirm window ${opts.window}`);
+    const kind = opts.transient ? 'transient (transient queue)' : 'persistent (durable queue)';
+    console.log(`publishing ${opts.count.toLocaleString('en')} × ${opts.size} B ${kind}, confirm window ${opts.window}`);
     sampler.phase('publish');
     const pub = await publishAll(url, queue, opts);
     console.log(`published: ${rate(opts.count, pub.ms, opts.size)}; queue holds ${pub.messageCount.toLocaleString('en')}`);

@@ -59,6 +59,11 @@ export const PAGE_IN_BATCH_MESSAGES = 1_000;
 export const PAGE_IN_BATCH_BYTES = 1024 * 1024;
 /** Seqs per removeMessages call when purging without Store.removeMessagesAfter. */
 const PURGE_SEQS_PER_CALL = 4_096;
+/**
+ * Entries per loadMessages call when a backend lacks lastSeq/removeMessagesAfter and the engine
+ * must scan: small, because such a backend may also ignore bytesMax and return whole bodies.
+ */
+const FALLBACK_SCAN_MESSAGES = 256;
 
 /** How much of a queue stays in memory; Broker.open takes one (tests use tiny windows). */
 export interface QueueWindow {
@@ -133,6 +138,9 @@ export class Queue implements QueueApi {
   private pagedCount = 0;
   /** Seq of the last entry placed in memory; the store's entries above it are the paged-out ones. */
   private pageCursor = 0;
+  /** The window's limits, copied out of ctx for the hot path. */
+  private readonly windowMessagesMax: number;
+  private readonly windowBytesMax: number;
   /** True once a scratch position was written, so deletion must clear the store too. */
   private wroteScratch = false;
   private unacked = 0;
@@ -147,6 +155,8 @@ export class Queue implements QueueApi {
     private readonly ctx: QueueContext,
   ) {
     this.store = ctx.store;
+    this.windowMessagesMax = ctx.window.messagesMax;
+    this.windowBytesMax = ctx.window.bytesMax;
     this.name = attrs.name;
     this.vhost = attrs.vhost;
     this.durable = attrs.durable;
@@ -272,7 +282,7 @@ export class Queue implements QueueApi {
   }
 
   private pumpOnce(): void {
-    while (this.messageCount() > 0 && !this.deleted) {
+    while ((this.ready.length > 0 || this.pagedCount > 0) && !this.deleted) {
       const sink = this.nextSinkWithCredit();
       if (sink === undefined) return;
       const entry = this.shiftReady() as QueueEntry;
@@ -380,8 +390,7 @@ export class Queue implements QueueApi {
   }
 
   private windowFull(): boolean {
-    const w = this.ctx.window;
-    return this.ready.length >= w.messagesMax || this.readyBytes >= w.bytesMax;
+    return this.ready.length >= this.windowMessagesMax || this.readyBytes >= this.windowBytesMax;
   }
 
   private pushReady(entry: QueueEntry): void {
@@ -448,7 +457,7 @@ export class Queue implements QueueApi {
     // Fallback: collect every seq first, then remove, so no read commits a half-done purge.
     const seqs: number[] = [];
     for (let cursor = after; ; ) {
-      const page = this.store.loadMessages(this.key, cursor, PURGE_SEQS_PER_CALL, { bytesMax: PAGE_IN_BATCH_BYTES });
+      const page = this.store.loadMessages(this.key, cursor, FALLBACK_SCAN_MESSAGES, { bytesMax: PAGE_IN_BATCH_BYTES });
       if (page.length === 0) break;
       for (const e of page) seqs.push(e.seq);
       cursor = seqs[seqs.length - 1] as number;
@@ -463,7 +472,7 @@ export class Queue implements QueueApi {
     if (this.store.lastSeq !== undefined) return this.store.lastSeq(this.key);
     let last = 0;
     for (;;) {
-      const page = this.store.loadMessages(this.key, last, PURGE_SEQS_PER_CALL, { bytesMax: PAGE_IN_BATCH_BYTES });
+      const page = this.store.loadMessages(this.key, last, FALLBACK_SCAN_MESSAGES, { bytesMax: PAGE_IN_BATCH_BYTES });
       if (page.length === 0) return last;
       last = (page[page.length - 1] as StoredQueueEntry).seq;
     }
