@@ -187,7 +187,7 @@ emit(`/**
  */`);
 emit("import assert from 'node:assert';");
 emit("import { AmqpError, ReplyCode } from '../errors/index.js';");
-emit("import { Cursor } from './cursor.js';");
+emit("import { Cursor, DECODE_ERROR_CODE, erlangBinary } from './cursor.js';")
 emit("import { readTable, tableSize, writeTable } from './field-table.js';");
 emit("import type { FieldTable } from './field-types.js';");
 emit("import { longstrSize, shortstrSize, writeLongstr, writeLonglong, writeShortstr } from './writer.js';");
@@ -375,6 +375,10 @@ emit('        throw unknownMethod(classId, methodId);');
 emit('    }');
 emit('    c.expectEnd();');
 emit('  } catch (err) {');
+emit('    // RabbitMQ compat: undecodable arguments are 501 "cannot decode <<bytes>>", naming the method.');
+emit('    if (err instanceof AmqpError && err.replyCode === DECODE_ERROR_CODE) {');
+emit('      throw new AmqpError(DECODE_ERROR_CODE, `cannot decode ${erlangBinary(buf.subarray(offset, end))}`, classId, methodId);');
+emit('    }');
 emit('    if (err instanceof AmqpError) throw err.withMethod(classId, methodId);');
 emit('    throw err;');
 emit('  }');

@@ -18,7 +18,7 @@
  */
 import assert from 'node:assert';
 import { AmqpError, ReplyCode } from '../errors/index.js';
-import { Cursor } from './cursor.js';
+import { Cursor, DECODE_ERROR_CODE, erlangBinary } from './cursor.js';
 import { readTable, tableSize, writeTable } from './field-table.js';
 import type { FieldTable } from './field-types.js';
 import { longstrSize, shortstrSize, writeLongstr, writeLonglong, writeShortstr } from './writer.js';
@@ -2278,6 +2278,10 @@ export function decodeMethod(classId: number, methodId: number, buf: Buffer, off
     }
     c.expectEnd();
   } catch (err) {
+    // RabbitMQ compat: undecodable arguments are 501 "cannot decode <<bytes>>", naming the method.
+    if (err instanceof AmqpError && err.replyCode === DECODE_ERROR_CODE) {
+      throw new AmqpError(DECODE_ERROR_CODE, `cannot decode ${erlangBinary(buf.subarray(offset, end))}`, classId, methodId);
+    }
     if (err instanceof AmqpError) throw err.withMethod(classId, methodId);
     throw err;
   }

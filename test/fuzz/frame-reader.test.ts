@@ -76,12 +76,12 @@ function mutate(r: Rand): Buffer {
   return b;
 }
 
-/** Raw properties of a (possibly mutated) header decode or fail with 502 only. */
+/** Raw properties of a (possibly mutated) header decode or fail with 501 only. */
 function checkProperties(raw: Buffer): void {
   try {
     decodeProperties(raw);
   } catch (err) {
-    if (!(err instanceof AmqpError) || err.replyCode !== 502) throw err;
+    if (!(err instanceof AmqpError) || err.replyCode !== 501) throw err;
   }
 }
 

@@ -101,34 +101,34 @@ describe('field tables: known vectors', () => {
   });
 });
 
-describe('field tables: malformed input is a 502 syntax error', () => {
+describe('field tables: malformed input is a 501 frame error', () => {
   it('rejects a table length beyond the bytes left', () => {
-    expectAmqpError(() => decodeTable(cat(long(10), bytes(1, 2))), 502, /field table needs 10 bytes, 2 left/);
+    expectAmqpError(() => decodeTable(cat(long(10), bytes(1, 2))), 501, /field table needs 10 bytes, 2 left/);
   });
 
   it('rejects a value that runs past the table length even when the buffer is longer', () => {
     const inner = cat(shortstr('k'), field.I(1));
     const wire = cat(long(inner.length - 1), inner);
-    expectAmqpError(() => decodeTable(wire), 502);
+    expectAmqpError(() => decodeTable(wire), 501);
   });
 
   it('rejects a longstr length beyond the table', () => {
     const wire = table(['k', cat(bytes(0x53), long(1000), bytes(1, 2, 3))]);
-    expectAmqpError(() => decodeTable(wire), 502, /longstr needs 1000 bytes/);
+    expectAmqpError(() => decodeTable(wire), 501, /longstr needs 1000 bytes/);
   });
 
   it('rejects a key whose length overruns the table', () => {
     const wire = cat(long(3), shortstrRaw(50, Buffer.from('ab')));
-    expectAmqpError(() => decodeTable(wire), 502);
+    expectAmqpError(() => decodeTable(wire), 501);
   });
 
   it('rejects an unknown tag and names it', () => {
-    expectAmqpError(() => decodeTable(table(['k', bytes(0x5a, 0)])), 502, /unknown field value type 'Z'/);
-    expectAmqpError(() => decodeTable(table(['k', bytes(0x00)])), 502, /type 0x00/);
+    expectAmqpError(() => decodeTable(table(['k', bytes(0x5a, 0)])), 501, /unknown field value type 'Z'/);
+    expectAmqpError(() => decodeTable(table(['k', bytes(0x00)])), 501, /type 0x00/);
   });
 
   it('rejects an array whose byte count overruns', () => {
-    expectAmqpError(() => decodeArray(cat(long(5), field.I(1).subarray(0, 4))), 502);
+    expectAmqpError(() => decodeArray(cat(long(5), field.I(1).subarray(0, 4))), 501);
   });
 
   it('rejects nesting deeper than TABLE_DEPTH_MAX and accepts up to it', () => {
@@ -138,7 +138,7 @@ describe('field tables: malformed input is a 502 syntax error', () => {
       return inner;
     };
     expect(() => decodeTable(nest(TABLE_DEPTH_MAX))).not.toThrow();
-    expectAmqpError(() => decodeTable(nest(TABLE_DEPTH_MAX + 1)), 502, /nesting deeper/);
+    expectAmqpError(() => decodeTable(nest(TABLE_DEPTH_MAX + 1)), 501, /nesting deeper/);
   });
 
   it('survives 100000 nested arrays without a stack overflow', () => {
@@ -146,7 +146,7 @@ describe('field tables: malformed input is a 502 syntax error', () => {
     const parts: Buffer[] = [];
     for (let i = 0; i < depth; i++) parts.push(cat(long(0x7fffffff), bytes(0x41)));
     const wire = cat(long(0x7fffffff), shortstr('k'), bytes(0x41), ...parts);
-    expectAmqpError(() => decodeTable(wire), 502);
+    expectAmqpError(() => decodeTable(wire), 501);
   });
 });
 

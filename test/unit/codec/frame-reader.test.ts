@@ -187,10 +187,10 @@ describe('FrameReader: method errors consume the frame', () => {
     expect(reader.next()).toEqual({ type: 'heartbeat', channel: 0 });
   });
 
-  it('throws 502 for truncated arguments, then reads on', () => {
+  it('throws 501 for truncated arguments, then reads on', () => {
     const reader = new FrameReader();
     reader.push(cat(methodFrame(1, method(60, 80, longlong(1))), heartbeatFrame()));
-    expect(caught(() => reader.next()).replyCode).toBe(502);
+    expect(caught(() => reader.next()).replyCode).toBe(501);
     expect(reader.next()?.type).toBe('heartbeat');
   });
 });

@@ -206,29 +206,29 @@ describe('methods: bad input', () => {
     expect(err.replyText).toBe('NOT_IMPLEMENTED - unknown class 77 (method 10)');
   });
 
-  it('rejects truncated arguments with 502 and the method ids', () => {
+  it('rejects truncated arguments with 501 and the method ids', () => {
     const full = payload(50, 10, short(0), shortstr('orders'), bits(false), table());
     for (let cut = 4; cut < full.length; cut++) {
       const err = caught(() => decodeMethod(50, 10, full, 4, cut));
-      expect(err.replyCode).toBe(502);
-      expect(err.replyText).toMatch(/^SYNTAX_ERROR - cannot decode 'queue.declare' arguments: /);
+      expect(err.replyCode).toBe(501);
+      expect(err.replyText).toMatch(/^FRAME_ERROR - cannot decode <<[0-9,]*>>$/);
       expect([err.classId, err.methodId]).toEqual([50, 10]);
     }
   });
 
-  it('rejects trailing bytes after the arguments with 502', () => {
+  it('rejects trailing bytes after the arguments with 501', () => {
     const p = cat(payload(60, 80, longlong(1), bits(false)), bytes(0));
-    expect(caught(() => decodePayload(p)).replyText).toMatch(/1 unexpected trailing bytes/);
+    expect(caught(() => decodePayload(p)).replyText).toMatch(/^FRAME_ERROR - cannot decode <<[0-9,]*>>$/);
   });
 
   it('rejects a shortstr length beyond the frame', () => {
     const p = cat(payload(50, 11), bytes(200), Buffer.from('abc'));
-    expect(caught(() => decodePayload(p)).replyText).toMatch(/shortstr needs 200 bytes, 3 left/);
+    expect(caught(() => decodePayload(p)).replyText).toMatch(/^FRAME_ERROR - cannot decode <<200,97,98,99>>$/);
   });
 
-  it('rejects a delivery tag above 2^53 - 1 with 502', () => {
+  it('rejects a delivery tag above 2^53 - 1 with 501', () => {
     const p = payload(60, 80, longlong(2n ** 53n), bits(false));
-    expect(caught(() => decodePayload(p)).replyCode).toBe(502);
+    expect(caught(() => decodePayload(p)).replyCode).toBe(501);
     const ok = payload(60, 80, longlong(2n ** 53n - 1n), bits(false));
     expect(decodePayload(ok).args).toEqual({ deliveryTag: Number.MAX_SAFE_INTEGER, multiple: false });
   });

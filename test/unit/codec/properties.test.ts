@@ -81,14 +81,14 @@ describe('basic properties', () => {
   });
 
   it('rejects flags for properties basic does not have', () => {
-    expect(caught(() => decodeProperties(cat(short(PROP.priority | 2), octet(3)))).replyCode).toBe(502);
+    expect(caught(() => decodeProperties(cat(short(PROP.priority | 2), octet(3)))).replyCode).toBe(501);
     expect(caught(() => decodeProperties(cat(short(1), short(0x8000)))).replyText).toMatch(/continuation/);
   });
 
-  it('rejects truncated values and trailing bytes with 502', () => {
+  it('rejects truncated values and trailing bytes with 501', () => {
     const wire = rawProperties(PROP.contentType | PROP.timestamp, shortstr('a/b'), longlong(1));
     for (let cut = 0; cut < wire.length; cut++) {
-      expect(caught(() => decodeProperties(wire.subarray(0, cut))).replyCode).toBe(502);
+      expect(caught(() => decodeProperties(wire.subarray(0, cut))).replyCode).toBe(501);
     }
     expect(caught(() => decodeProperties(cat(wire, bytes(0)))).replyText).toMatch(/trailing/);
   });
