@@ -127,6 +127,13 @@ export class Connection implements ChannelHost {
     return this.channels.size;
   }
 
+  /** Consumers on this connection's channels (tests and management check nothing is left). */
+  get consumerCount(): number {
+    let n = 0;
+    for (const ch of this.channels.values()) n += ch.consumers.size;
+    return n;
+  }
+
   // ---- reading -----------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
@@ -210,6 +217,7 @@ export class Connection implements ChannelHost {
       this.handleFrame(frame);
     } catch (err) {
       if (!(err instanceof AmqpError)) return this.onBug(err);
+      if (this.state === 'starting' || this.state === 'tuning') return this.failHandshake(err);
       const ids = this.failingMethodIds(frame);
       err.withMethod(ids.classId, ids.methodId);
       const ch = this.channels.get(frame.channel);
@@ -282,12 +290,12 @@ export class Connection implements ChannelHost {
     if (!outcome.ok) {
       this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
       this.closeReason = 'authFailure';
+      // RabbitMQ compat: the 403 names no method (class 0, method 0); without the capability the
+      // client gets no close frame at all. Either way the socket goes after the silent-close delay.
       if (clientCapability(a.clientProperties, 'authentication_failure_close')) {
-        const err = loginRefused(outcome.mechanism).withMethod(10, 11);
-        this.sendMethod(0, connectionCloseMethod(err));
+        this.sendMethod(0, connectionCloseMethod(loginRefused(outcome.mechanism)));
       }
-      this.state = 'closing';
-      this.socket.end();
+      this.waitThenDrop();
       return;
     }
     this.user = outcome.user;
@@ -424,6 +432,26 @@ export class Connection implements ChannelHost {
       this.closeWithError(connectionForced(SHUTDOWN_TEXT), 'serverShutdown', closeOkTimeoutMs);
     }
     return this.closed;
+  }
+
+  /**
+   * RabbitMQ compat (rabbit_reader's catch-all handle_exception before the connection is open): an
+   * error while starting or tuning (unknown mechanism 503, malformed response 502, a bad tune-ok
+   * 530) gets no close frame; the reason is only logged, and the socket is dropped after the
+   * silent-close delay so that a client cannot hammer logins.
+   */
+  private failHandshake(err: AmqpError): void {
+    this.log.info({ replyCode: err.replyCode, replyText: err.replyText, state: this.state }, 'handshake failed');
+    this.closeReason ??= err.replyCode === ReplyCode.ACCESS_REFUSED ? 'authFailure' : 'protocolError';
+    this.waitThenDrop();
+  }
+
+  /** Ignores the client (close / close-ok still end it at once) and destroys the socket after the delay. */
+  private waitThenDrop(): void {
+    this.state = 'closing';
+    this.clearHandshakeTimer();
+    this.closeOkTimer = setTimeout(() => this.socket.destroy(), this.ctx.limits.silentCloseDelayMs);
+    this.closeOkTimer.unref();
   }
 
   private onHandshakeTimeout(): void {

@@ -7,18 +7,22 @@ import type { BrokerApi } from '../broker/api.js';
 import type { Logger } from 'pino';
 import type { DirectReplyToRegistry } from './direct-reply-to.js';
 
+export interface ProtocolLimits {
+  readonly channelMax: number;
+  readonly frameMaxBytes: number;
+  readonly heartbeatS: number;
+  readonly messageSizeMaxBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly consumersPerChannelMax: number;
+  /** RabbitMQ compat: how long a failed handshake waits before the socket is closed. */
+  readonly silentCloseDelayMs: number;
+}
+
 export interface ProtocolContext {
   readonly broker: BrokerApi;
   readonly log: Logger;
   readonly replyTo: DirectReplyToRegistry;
-  readonly limits: {
-    readonly channelMax: number;
-    readonly frameMaxBytes: number;
-    readonly heartbeatS: number;
-    readonly messageSizeMaxBytes: number;
-    readonly handshakeTimeoutMs: number;
-    readonly consumersPerChannelMax: number;
-  };
+  readonly limits: ProtocolLimits;
   readonly identity: { readonly product: string; readonly version: string };
   readonly credentials: { readonly user: string; readonly pass: string };
 }

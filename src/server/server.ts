@@ -18,8 +18,9 @@ import { decodeProperties } from '../codec/properties.js';
 import type { Config } from '../config/config.js';
 import { channelLogger, connectionLogger } from '../log/logger.js';
 import { Connection } from '../protocol/connection.js';
-import type { ProtocolContext } from '../protocol/context.js';
+import type { ProtocolContext, ProtocolLimits } from '../protocol/context.js';
 import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
+import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -40,6 +41,18 @@ export function openStore(config: Config, log: Logger): Store {
 export interface ServerOptions {
   readonly config: Config;
   readonly log: Logger;
+  /**
+   * Overrides of protocol limits that are not configuration (timeouts a test wants short). The
+   * embedding API and the CLI never pass it: production always runs with the defaults.
+   */
+  readonly limits?: Partial<ProtocolLimits>;
+}
+
+/** Live resources, for tests and management: what a churn of connections must leave at zero. */
+export interface ServerStats {
+  readonly connections: number;
+  readonly channels: number;
+  readonly consumers: number;
 }
 
 export class AmqpServer {
@@ -54,6 +67,7 @@ export class AmqpServer {
   private constructor(
     readonly config: Config,
     log: Logger,
+    limits: Partial<ProtocolLimits> = {},
   ) {
     this.log = log;
     const store = openStore(config, log);
@@ -69,6 +83,8 @@ export class AmqpServer {
         messageSizeMaxBytes: MESSAGE_SIZE_MAX_BYTES,
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
         consumersPerChannelMax: CONSUMERS_PER_CHANNEL_MAX,
+        silentCloseDelayMs: SILENT_CLOSE_DELAY_MS,
+        ...limits,
       },
       identity: { product: config.product, version: config.productVersion },
       credentials: { user: config.defaultUser, pass: config.defaultPass },
@@ -78,7 +94,7 @@ export class AmqpServer {
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits);
     try {
       await server.listen();
     } catch (err) {
@@ -108,6 +124,16 @@ export class AmqpServer {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  stats(): ServerStats {
+    let channels = 0;
+    let consumers = 0;
+    for (const c of this.connections) {
+      channels += c.channelCount;
+      consumers += c.consumerCount;
+    }
+    return { connections: this.connections.size, channels, consumers };
   }
 
   private onSocket(socket: Socket): void {

@@ -228,38 +228,6 @@ describe('wire', () => {
     });
   });
 
-  it('closes silently on a wrong password when the client lacks authentication_failure_close', async () => {
-    expect.hasAssertions();
-    await withBroker(async (broker) => {
-      const c = await RawClient.connect(broker.port);
-      c.send(AMQP_HEADER);
-      await c.expectMethod('connection.start');
-      c.sendMethod(0, method('connection.start-ok', { clientProperties: new Map(), response: Buffer.from('\0guest\0nope') }));
-      await c.expectClosed();
-      const frames = [];
-      try {
-        frames.push(await c.expectFrame(100));
-      } catch {
-        // no frame: the expected outcome
-      }
-      expect(frames).toEqual([]);
-    });
-  });
-
-  it('refuses a tune-ok frame_max above ours with 530', async () => {
-    expect.hasAssertions();
-    await withBroker(async (broker) => {
-      const c = await RawClient.connect(broker.port);
-      c.send(AMQP_HEADER);
-      await c.expectMethod('connection.start');
-      c.sendMethod(0, method('connection.start-ok', { clientProperties: new Map(), response: Buffer.from('\0guest\0guest') }));
-      await c.expectMethod('connection.tune');
-      c.sendMethod(0, method('connection.tune-ok', { channelMax: 10, frameMax: 200000, heartbeat: 0 }));
-      await expectConnectionClose(c, 530, 'NOT_ALLOWED - negotiated frame_max = 200000 is higher than the maximum allowed value (131072)');
-      await stillServes(broker);
-    });
-  });
-
   it('refuses an unknown vhost with 530', async () => {
     expect.hasAssertions();
     await withBroker(async (broker) => {
