@@ -92,7 +92,23 @@ async function consume(opts, control) {
   for (const q of opts.queues) await ch.consume(q, onMessage, { noAck: !!opts.noAck });
   process.send({ type: 'consuming' });
   const timeout = new Promise((r) => setTimeout(r, opts.timeoutMs ?? 60_000));
-  const stopped = new Promise((r) => { control.onStop = r; });
+  // 'expect' (sent by the parent once publishers are done) tells how many messages this consumer
+  // should see: it stops when they all arrived, or when nothing arrived for STALL_MS (then the
+  // shortfall shows as `lost`), so a drain always finishes and never cuts off messages in flight.
+  const STALL_MS = 3000;
+  const stopped = new Promise((r) => {
+    control.onStop = r;
+    control.onExpect = (n) => {
+      if (received >= n) return r();
+      let seen = received;
+      let quietSince = Date.now();
+      const check = setInterval(() => {
+        if (received >= n) { clearInterval(check); r(); return; }
+        if (received !== seen) { seen = received; quietSince = Date.now(); return; }
+        if (Date.now() - quietSince >= STALL_MS) { clearInterval(check); r(); }
+      }, 20);
+    };
+  });
   await Promise.race([finished, timeout, stopped]);
   await conn.close().catch(() => {});
   return { received, firstAt, lastAt, latencies };
@@ -120,8 +136,12 @@ async function idle(opts) {
   return { opened: conns.length, failed, elapsedMs };
 }
 
-const control = { stop: false, onStop: null };
+const control = { stop: false, onStop: null, onExpect: null };
 process.on('message', async (msg) => {
+  if (msg.type === 'expect') {
+    if (control.onExpect) control.onExpect(msg.count);
+    return;
+  }
   if (msg.type === 'stop') {
     control.stop = true;
     if (control.onStop) control.onStop();

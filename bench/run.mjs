@@ -17,10 +17,10 @@ function parseArgs(argv) {
   return args;
 }
 
-export async function runScenarios({ url, pid, only, quick, label }) {
+export async function runScenarios({ url, pid, only, quick, label, exact = false }) {
   const results = [];
   for (const [name, run] of Object.entries(SCENARIOS)) {
-    if (only.length && !only.some((o) => name.includes(o))) continue;
+    if (only.length && !only.some((o) => (exact ? name === o : name.includes(o)))) continue;
     const started = Date.now();
     let result;
     try {
@@ -36,7 +36,7 @@ export async function runScenarios({ url, pid, only, quick, label }) {
 }
 
 export function printTable(results) {
-  const cols = ['scenario', 'broker', 'rate', 'publishRate', 'p50Ms', 'p99Ms', 'brokerRssMaxMb', 'clientCpuPercent', 'error'];
+  const cols = ['scenario', 'broker', 'rate', 'publishRate', 'p50Ms', 'p99Ms', 'brokerRssMaxMb', 'lost', 'clientCpuPercent', 'error'];
   const rows = results.map((r) => cols.map((c) => (r[c] === undefined ? '' : String(r[c]))));
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
