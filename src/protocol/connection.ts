@@ -26,7 +26,7 @@ import { FrameReader, checkProtocolHeader, PROTOCOL_HEADER, type Frame } from '.
 import { encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../codec/frame-writer.js';
 import { METHOD_INFO, method, type ArgsOf, type Method } from '../codec/methods.generated.js';
 import { AmqpError, ReplyCode, channelError, connectionForced, internalError, notAllowed, unexpectedFrame } from '../errors/index.js';
-import { CLOSE_OK_TIMEOUT_MS, FRAMES_PER_TICK_MAX, FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
+import { FRAMES_PER_TICK_MAX, FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { assemble, type AssemblerFrame } from './command-assembler.js';
 import type { ProtocolContext } from './context.js';
@@ -407,7 +407,7 @@ export class Connection implements ChannelHost {
   // ---- closing -----------------------------------------------------------------------------
 
   /** Sends connection.close and waits (bounded) for close-ok; channels are released right away. */
-  closeWithError(err: AmqpError, reason: CloseReason, closeOkTimeoutMs = CLOSE_OK_TIMEOUT_MS): void {
+  closeWithError(err: AmqpError, reason: CloseReason, closeOkTimeoutMs = this.ctx.limits.closeOkTimeoutMs): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     const level = reason === 'serverShutdown' ? 'debug' : 'info';
     this.log[level]({ replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId }, 'closing');

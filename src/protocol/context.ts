@@ -14,6 +14,8 @@ export interface ProtocolLimits {
   readonly messageSizeMaxBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly consumersPerChannelMax: number;
+  /** How long we wait for close-ok after sending connection.close (RabbitMQ: 30 s). */
+  readonly closeOkTimeoutMs: number;
   /** RabbitMQ compat: how long a failed handshake waits before the socket is closed. */
   readonly silentCloseDelayMs: number;
 }

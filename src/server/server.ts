@@ -24,7 +24,7 @@ import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
+import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
 
 /** How long shutdown waits for clients' close-ok before dropping their sockets. */
 export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
@@ -83,6 +83,7 @@ export class AmqpServer {
         messageSizeMaxBytes: MESSAGE_SIZE_MAX_BYTES,
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
         consumersPerChannelMax: CONSUMERS_PER_CHANNEL_MAX,
+        closeOkTimeoutMs: CLOSE_OK_TIMEOUT_MS,
         silentCloseDelayMs: SILENT_CLOSE_DELAY_MS,
         ...limits,
       },

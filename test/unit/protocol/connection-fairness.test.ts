@@ -74,6 +74,7 @@ function context(): ProtocolContext {
       messageSizeMaxBytes: 1 << 20,
       handshakeTimeoutMs: 10_000,
       consumersPerChannelMax: 100,
+      closeOkTimeoutMs: 1_000,
       silentCloseDelayMs: 10,
     },
     identity: { product: 'RabbitMQ', version: '3.13.7' },
