@@ -108,6 +108,14 @@ export interface PublishResult {
   readonly routedQueues: number;
   /** True when a durable write was issued (the confirm must wait for Store.whenDurable). */
   readonly needsDurableWrite: boolean;
+  /** A target queue whose consumers lag behind (Queue.flowBacklogged): the publisher should pause. */
+  readonly backlogged?: FlowQueue | undefined;
+}
+
+/** What publisher flow control watches: the backlog and whether consumers still take messages. */
+export interface FlowQueue {
+  flowBacklogged(): boolean;
+  readonly handedOut: number;
 }
 
 export interface VhostApi {

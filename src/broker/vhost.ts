@@ -243,11 +243,13 @@ export class Vhost implements VhostApi {
     const targets = this.route(exchange, message);
     let stored: StoredMessage | undefined;
     let needsDurableWrite = false;
+    let backlogged: Queue | undefined;
     for (const q of targets) {
       if (message.persistent && q.durable && stored === undefined) stored = toStoredMessage(message);
       if (q.enqueue(message, stored)) needsDurableWrite = true;
+      if (backlogged === undefined && q.flowBacklogged()) backlogged = q;
     }
-    return { routedQueues: targets.size, needsDurableWrite };
+    return { routedQueues: targets.size, needsDurableWrite, backlogged };
   }
 
   basicGet(queue: string, owner: ConnectionOwner): Envelope | undefined {

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert';
 import type { Logger } from 'pino';
-import type { ConnectionOwner, Envelope, Message, PublishResult, QueueApi, VhostApi } from '../broker/api.js';
+import type { ConnectionOwner, Envelope, FlowQueue, Message, PublishResult, QueueApi, VhostApi } from '../broker/api.js';
 import { method, type Method } from '../codec/methods.generated.js';
 import { preconditionFailed } from '../errors/index.js';
 import { type AssemblerState, initialAssemblerState } from './command-assembler.js';
@@ -36,6 +36,8 @@ export interface ChannelHost {
   sendContent(channel: number, m: Method, rawProperties: Buffer, body: Buffer): void;
   /** False while the socket's write buffer is over its high-water mark. */
   writable(): boolean;
+  /** Publisher flow control: stop reading this connection while `queue`'s consumers catch up. */
+  throttle?(queue: FlowQueue): void;
 }
 
 export interface Unacked {
@@ -278,6 +280,7 @@ export class Channel implements ConsumerHost {
       result = { routedQueues: consumer !== undefined ? 1 : 0, needsDurableWrite: false };
     } else {
       result = this.vhost.publish(p.exchange, msg);
+      if (result.backlogged !== undefined) this.host.throttle?.(result.backlogged);
     }
     if (result.routedQueues === 0 && p.mandatory) {
       const m = method('basic.return', { replyCode: 312, replyText: 'NO_ROUTE', exchange: p.exchange, routingKey: msg.routingKey });

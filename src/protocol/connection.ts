@@ -21,7 +21,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ConnectionOwner, VhostApi } from '../broker/api.js';
+import type { ConnectionOwner, FlowQueue, VhostApi } from '../broker/api.js';
 import { FrameReader, checkProtocolHeader, PROTOCOL_HEADER, type Frame } from '../codec/frame-reader.js';
 import { encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../codec/frame-writer.js';
 import { METHOD_INFO, method, type ArgsOf, type Method } from '../codec/methods.generated.js';
@@ -91,6 +91,10 @@ export class Connection implements ChannelHost {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeOkTimer: NodeJS.Timeout | undefined;
   private resumeTimer: NodeJS.Immediate | undefined;
+  /** Publisher flow control: the backlogged queue we wait for, and its handedOut when last seen. */
+  private flowQueue: FlowQueue | undefined;
+  private flowSeen = 0;
+  private flowTimer: NodeJS.Timeout | undefined;
   private readerFailed = false;
   private writeBlocked = false;
   private corked = false;
@@ -177,6 +181,7 @@ export class Connection implements ChannelHost {
   private processFrames(): void {
     for (let n = 0; ; n++) {
       if (this.state === 'closed' || this.readerFailed) return;
+      if (this.flowQueue !== undefined) return this.pauseForFlow();
       if (n >= FRAMES_PER_TICK_MAX) {
         this.socket.pause();
         this.resumeTimer = setImmediate(() => {
@@ -199,6 +204,41 @@ export class Connection implements ChannelHost {
       this.handleFrameSafely(frame);
     }
   }
+
+  /**
+   * Publisher flow control (RabbitMQ's credit flow plays the same part): a publish landed on a
+   * queue whose consumers lag (FlowQueue.flowBacklogged), so this connection stops reading frames
+   * (the unread ones stay in the reader and the socket) and looks again every millisecond. It
+   * reads on as soon as the backlog is below the mark or the consumers made no progress since the
+   * last look (a stalled consumer must not block a publisher that also acks or declares on this
+   * connection). While paused, the client's heartbeats sit unread in the socket: we count the
+   * pause as traffic, as RabbitMQ pauses its heartbeat monitor for a connection in flow.
+   */
+  throttle(queue: FlowQueue): void {
+    if (this.flowQueue !== undefined) return;
+    this.flowQueue = queue;
+    this.flowSeen = queue.handedOut;
+  }
+
+  private pauseForFlow(): void {
+    this.socket.pause();
+    if (this.flowTimer === undefined) this.flowTimer = setTimeout(this.onFlowCheck, 1);
+  }
+
+  private readonly onFlowCheck = (): void => {
+    this.flowTimer = undefined;
+    const q = this.flowQueue;
+    if (this.state === 'closed' || q === undefined) return;
+    if (q.flowBacklogged() && q.handedOut !== this.flowSeen) {
+      this.flowSeen = q.handedOut;
+      this.heartbeat?.received();
+      this.flowTimer = setTimeout(this.onFlowCheck, 1);
+      return;
+    }
+    this.flowQueue = undefined;
+    if (this.resumeTimer === undefined) this.socket.resume();
+    this.processFrames();
+  };
 
   /** 501 leaves the reader failed: we send connection.close and end the socket. 502/540 do not. */
   private onReaderError(err: unknown): void {
@@ -493,6 +533,8 @@ export class Connection implements ChannelHost {
     this.clearHandshakeTimer();
     if (this.closeOkTimer !== undefined) clearTimeout(this.closeOkTimer);
     if (this.resumeTimer !== undefined) clearImmediate(this.resumeTimer);
+    if (this.flowTimer !== undefined) clearTimeout(this.flowTimer);
+    this.flowQueue = undefined;
     try {
       this.teardown();
     } catch (err) {
