@@ -3,7 +3,8 @@
 #
 #   1. checks for Debian's python3-pika (installs it when running as root, else says how);
 #   2. installs node modules when missing, builds (tsc: the typecheck);
-#   3. vitest: unit, property, fuzz, wire, integration, store and crash tests;
+#   3. vitest: unit, property, fuzz, wire, integration and store tests, then the SIGKILL crash test
+#      (20 cycles; CRASH_CYCLES=N for more);
 #   4. the conformance suite (amqplib + pika) against bin/amqpd on a free port.
 #
 # The counts of vitest and of the conformance runner are added up; the exit code is non-zero when
@@ -45,6 +46,10 @@ read -r v_pass v_fail <<<"$(node -e '
 rm -f "$report"
 if [ "$vitest_rc" != 0 ] && [ "$v_fail" = 0 ]; then v_fail=1; fi
 
+echo "== crash test (SIGKILL cycles, seed printed)"
+k_pass=0; k_fail=0
+if node test/crash/run.mjs --cycles "${CRASH_CYCLES:-20}"; then k_pass=1; else k_fail=1; fi
+
 echo "== conformance"
 conf_out=$(mktemp -t amqpd-conf-XXXX.log)
 node conformance/run.mjs 2>&1 | tee "$conf_out"
@@ -55,9 +60,9 @@ c_pass=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p'); c_pass=${c_pass:-0
 c_fail=$(echo "$line" | sed -nE 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/p'); c_fail=${c_fail:-1}
 if [ "$conf_rc" != 0 ] && [ "$c_fail" = 0 ]; then c_fail=1; fi
 
-passed=$((v_pass + c_pass))
-failed=$((v_fail + c_fail + failed_stages))
+passed=$((v_pass + k_pass + c_pass))
+failed=$((v_fail + k_fail + c_fail + failed_stages))
 echo
-echo "vitest: $v_pass passed, $v_fail failed; conformance: $c_pass passed, $c_fail failed"
+echo "vitest: $v_pass passed, $v_fail failed; crash: $k_pass passed, $k_fail failed; conformance: $c_pass passed, $c_fail failed"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
