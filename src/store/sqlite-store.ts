@@ -12,9 +12,18 @@
  *   message bytes, one chunk per turn, so one commit never blocks the loop for long
  *   (bench/store-stall.mjs has the numbers). whenDurable callbacks run in registration order right
  *   after the commit that covers every write issued before them.
- * - durability 'strict': WAL + synchronous=FULL, every commit fsyncs the WAL: a committed write
- *   survives power loss. 'relaxed': WAL + synchronous=NORMAL, no fsync per commit: a committed write
- *   survives a crash of the process but the last commits may be lost on power loss.
+ * - durability 'strict': WAL + synchronous=NORMAL, and the store itself fdatasyncs the WAL file off the
+ *   event loop (libuv thread pool) before it runs a whenDurable callback: a write whose callback ran
+ *   survives power loss. Commits write to the page cache on the loop; one fdatasync in flight at a
+ *   time covers every commit made before it started (group commit), so the loop keeps reading and
+ *   committing while the disk syncs. An fsync is started only when a waiting callback needs one, or
+ *   at the latest SYNC_DEFER_MS after an unsynced commit: acks and delivery counts (which no
+ *   callback waits for) ride along with the next sync instead of paying their own, and may be lost
+ *   on power loss within that window (at-least-once: a lost ack is a redelivery).
+ *   SQLite still syncs the WAL before each checkpoint and the database after it (NORMAL), so the
+ *   WAL is never reused before its frames are durable in the database file.
+ *   'relaxed': WAL + synchronous=NORMAL, no fsync per commit: a committed write survives a crash
+ *   of the process but the last commits may be lost on power loss.
  * - Reads (loadTopology, loadMessages, countMessages) first commit what is pending so they see every
  *   issued write; the callbacks of that commit still run at the end of the turn, never inside a read.
  * - A failed commit (disk full, I/O error) is fatal: it is logged, re-thrown from the turn's
@@ -30,8 +39,8 @@
  * per-message TTL expiry (expiresAtMs is stored and returned, nothing more).
  */
 import assert from 'node:assert';
-import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { DataDirLock } from './data-dir-lock.js';
@@ -53,6 +62,14 @@ export const DB_FILE_NAME = 'amqpd.db';
 export const CHUNK_OPS_MAX = 2_000;
 /** Message bytes per commit: 1.5 MiB commits in ~5 ms, 8 MiB in ~35 ms (bench/store-stall.md). */
 export const CHUNK_BYTES_MAX = 2 * 1024 * 1024;
+
+/**
+ * Longest a commit that no whenDurable callback waits for (acks, delivery counts, topology without a
+ * confirm) stays unsynced in strict mode. Bounds what a power loss can undo of acknowledged work
+ * (redeliveries, delivery counts lagging); short enough to be invisible, long enough that a drain
+ * of acks pays ~50 fsyncs/s instead of one per turn.
+ */
+export const SYNC_DEFER_MS = 20;
 
 export type Durability = 'strict' | 'relaxed';
 
@@ -99,6 +116,12 @@ export class SqliteStore implements Store {
   private closed = false;
   private nextId: number;
   private persistedNextId: number;
+  /** Strict mode: fd of the -wal file, fdatasynced off the loop; undefined in relaxed mode. */
+  private walFd: number | undefined;
+  /** Batch index up to which commits are on disk (strict) — committed ≥ synced. */
+  private synced = 0;
+  private syncing = false;
+  private deferTimer: NodeJS.Timeout | undefined = undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -106,8 +129,10 @@ export class SqliteStore implements Store {
     private readonly lock: DataDirLock,
     private readonly log: Logger | undefined,
     limits: ChunkLimits,
+    walFd: number | undefined,
   ) {
     this.limits = limits;
+    this.walFd = walFd;
     const meta = (stmt.getMeta.get('next_message_id') as number | undefined) ?? 1;
     const maxId = (stmt.maxMessageId.get() as number | null) ?? 0;
     this.nextId = Math.max(meta, maxId + 1);
@@ -133,12 +158,14 @@ export class SqliteStore implements Store {
     const db = new Database(file);
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.durability === 'strict' ? 'FULL' : 'NORMAL'}`);
+      // Strict mode syncs the WAL itself (see header), so SQLite's per-commit fsync is not needed.
+      db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = OFF');
       const applied = migrate(db, version, Date.now());
       const stmt = prepareStatements(db);
       const scratchCleared = stmt.clearScratch.run().changes;
-      const store = new SqliteStore(db, stmt, lock, opts.log, opts.chunkLimits ?? defaultLimits());
+      const walFd = opts.durability === 'strict' ? openWalForSync(file) : undefined;
+      const store = new SqliteStore(db, stmt, lock, opts.log, opts.chunkLimits ?? defaultLimits(), walFd);
       const openMs = Date.now() - started;
       const fields = { file, durability: opts.durability, schemaVersion: LATEST_SCHEMA_VERSION, migrated: applied };
       opts.log?.info({ ...fields, scratchCleared, openMs }, 'store opened');
@@ -247,16 +274,27 @@ export class SqliteStore implements Store {
 
   whenDurable(cb: () => void): void {
     this.writable();
-    if (this.batch.committed === this.batch.issued && this.waiters.length === 0) {
+    if (this.batch.committed === this.batch.issued && this.durableMark() === this.batch.committed && this.waiters.length === 0) {
       queueMicrotask(cb);
       return;
     }
     this.waiters.push({ mark: this.batch.issued, cb });
+    // Everything issued is committed but not yet synced: no turn end is coming, so ask for a sync.
+    if (this.batch.isEmpty) this.startSync();
   }
 
   flush(): void {
     this.writable();
     while (!this.batch.isEmpty) this.commitChunk();
+    if (this.walFd !== undefined && this.synced < this.batch.committed) {
+      const target = this.batch.committed;
+      try {
+        fdatasyncSync(this.walFd);
+      } catch (err) {
+        this.fail(err);
+      }
+      this.synced = Math.max(this.synced, target);
+    }
     this.releaseWaiters();
   }
 
@@ -264,6 +302,9 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     if (this.failure === undefined) this.flush();
     this.closed = true;
+    if (this.deferTimer !== undefined) clearTimeout(this.deferTimer);
+    // An fdatasync in flight still uses the fd: its callback closes it.
+    if (this.walFd !== undefined && !this.syncing) closeSync(this.walFd);
     try {
       if (this.failure === undefined) this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
@@ -309,7 +350,60 @@ export class SqliteStore implements Store {
     if (!this.batch.isEmpty) this.commitChunk();
     if (!this.batch.isEmpty) this.schedule();
     this.releaseWaiters();
+    this.afterCommit();
   };
+
+  /** Index up to which whenDurable may be answered: synced in strict mode, committed in relaxed. */
+  private durableMark(): number {
+    return this.walFd === undefined ? this.batch.committed : this.synced;
+  }
+
+  /** Strict mode: start a sync now if a waiter needs one, else make sure one comes within SYNC_DEFER_MS. */
+  private afterCommit(): void {
+    if (this.walFd === undefined || this.synced >= this.batch.committed) return;
+    const first = this.waiters[0];
+    if (first !== undefined && first.mark <= this.batch.committed) {
+      this.startSync();
+      return;
+    }
+    this.deferTimer ??= setTimeout(this.onDeferTimer, SYNC_DEFER_MS);
+  }
+
+  private readonly onDeferTimer = (): void => {
+    this.deferTimer = undefined;
+    if (this.closed || this.failure !== undefined) return;
+    this.startSync();
+  };
+
+  /** One fdatasync of the WAL in flight at most; it covers every commit made before it started. */
+  private startSync(): void {
+    if (this.walFd === undefined || this.syncing || this.synced >= this.batch.committed) return;
+    if (this.deferTimer !== undefined) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+    }
+    const fd = this.walFd;
+    const target = this.batch.committed;
+    this.syncing = true;
+    fdatasync(fd, (err) => {
+      this.syncing = false;
+      if (this.closed) {
+        closeSync(fd);
+        return;
+      }
+      if (this.failure !== undefined) return;
+      if (err !== null) this.fail(err);
+      this.synced = Math.max(this.synced, target);
+      this.releaseWaiters();
+      this.afterCommit();
+    });
+  }
+
+  private fail(err: unknown): never {
+    this.failure = err;
+    this.log?.fatal({ err }, 'store commit failed; no further writes are possible');
+    throw err;
+  }
 
   private commitForRead(): void {
     this.writable();
@@ -322,9 +416,7 @@ export class SqliteStore implements Store {
     try {
       if (chunk.some((op) => op.live)) this.stmt.runChunk(chunk, this.nextId > this.persistedNextId ? this.nextId : 0);
     } catch (err) {
-      this.failure = err;
-      this.log?.fatal({ err }, 'store commit failed; no further writes are possible');
-      throw err;
+      this.fail(err);
     }
     if (this.nextId > this.persistedNextId) this.persistedNextId = this.nextId;
     this.batch.commitChunk(chunk);
@@ -332,7 +424,8 @@ export class SqliteStore implements Store {
 
   private releaseWaiters(): void {
     let firstError: unknown = undefined;
-    while (this.waiters.length > 0 && this.waiters[0]!.mark <= this.batch.committed) {
+    const durable = this.durableMark();
+    while (this.waiters.length > 0 && this.waiters[0]!.mark <= durable) {
       const { cb } = this.waiters.shift()!;
       try {
         cb();
@@ -342,6 +435,21 @@ export class SqliteStore implements Store {
     }
     if (firstError !== undefined) throw firstError;
   }
+}
+
+/**
+ * Opens the -wal file for fdatasync (strict mode) and syncs the directory once, so the WAL's own
+ * directory entry is durable too. SQLite keeps the same WAL file while the connection is open (it
+ * resets it in place after a checkpoint), so one fd serves the store's lifetime.
+ */
+function openWalForSync(dbFile: string): number {
+  const dirFd = openSync(dirname(dbFile), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return openSync(`${dbFile}-wal`, 'r');
 }
 
 function defaultLimits(): ChunkLimits {
