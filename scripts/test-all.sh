@@ -25,7 +25,7 @@ if ! "$PY" -c 'import pika' 2>/dev/null; then
   fi
 fi
 
-[ -d node_modules ] || npm ci
+[ -d node_modules ] || npm install --no-audit --no-fund
 
 failed_stages=0
 echo "== build (tsc)"
