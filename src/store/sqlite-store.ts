@@ -238,7 +238,7 @@ export class SqliteStore implements Store {
   removeMessages(queue: EntityKey, seqs: readonly number[]): void {
     this.writable();
     if (seqs.length === 0) return;
-    this.batch.remove(queue, [...seqs]);
+    this.batch.remove(queue, seqs);
     this.schedule();
   }
 
@@ -549,6 +549,7 @@ function prepareStatements(db: Database.Database) {
     ),
     updateEntry: db.prepare('UPDATE queue_entries SET redelivered = ?, delivery_count = ? WHERE vhost = ? AND queue = ? AND seq = ?'),
     removeEntry: db.prepare('DELETE FROM queue_entries WHERE vhost = ? AND queue = ? AND seq = ?'),
+    removeEntryRange: db.prepare('DELETE FROM queue_entries WHERE vhost = ? AND queue = ? AND seq BETWEEN ? AND ?'),
     loadEntries: db.prepare(
       `SELECT e.seq, e.redelivered, e.delivery_count, m.id, m.exchange, m.routing_key, m.properties, m.body, m.expires_at_ms, m.priority
        FROM queue_entries e LEFT JOIN messages m ON m.id = e.message_id
@@ -585,7 +586,7 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
       return;
     case 'remove':
       // A removal may delete a body that a later insert of this chunk rewrites: forget it was written.
-      for (const seq of op.seqs) s.removeEntry.run(op.queue.vhost, op.queue.name, seq);
+      removeSeqs(s, op.queue, op.seqs);
       written.clear();
       return;
     case 'removeAfter':
@@ -617,6 +618,24 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
       stmt.run(r.vhost, r.source, r.destinationKind, r.destination, r.routingKey, r.arguments);
       return;
     }
+  }
+}
+
+/**
+ * Deletes the positions `seqs` of a queue. Acks mostly come in seq order, so each run of consecutive
+ * seqs (a, a+1, …, b) is one range DELETE: the same rows as deleting each seq, with one statement
+ * instead of one per ack (the body trigger still runs per row).
+ */
+function removeSeqs(s: RawStatements, queue: EntityKey, seqs: readonly number[]): void {
+  let i = 0;
+  while (i < seqs.length) {
+    const first = seqs[i]!;
+    let j = i + 1;
+    while (j < seqs.length && seqs[j] === seqs[j - 1]! + 1) j += 1;
+    const last = seqs[j - 1]!;
+    if (last === first) s.removeEntry.run(queue.vhost, queue.name, first);
+    else s.removeEntryRange.run(queue.vhost, queue.name, first, last);
+    i = j;
   }
 }
 

@@ -46,7 +46,7 @@ export interface UpdateOp {
 export type WriteOp =
   | InsertOp
   | UpdateOp
-  | { readonly kind: 'remove'; readonly queue: EntityKey; readonly seqs: readonly number[]; live: boolean }
+  | RemoveOp
   | { readonly kind: 'removeAfter'; readonly queue: EntityKey; readonly afterSeq: number; live: boolean }
   | { readonly kind: 'saveExchange'; readonly rec: ExchangeRecord; live: boolean }
   | { readonly kind: 'deleteExchange'; readonly key: EntityKey; live: boolean }
@@ -54,6 +54,14 @@ export type WriteOp =
   | { readonly kind: 'deleteQueue'; readonly key: EntityKey; live: boolean }
   | { readonly kind: 'saveBinding'; readonly rec: BindingRecord; live: boolean }
   | { readonly kind: 'deleteBinding'; readonly rec: BindingRecord; live: boolean };
+
+export interface RemoveOp {
+  readonly kind: 'remove';
+  readonly queue: EntityKey;
+  /** Grows while this op is the last one in the log (see WriteBatch.remove). */
+  readonly seqs: number[];
+  live: boolean;
+}
 
 /** Pending per-position operations of one queue, for cancellation and folding. */
 interface QueuePending {
@@ -140,7 +148,15 @@ export class WriteBatch {
       }
       toWrite.push(seq);
     }
-    if (toWrite.length > 0) this.ops.push({ kind: 'remove', queue, seqs: toWrite, live: true });
+    if (toWrite.length === 0) return;
+    // Consecutive removals of one queue (one ack after another) share one log entry: nothing lies
+    // between them in the log, so executing them together is the same as one after the other.
+    const last = this.ops[this.ops.length - 1];
+    if (last !== undefined && last.kind === 'remove' && last.live && sameQueue(last.queue, queue)) {
+      for (const seq of toWrite) last.seqs.push(seq);
+      return;
+    }
+    this.ops.push({ kind: 'remove', queue, seqs: toWrite, live: true });
   }
 
   /** Removes every position with seq > afterSeq; pending ones in that range are cancelled. */
@@ -229,6 +245,10 @@ export class WriteBatch {
     }
     return pending;
   }
+}
+
+function sameQueue(a: EntityKey, b: EntityKey): boolean {
+  return a === b || (a.vhost === b.vhost && a.name === b.name);
 }
 
 function weightOf(op: WriteOp): { ops: number; bytes: number } {
