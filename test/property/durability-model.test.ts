@@ -4,8 +4,12 @@
  * and after every restart or crash each queue is drained and compared with a simple model.
  *
  * The model: per queue, its durability and its ready messages in position order; plus the
- * envelopes the test holds unacked. A restart keeps durable queues and, in them, persistent
- * messages (ready or unacked; unacked ones come back redelivered); everything else vanishes.
+ * envelopes the test holds unacked, and those handed out by the step in progress (a consume's
+ * deliveries before the test settles them). A restart keeps durable queues and, in them, persistent
+ * messages (ready or unacked); everything else vanishes. An unacked message comes back redelivered
+ * when its delivery had reached the disk: a read (page-in) in the middle of a consume commits the
+ * earlier deliveries' flags but not the later ones, so candidates are taken after every single
+ * delivery, not only after the whole consume.
  *
  * What "crash" honestly means in-process (SqliteStore only). A process crash loses exactly the
  * writes not yet committed: SqliteStore keeps them in memory until the end of the event-loop turn
@@ -112,6 +116,12 @@ type ModelState = Map<string, MQueue>;
 class Model {
   queues: ModelState = new Map();
   held: Held[] = [];
+  /**
+   * Handed out by the step in progress (get, or a consume's deliveries) and not yet acked, requeued
+   * or held: unacked like `held`, so a crash now brings them back (redelivered if the delivery was
+   * recorded). Without this the projection would drop them and accept losing unacked messages.
+   */
+  inFlight: { readonly q: string; readonly msg: MMsg }[] = [];
   nextSeq = 1;
   private bodySeq = 0;
   /** States the disk may hold if the process died now (one per step since the last settle). */
@@ -136,7 +146,15 @@ class Model {
     const mq = this.queues.get(q);
     const m = mq?.ready.shift();
     if (m === undefined) return undefined;
-    return { msg: { ...m, delivered: true }, redelivered: m.delivered };
+    const msg = { ...m, delivered: true };
+    this.inFlight.push({ q, msg });
+    return { msg, redelivered: m.delivered };
+  }
+
+  /** The in-flight message is being acked, requeued or held: it leaves `inFlight`. */
+  land(m: MMsg): void {
+    const i = this.inFlight.findIndex((f) => f.msg === m);
+    if (i >= 0) this.inFlight.splice(i, 1);
   }
 
   requeue(q: string, m: MMsg): void {
@@ -151,7 +169,8 @@ class Model {
     const out: ModelState = new Map();
     for (const [name, mq] of this.queues) {
       if (!mq.durable) continue;
-      const msgs = [...mq.ready, ...this.held.filter((h) => h.q === name).map((h) => h.msg)];
+      const unacked = [...this.held, ...this.inFlight].filter((h) => h.q === name).map((h) => h.msg);
+      const msgs = [...mq.ready, ...unacked];
       const kept = msgs.filter((m) => m.persistent).sort((a, b) => a.seq - b.seq);
       out.set(name, { durable: true, ready: kept });
     }
@@ -352,6 +371,7 @@ class Run {
   }
 
   dispose(q: string, env: Envelope, m: MMsg, then: Then): void {
+    this.model.land(m);
     if (then === 'ack') env.queue.ack(env);
     else if (then === 'requeue') {
       env.queue.reject(env, true);
@@ -403,6 +423,7 @@ class Run {
     this.broker = openBroker(this.store);
     this.vhost = defaultVhost(this.broker);
     this.model.held = [];
+    this.model.inFlight = [];
     const actual = this.readBack();
     const match = candidates.find((c) => describeState(c) === describeState(actual.state));
     expect(match, `recovered ${describeState(actual.state)}; expected one of:\n${candidates.map(describeState).join('\n')}`).toBeDefined();
