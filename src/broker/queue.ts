@@ -44,7 +44,7 @@
 import assert from 'node:assert';
 import type { FieldTable } from '../codec/field-types.js';
 import { accessRefused, resource } from '../errors/index.js';
-import type { EntityKey, Store, StoredMessage, StoredQueueEntry } from '../store/store.js';
+import type { EntityKey, Store, StoredMessage } from '../store/store.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message, QueueApi } from './api.js';
 import type { Binding } from './binding.js';
 import { ReadyMessages } from './ready-messages.js';
@@ -64,13 +64,6 @@ export const PAGE_IN_BATCH_BYTES = 1024 * 1024;
  * otherwise grow the queue until it pages to disk, and the consumers then run at disk speed.
  */
 export const FLOW_READY_HIGH = 2_000;
-/** Seqs per removeMessages call when purging without Store.removeMessagesAfter. */
-const PURGE_SEQS_PER_CALL = 4_096;
-/**
- * Entries per loadMessages call when a backend lacks lastSeq/removeMessagesAfter and the engine
- * must scan: small, because such a backend may also ignore bytesMax and return whole bodies.
- */
-const FALLBACK_SCAN_MESSAGES = 256;
 
 /** How much of a queue stays in memory; Broker.open takes one (tests use tiny windows). */
 export interface QueueWindow {
@@ -468,32 +461,12 @@ export class Queue implements QueueApi {
   private removePagedOut(): void {
     const after = this.pageCursor;
     this.pagedCount = 0;
-    if (this.store.removeMessagesAfter !== undefined) {
-      this.store.removeMessagesAfter(this.key, after);
-      return;
-    }
-    // Fallback: collect every seq first, then remove, so no read commits a half-done purge.
-    const seqs: number[] = [];
-    for (let cursor = after; ; ) {
-      const page = this.store.loadMessages(this.key, cursor, FALLBACK_SCAN_MESSAGES, { bytesMax: PAGE_IN_BATCH_BYTES });
-      if (page.length === 0) break;
-      for (const e of page) seqs.push(e.seq);
-      cursor = seqs[seqs.length - 1] as number;
-    }
-    for (let i = 0; i < seqs.length; i += PURGE_SEQS_PER_CALL) {
-      this.store.removeMessages(this.key, seqs.slice(i, i + PURGE_SEQS_PER_CALL));
-    }
+    this.store.removeMessagesAfter(this.key, after);
   }
 
-  /** Highest stored seq of this queue (recovery), through Store.lastSeq when the backend has it. */
+  /** Highest stored seq of this queue (recovery). */
   private storedLastSeq(): number {
-    if (this.store.lastSeq !== undefined) return this.store.lastSeq(this.key);
-    let last = 0;
-    for (;;) {
-      const page = this.store.loadMessages(this.key, last, FALLBACK_SCAN_MESSAGES, { bytesMax: PAGE_IN_BATCH_BYTES });
-      if (page.length === 0) return last;
-      last = (page[page.length - 1] as StoredQueueEntry).seq;
-    }
+    return this.store.lastSeq(this.key);
   }
 
   private forget(entry: QueueEntry): void {

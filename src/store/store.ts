@@ -116,16 +116,14 @@ export interface Store {
   countMessages(queue: EntityKey): number;
   /**
    * Highest seq held for `queue`, scratch included (0 when none). Recovery continues numbering
-   * after it without reading every body. Optional until every backend has it: the engine falls
-   * back to paging through loadMessages.
+   * after it without reading every body.
    */
-  lastSeq?(queue: EntityKey): number;
+  lastSeq(queue: EntityKey): number;
   /**
    * Removes every position of `queue` with seq > afterSeq, scratch included (purge of the
-   * paged-out tail of a queue). Optional until every backend has it: the engine falls back to
-   * collecting the seqs with loadMessages and calling removeMessages.
+   * paged-out tail of a queue), without reading the bodies.
    */
-  removeMessagesAfter?(queue: EntityKey, afterSeq: number): void;
+  removeMessagesAfter(queue: EntityKey, afterSeq: number): void;
 
   /** Runs `cb` once every write issued so far is committed to disk. */
   whenDurable(cb: () => void): void;
