@@ -9,27 +9,11 @@
  */
 import type { FieldTable, FieldTag, FieldValue } from '../codec/field-types.js';
 import { preconditionFailed, resource } from '../errors/index.js';
+import { FIELD_TYPE_NAMES } from '../util/field-type-names.js';
 
 /** RabbitMQ's names for field types, as they appear in "of type 'signedint'". */
-const TYPE_NAME: Readonly<Record<FieldTag, string>> = {
-  t: 'bool',
-  b: 'byte',
-  B: 'unsignedbyte',
-  s: 'short',
-  u: 'unsignedshort',
-  I: 'signedint',
-  i: 'unsignedint',
-  l: 'long',
-  f: 'float',
-  d: 'double',
-  D: 'decimal',
-  S: 'longstr',
-  A: 'array',
-  T: 'timestamp',
-  F: 'table',
-  V: 'void',
-  x: 'binary',
-};
+/** Checked at compile time to name every tag of FieldTag. */
+const TYPE_NAME: Readonly<Record<FieldTag, string>> = FIELD_TYPE_NAMES;
 
 export function fieldTypeName(tag: FieldTag): string {
   return TYPE_NAME[tag];

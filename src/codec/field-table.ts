@@ -24,6 +24,7 @@ import { Cursor } from './cursor.js';
 import type { FieldTable, FieldTag, FieldValue } from './field-types.js';
 import { SHORTSTR_BYTES_MAX } from './writer.js';
 import assert from 'node:assert';
+import { FIELD_TYPE_NAMES } from '../util/field-type-names.js';
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
@@ -332,25 +333,8 @@ function bigintToJs(v: bigint): number | bigint {
   return Number.isSafeInteger(n) ? n : v;
 }
 
-const TYPE_NAMES: Readonly<Record<FieldTag, string>> = {
-  t: 'bool',
-  b: 'byte',
-  B: 'unsignedbyte',
-  s: 'short',
-  u: 'unsignedshort',
-  I: 'signedint',
-  i: 'unsignedint',
-  l: 'long',
-  f: 'float',
-  d: 'double',
-  D: 'decimal',
-  S: 'longstr',
-  A: 'array',
-  T: 'timestamp',
-  F: 'table',
-  V: 'void',
-  x: 'binary',
-};
+/** Checked at compile time to name every tag of FieldTag. */
+const TYPE_NAMES: Readonly<Record<FieldTag, string>> = FIELD_TYPE_NAMES;
 
 /** RabbitMQ's name of a field type, as used in error texts ("of type 'signedint'"). */
 export function fieldTypeName(tag: FieldTag): string {

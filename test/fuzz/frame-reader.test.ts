@@ -12,6 +12,7 @@ import { encodeContentFrames, encodeDelivery, encodeHeartbeat } from '../../src/
 import { encodeMethodFrame, method } from '../../src/codec/methods.generated.js';
 import { decodeProperties, encodeProperties } from '../../src/codec/properties.js';
 import { tableFromJs } from '../../src/codec/field-table.js';
+import { prng } from '../helpers/prng.mjs';
 
 const FUZZ_MS = Number(process.env['FUZZ_MS'] ?? 2000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
@@ -19,17 +20,6 @@ const FRAME_MAX = 4096;
 const CHUNK_MAX = 512;
 const ALLOWED_CODES = new Set([501, 502, 540]);
 
-/** mulberry32: small, seedable, good enough to pick bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = Buffer.concat([
   encodeMethodFrame(1, method('queue.declare', { queue: 'q', arguments: tableFromJs({ a: [1, { b: 'c' }], d: 2.5 }) })),
