@@ -106,10 +106,17 @@ export interface ConsumeOptions {
 export interface PublishResult {
   /** Number of queues the message was put on (0 → unroutable: mandatory gets basic.return). */
   readonly routedQueues: number;
-  /** True when a durable write was issued (the confirm must wait for Store.whenDurable). */
+  /** True when the message must be made durable somewhere (written now or held back). */
   readonly needsDurableWrite: boolean;
   /** A target queue whose consumers lag behind (Queue.flowBacklogged): the publisher should pause. */
   readonly backlogged?: FlowQueue | undefined;
+}
+
+/** A publish in confirm mode: what to call once it is safe, and how many the channel has unconfirmed. */
+export interface PublishConfirm {
+  readonly onSafe: () => void;
+  /** Unconfirmed publishes of the channel, this one included (a pipelining publisher has many). */
+  readonly inFlight: number;
 }
 
 /** What publisher flow control watches: the backlog and whether consumers still take messages. */
@@ -135,8 +142,13 @@ export interface VhostApi {
   /** Looks a queue up for consume/get, applying the exclusive check (405) and 404. */
   queueForUse(queue: string, owner: ConnectionOwner): QueueApi;
 
-  /** Routes and enqueues. Throws 404 for an unknown exchange, 403 for an internal one. */
-  publish(exchange: string, message: Message): PublishResult;
+  /**
+   * Routes and enqueues. Throws 404 for an unknown exchange, 403 for an internal one. With
+   * `confirm` (confirm mode), `confirm.onSafe` is called exactly once, when every copy of a
+   * persistent message is durable or has already left its queue (settled by a consumer, purged,
+   * deleted); at once (synchronously) when nothing needs to be durable.
+   */
+  publish(exchange: string, message: Message, confirm?: PublishConfirm): PublishResult;
   /** basic.get: the next ready message (delivery count bumped), or undefined when empty. */
   basicGet(queue: string, owner: ConnectionOwner): Envelope | undefined;
   /** basic.consume: registers the sink; delivery starts right away. */

@@ -21,6 +21,7 @@ import type { Store } from '../store/store.js';
 import type { BrokerApi } from './api.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Vhost } from './vhost.js';
+import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
 export interface BrokerOptions {
   readonly store: Store;
@@ -30,6 +31,11 @@ export interface BrokerOptions {
   readonly decodeTable: (raw: Buffer) => FieldTable;
   /** Per-queue in-memory window before paging to the store (default DEFAULT_QUEUE_WINDOW). */
   readonly queueWindow?: Partial<QueueWindow>;
+  /**
+   * Longest a confirmed persistent message may be held back from the store waiting for a quick
+   * consumer ack (write-hold.ts), ms; 0 or absent: every write is issued at once.
+   */
+  readonly writeHoldMaxMs?: number;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -40,6 +46,7 @@ export class Broker implements BrokerApi {
   private closed = false;
 
   private readonly queueWindow: QueueWindow;
+  private readonly writeHold: WriteHold | undefined;
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
@@ -47,6 +54,8 @@ export class Broker implements BrokerApi {
     const w = this.queueWindow;
     assert(w.messagesMax >= 1 && w.bytesMax >= 1, 'a queue window holds at least one message');
     assert(w.pageInBatchMessages >= 1 && w.pageInBatchBytes >= 1, 'a page-in reads at least one message');
+    const holdMs = opts.writeHoldMaxMs ?? 0;
+    this.writeHold = holdMs > 0 ? new WriteHold(holdMs) : undefined;
   }
 
   /** Opens the engine over `store` (already opened and migrated) and restores what it holds. */
@@ -67,6 +76,11 @@ export class Broker implements BrokerApi {
     return this.vhosts.get(name);
   }
 
+  /** Write-behind counters (zero when holding is off). */
+  writeHoldStats(): WriteHoldStats {
+    return this.writeHold?.stats() ?? { held: 0, written: 0 };
+  }
+
   whenDurable(cb: () => void): void {
     this.opts.store.whenDurable(cb);
   }
@@ -75,6 +89,8 @@ export class Broker implements BrokerApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Held messages are in queues: a graceful stop writes them like any other persistent message.
+    this.writeHold?.flushAll();
     this.opts.store.flush();
     this.opts.store.close();
   }
@@ -88,6 +104,7 @@ export class Broker implements BrokerApi {
       decodeProperties: this.opts.decodeProperties,
       nextMessageId: () => this.messageId++,
       queueWindow: this.queueWindow,
+      writeHold: this.writeHold,
     });
     this.vhosts.set(name, vhost);
     return vhost;

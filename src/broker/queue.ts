@@ -48,6 +48,7 @@ import type { EntityKey, Store, StoredMessage } from '../store/store.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message, QueueApi } from './api.js';
 import type { Binding } from './binding.js';
 import { ReadyMessages } from './ready-messages.js';
+import { holdLimitMs, type HeldWrite, type PublishWatch, type WriteHold } from './write-hold.js';
 
 /** Ready messages a queue keeps in memory before paging out (1 KiB bodies: ~10 MiB + overhead). */
 export const QUEUE_WINDOW_MESSAGES_MAX = 10_000;
@@ -85,26 +86,64 @@ export interface QueueContext {
   readonly store: Store;
   readonly window: QueueWindow;
   readonly messageFromStore: (sm: StoredMessage) => Message;
+  /** Write-behind for confirmed persistent messages (absent: every write is issued at once). */
+  readonly writeHold?: WriteHold | undefined;
 }
 
+/** Weight of a new sample in the queue's average time from enqueue to settle. */
+const SETTLE_EWMA_WEIGHT = 0.05;
+
 /** One message at one position of this queue; the object the channel holds as an Envelope. */
-export class QueueEntry implements Envelope {
+export class QueueEntry implements Envelope, HeldWrite {
   redelivered: boolean;
   deliveryCount: number;
+  /** True when the store holds this position (persistent message on a durable queue, written). */
+  stored: boolean;
+  /** performance.now() at enqueue for persistent entries (settle-time sampling), else 0. */
+  enqueuedAt = 0;
+  holdDeadline = 0;
+  /** While held back from the store (write-hold.ts): the record to write and the publish to confirm. */
+  private held: { readonly record: StoredMessage; readonly watch: PublishWatch } | undefined = undefined;
 
   constructor(
     readonly queue: Queue,
     readonly seq: number,
     readonly message: Message,
-    /** True when the store holds this position (persistent message on a durable queue). */
-    readonly stored: boolean,
+    stored: boolean,
     redelivered = false,
     deliveryCount = 0,
   ) {
+    this.stored = stored;
     this.redelivered = redelivered;
     this.deliveryCount = deliveryCount;
   }
+
+  get isHeld(): boolean {
+    return this.held !== undefined;
+  }
+
+  hold(record: StoredMessage, watch: PublishWatch, deadline: number): void {
+    assert(this.held === undefined && !this.stored);
+    watch.add();
+    this.held = { record, watch };
+    this.holdDeadline = deadline;
+  }
+
+  /** Ends the hold; returns what it held (the caller writes it or settles the watch). */
+  endHold(): { readonly record: StoredMessage; readonly watch: PublishWatch } {
+    const h = this.held;
+    assert(h !== undefined, 'entry is not held');
+    this.held = undefined;
+    return h;
+  }
+
+  writeHeld(): void {
+    this.queue.writeHeld(this);
+  }
 }
+
+/** What enqueue did with a persistent message: nothing to persist, written now, or held back. */
+export type EnqueueWrite = 'none' | 'written' | 'held';
 
 export interface QueueAttributes {
   readonly vhost: string;
@@ -151,6 +190,8 @@ export class Queue implements QueueApi {
   private cursor = 0;
   private pumping = false;
   private pumpRequested = false;
+  /** Moving average of ms from enqueue to ack of persistent entries (Infinity: no sample yet). */
+  private settleEwmaMs = Number.POSITIVE_INFINITY;
 
   constructor(
     attrs: QueueAttributes,
@@ -195,23 +236,70 @@ export class Queue implements QueueApi {
 
   /**
    * Appends a message. `stored` is the shared store record when the message is persistent (the
-   * body is written once however many queues share it); returns true when a durable write was
-   * issued (a scratch write is not one: nothing waits for it).
+   * body is written once however many queues share it). With `watch` (the publish is in confirm
+   * mode) a persistent message may be held back from the store while this queue's consumers are
+   * likely to ack it first (write-hold.ts); the watch is then settled when it is written and
+   * durable, or when it leaves the queue unwritten. Returns what was done about the store (a
+   * scratch write is not a durable write: nothing waits for it).
    */
-  enqueue(message: Message, stored: StoredMessage | undefined): boolean {
+  enqueue(message: Message, stored: StoredMessage | undefined, watch?: PublishWatch): EnqueueWrite {
     assert(!this.deleted, 'enqueue on a deleted queue');
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
+    let write: EnqueueWrite = persist ? 'written' : 'none';
     if (this.pagedCount > 0 || this.windowFull()) {
       this.pageOut(seq, message, persist ? stored : undefined);
     } else {
-      const entry = new QueueEntry(this, seq, message, persist);
-      if (persist) this.store.insertMessage(this.key, seq, stored, { scratch: false });
+      const entry = new QueueEntry(this, seq, message, false);
+      if (persist) {
+        entry.enqueuedAt = performance.now();
+        const span = watch === undefined ? 0 : this.holdSpanMs(watch.inFlight);
+        if (span > 0) {
+          entry.hold(stored, watch!, entry.enqueuedAt + span);
+          this.ctx.writeHold!.add(entry);
+          write = 'held';
+        } else {
+          entry.stored = true;
+          this.store.insertMessage(this.key, seq, stored, { scratch: false });
+        }
+      }
       this.pushReady(entry);
       this.pageCursor = seq;
     }
     this.pump();
-    return persist;
+    return write;
+  }
+
+  /**
+   * Issues the store write of a held entry (its hold expired, or the broker stops); the publish is
+   * safe once the store says the write is durable. An entry of a deleted queue is settled instead.
+   */
+  writeHeld(entry: QueueEntry): void {
+    const { record, watch } = entry.endHold();
+    if (this.deleted) {
+      watch.done();
+      return;
+    }
+    entry.stored = true;
+    this.store.insertMessage(this.key, entry.seq, record, { scratch: false });
+    if (entry.deliveryCount > 0) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
+    this.store.whenDurable(() => watch.done());
+  }
+
+  /**
+   * How long a new persistent message may be held back: about twice the time this queue's
+   * messages take from enqueue to ack, when that is well under the publish's hold limit
+   * (holdLimitMs) and consumers are attached (otherwise holding would only delay the write and its
+   * confirm), else 0.
+   */
+  private holdSpanMs(inFlight: number): number {
+    const hold = this.ctx.writeHold;
+    if (hold === undefined || this.consumers.length === 0) return 0;
+    const limit = holdLimitMs(hold.maxMs, inFlight);
+    if (limit === 0) return 0;
+    const typical = this.settleEwmaMs;
+    if (!(typical * 2 < limit)) return 0;
+    return Math.min(limit, typical * 2 + 1);
   }
 
   /**
@@ -242,6 +330,7 @@ export class Queue implements QueueApi {
     const entry = this.own(envelope);
     if (entry === undefined) return;
     this.unacked--;
+    if (entry.enqueuedAt > 0) this.sampleSettle(performance.now() - entry.enqueuedAt);
     this.forget(entry);
   }
 
@@ -344,7 +433,10 @@ export class Queue implements QueueApi {
     const entries = this.ready.drain();
     this.readyBytes = 0;
     const seqs: number[] = [];
-    for (const e of entries) if (e.stored) seqs.push(e.seq);
+    for (const e of entries) {
+      if (e.stored) seqs.push(e.seq);
+      else if (e.isHeld) e.endHold().watch.done();
+    }
     if (seqs.length > 0) this.store.removeMessages(this.key, seqs);
     return entries.length + paged;
   }
@@ -359,7 +451,8 @@ export class Queue implements QueueApi {
     this.deleted = true;
     const sinks = this.consumers.splice(0, this.consumers.length);
     this.cursor = 0;
-    this.ready.drain();
+    // Held entries that were ready are settled now; unacked ones when their hold expires (writeHeld).
+    for (const e of this.ready.drain()) if (e.isHeld) e.endHold().watch.done();
     this.readyBytes = 0;
     this.pagedCount = 0;
     this.unacked = 0;
@@ -469,8 +562,15 @@ export class Queue implements QueueApi {
     return this.store.lastSeq(this.key);
   }
 
+  /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
   private forget(entry: QueueEntry): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
+    else if (entry.isHeld) entry.endHold().watch.done();
+  }
+
+  private sampleSettle(ms: number): void {
+    const avg = this.settleEwmaMs;
+    this.settleEwmaMs = avg === Number.POSITIVE_INFINITY ? ms : avg + (ms - avg) * SETTLE_EWMA_WEIGHT;
   }
 
   /** The entry behind an envelope of this queue, or undefined once the queue is gone. */

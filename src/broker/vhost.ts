@@ -27,6 +27,7 @@ import type {
   Envelope,
   ExchangeDeclare,
   Message,
+  PublishConfirm,
   PublishResult,
   QueueApi,
   QueueDeclare,
@@ -39,6 +40,7 @@ import { isKnownExchangeType } from './exchanges/index.js';
 import { assertArgsEquivalence, assertFieldEquivalence } from './field-values.js';
 import { Queue, toStoredMessage, type QueueContext, type QueueWindow } from './queue.js';
 import { validateQueueArguments } from './queue-arguments.js';
+import { PublishWatch, type WriteHold } from './write-hold.js';
 import type { BasicProperties } from '../codec/properties.js';
 
 /** What a vhost needs from the broker: the store, a logger and the injected codec functions. */
@@ -51,6 +53,8 @@ export interface VhostContext {
   readonly nextMessageId: () => number;
   /** The in-memory window of every queue of this vhost (paging beyond it). */
   readonly queueWindow: QueueWindow;
+  /** Write-behind for confirmed persistent messages (absent: written at once). */
+  readonly writeHold?: WriteHold | undefined;
 }
 
 /** Exchanges every vhost has (RabbitMQ's predeclared set); all durable, none deletable. */
@@ -99,7 +103,12 @@ export class Vhost implements VhostApi {
     readonly name: string,
     private readonly ctx: VhostContext,
   ) {
-    this.queueCtx = { store: ctx.store, window: ctx.queueWindow, messageFromStore: (sm) => this.messageFromStore(sm) };
+    this.queueCtx = {
+      store: ctx.store,
+      window: ctx.queueWindow,
+      messageFromStore: (sm) => this.messageFromStore(sm),
+      writeHold: ctx.writeHold,
+    };
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
       this.exchanges.set(xname, new Exchange(attrs));
@@ -239,17 +248,28 @@ export class Vhost implements VhostApi {
 
   // ── messages and consumers ────────────────────────────────────────────────────────────────
 
-  publish(exchange: string, message: Message): PublishResult {
+  publish(exchange: string, message: Message, confirm?: PublishConfirm): PublishResult {
     const targets = this.route(exchange, message);
     let stored: StoredMessage | undefined;
-    let needsDurableWrite = false;
+    let wrote = false;
+    let held = false;
     let backlogged: Queue | undefined;
+    // One unit for the routing itself, so the watch cannot fire before every queue has had it.
+    const watch = confirm === undefined ? undefined : new PublishWatch(confirm.onSafe, confirm.inFlight);
+    watch?.add();
     for (const q of targets) {
       if (message.persistent && q.durable && stored === undefined) stored = toStoredMessage(message);
-      if (q.enqueue(message, stored)) needsDurableWrite = true;
+      const write = q.enqueue(message, stored, watch);
+      if (write === 'written') wrote = true;
+      else if (write === 'held') held = true;
       if (backlogged === undefined && q.flowBacklogged()) backlogged = q;
     }
-    return { routedQueues: targets.size, needsDurableWrite, backlogged };
+    if (wrote && watch !== undefined) {
+      watch.add();
+      this.ctx.store.whenDurable(() => watch.done());
+    }
+    watch?.done();
+    return { routedQueues: targets.size, needsDurableWrite: wrote || held, backlogged };
   }
 
   basicGet(queue: string, owner: ConnectionOwner): Envelope | undefined {

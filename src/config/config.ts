@@ -10,6 +10,9 @@
  */
 import { CHANNEL_MAX_DEFAULT, FRAME_SIZE_MAX_DEFAULT_BYTES, FRAME_SIZE_MIN_BYTES, HEARTBEAT_DEFAULT_S } from '../util/limits.js';
 
+/** Default of --write-hold-max-ms (see src/broker/write-hold.ts). */
+export const WRITE_HOLD_MAX_MS_DEFAULT = 100;
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DURABILITY_MODES = ['strict', 'relaxed'] as const;
@@ -21,6 +24,11 @@ export interface Config {
   readonly dataDir: string;
   readonly logLevel: LogLevel;
   readonly durability: Durability;
+  /**
+   * Longest a persistent message published in confirm mode is held back from the store while its
+   * queue's consumers are expected to ack it first (src/broker/write-hold.ts), ms; 0 disables.
+   */
+  readonly writeHoldMaxMs: number;
   /** Heartbeat we propose in connection.tune, seconds (0 disables). */
   readonly heartbeatS: number;
   readonly frameMaxBytes: number;
@@ -61,6 +69,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'strict',
     describe: 'strict: a confirmed message survives a power cut; relaxed: it survives a process crash',
     choices: DURABILITY_MODES,
+  },
+  {
+    key: 'writeHoldMaxMs',
+    flag: 'write-hold-max-ms',
+    kind: 'integer',
+    default: WRITE_HOLD_MAX_MS_DEFAULT,
+    describe:
+      'Longest a confirmed-mode persistent message waits in memory for a quick consumer ack before it is ' +
+      'written (acked in time: never written, confirmed at the ack); 0 writes every one at once',
+    check: intRange(0, 1000),
   },
   {
     key: 'heartbeatS',

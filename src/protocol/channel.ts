@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert';
 import type { Logger } from 'pino';
-import type { ConnectionOwner, Envelope, FlowQueue, Message, PublishResult, QueueApi, VhostApi } from '../broker/api.js';
+import type { ConnectionOwner, Envelope, FlowQueue, Message, PublishConfirm, PublishResult, QueueApi, VhostApi } from '../broker/api.js';
 import { method, type Method } from '../codec/methods.generated.js';
 import { preconditionFailed } from '../errors/index.js';
 import { type AssemblerState, initialAssemblerState } from './command-assembler.js';
@@ -269,7 +269,7 @@ export class Channel implements ConsumerHost {
    * Routes one message now: direct reply-to first, then the engine. Unroutable + mandatory gets
    * basic.return 312 NO_ROUTE with the original properties and body. Throws the engine's errors.
    */
-  publishNow(p: TxPublish): PublishResult {
+  publishNow(p: TxPublish, confirm?: PublishConfirm): PublishResult {
     const msg = p.message;
     let result: PublishResult;
     if (p.exchange === '' && msg.routingKey.startsWith(REPLY_TO_PREFIX)) {
@@ -278,8 +278,9 @@ export class Channel implements ConsumerHost {
         consumer.deliverDirect({ queue: REPLY_PSEUDO_QUEUE, seq: 0, message: msg, redelivered: false, deliveryCount: 0 });
       }
       result = { routedQueues: consumer !== undefined ? 1 : 0, needsDurableWrite: false };
+      confirm?.onSafe();
     } else {
-      result = this.vhost.publish(p.exchange, msg);
+      result = this.vhost.publish(p.exchange, msg, confirm);
       if (result.backlogged !== undefined) this.host.throttle?.(result.backlogged);
     }
     if (result.routedQueues === 0 && p.mandatory) {

@@ -34,6 +34,11 @@ export class ConfirmTracker {
     return seq;
   }
 
+  /** Publishes given a seq and not yet sent a confirm for. */
+  unconfirmed(): number {
+    return this.outcomes.length;
+  }
+
   ack(seq: number): void {
     this.settle(seq, 'ack');
   }

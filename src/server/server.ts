@@ -22,6 +22,7 @@ import type { ProtocolContext, ProtocolLimits } from '../protocol/context.js';
 import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
 import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
+import type { WriteHoldStats } from '../broker/write-hold.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
@@ -71,7 +72,10 @@ export class AmqpServer {
   ) {
     this.log = log;
     const store = openStore(config, log);
-    this.broker = Broker.open({ store, log: log.child({ component: 'broker' }), decodeProperties, encodeTable, decodeTable });
+    // Holding writes back only pays where writes cost something (not the in-memory store).
+    const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
+    const brokerLog = log.child({ component: 'broker' });
+    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs });
     this.ctx = {
       broker: this.broker,
       log,
@@ -135,6 +139,11 @@ export class AmqpServer {
       consumers += c.consumerCount;
     }
     return { connections: this.connections.size, channels, consumers };
+  }
+
+  /** Confirmed persistent messages held back from the store, and how many of them were written. */
+  writeHoldStats(): WriteHoldStats {
+    return this.broker.writeHoldStats();
   }
 
   private onSocket(socket: Socket): void {

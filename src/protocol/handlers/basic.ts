@@ -114,9 +114,7 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
     return;
   }
   const seq = confirms.next();
-  const result = ch.publishNow(p);
-  if (result.needsDurableWrite) ch.ctx.broker.whenDurable(() => confirms.ack(seq));
-  else confirms.ack(seq);
+  ch.publishNow(p, { onSafe: () => confirms.ack(seq), inFlight: confirms.unconfirmed() });
 }
 
 function buildMessage(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content): Message {

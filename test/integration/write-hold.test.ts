@@ -1,0 +1,67 @@
+/**
+ * Write-behind over TCP with amqplib and the SQLite store: a pipelining publisher in confirm mode
+ * whose messages a quick consumer acks gets every confirm, most of those messages are never
+ * written, and what is confirmed but not consumed is on disk after a restart.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { withServer } from '../helpers/server.js';
+
+const QUEUE = 'write-hold';
+
+describe('write-behind of confirmed persistent messages (SQLite, strict)', () => {
+  it('confirms every message, writes few of those a quick consumer acked, and keeps the rest across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-hold-'));
+    const config = { dataDir, durability: 'strict' as const };
+    try {
+      await withServer(async ({ server, url }) => {
+        const pubConn = await amqp.connect(url);
+        const subConn = await amqp.connect(url);
+        const pub = await pubConn.createConfirmChannel();
+        const sub = await subConn.createChannel();
+        await pub.assertQueue(QUEUE, { durable: true });
+        await sub.prefetch(50);
+        let received = 0;
+        const { consumerTag } = await sub.consume(QUEUE, (m) => {
+          if (m === null) return;
+          received += 1;
+          sub.ack(m);
+        });
+        // Rounds of 500 unconfirmed publishes: the queue learns its consumer is quick in the first
+        // round(s) and holds from then on.
+        for (let round = 0; round < 8; round += 1) {
+          for (let i = 0; i < 500; i += 1) pub.sendToQueue(QUEUE, Buffer.from(`r${round}-${i}`), { persistent: true });
+          await pub.waitForConfirms();
+        }
+        for (let i = 0; i < 200 && received < 4000; i += 1) await new Promise((r) => setTimeout(r, 10));
+        expect(received).toBe(4000);
+        const stats = server.writeHoldStats();
+        expect(stats.held).toBeGreaterThan(1000);
+        expect(stats.written).toBeLessThan(stats.held / 2);
+
+        // Without a consumer nothing is held: confirmed means written.
+        await sub.cancel(consumerTag);
+        for (let i = 0; i < 300; i += 1) pub.sendToQueue(QUEUE, Buffer.from(`kept-${i}`), { persistent: true });
+        await pub.waitForConfirms();
+        expect(server.writeHoldStats().held).toBe(stats.held);
+        await pubConn.close();
+        await subConn.close();
+      }, { config });
+
+      await withServer(async ({ url }) => {
+        const conn = await amqp.connect(url);
+        const ch = await conn.createChannel();
+        const { messageCount } = await ch.checkQueue(QUEUE);
+        expect(messageCount).toBe(300);
+        const first = await ch.get(QUEUE, { noAck: true });
+        expect(first !== false && first.content.toString()).toBe('kept-0');
+        await conn.close();
+      }, { config });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
