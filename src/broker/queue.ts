@@ -10,8 +10,11 @@
  *
  * A no-ack delivery is acked by the channel right after it is sent. The channel tracks unacked
  * envelopes by delivery tag; the queue only counts them. Persistence: an entry is `stored` when a
- * persistent message landed on a durable queue; stored entries touch the store (insert at enqueue,
- * updateDelivery when handed out, remove at ack/drop/purge).
+ * persistent message landed on a durable queue and was written; stored entries touch the store
+ * (insert at enqueue, updateDelivery when handed out, remove at ack/drop/purge). In confirm mode an
+ * entry may instead be held back from the store for a few ms (write-hold.ts: written when the hold
+ * expires, never if a consumer acks it first); its confirm unit (`owe`/`settle`) is paid when the
+ * write is durable or the entry leaves the queue, whichever comes first.
  *
  * Paging (bounded memory). The ready messages are split by seq into two regions:
  *
@@ -102,8 +105,10 @@ export class QueueEntry implements Envelope, HeldWrite {
   /** performance.now() at enqueue for persistent entries (settle-time sampling), else 0. */
   enqueuedAt = 0;
   holdDeadline = 0;
-  /** While held back from the store (write-hold.ts): the record to write and the publish to confirm. */
-  private held: { readonly record: StoredMessage; readonly watch: PublishWatch } | undefined = undefined;
+  /** The confirm unit this position still owes its publish (confirm mode, persistent, durable queue). */
+  private watch: PublishWatch | undefined = undefined;
+  /** While held back from the store (write-hold.ts): the record to write when the hold expires. */
+  private heldRecord: StoredMessage | undefined = undefined;
 
   constructor(
     readonly queue: Queue,
@@ -119,22 +124,39 @@ export class QueueEntry implements Envelope, HeldWrite {
   }
 
   get isHeld(): boolean {
-    return this.held !== undefined;
+    return this.heldRecord !== undefined;
   }
 
-  hold(record: StoredMessage, watch: PublishWatch, deadline: number): void {
-    assert(this.held === undefined && !this.stored);
+  /** This position must become safe (durable, or gone through the queue) before `watch` fires. */
+  owe(watch: PublishWatch): void {
+    assert(this.watch === undefined);
     watch.add();
-    this.held = { record, watch };
+    this.watch = watch;
+  }
+
+  hold(record: StoredMessage, deadline: number): void {
+    assert(this.heldRecord === undefined && !this.stored);
+    this.heldRecord = record;
     this.holdDeadline = deadline;
   }
 
-  /** Ends the hold; returns what it held (the caller writes it or settles the watch). */
-  endHold(): { readonly record: StoredMessage; readonly watch: PublishWatch } {
-    const h = this.held;
-    assert(h !== undefined, 'entry is not held');
-    this.held = undefined;
-    return h;
+  /** Ends the hold; returns the record to write. */
+  takeHeld(): StoredMessage {
+    const r = this.heldRecord;
+    assert(r !== undefined, 'entry is not held');
+    this.heldRecord = undefined;
+    return r;
+  }
+
+  /**
+   * The position is safe: its write is durable, or it left the queue (whichever comes first; the
+   * second call does nothing).
+   */
+  settle(): void {
+    const w = this.watch;
+    if (w === undefined) return;
+    this.watch = undefined;
+    w.done();
   }
 
   writeHeld(): void {
@@ -249,18 +271,25 @@ export class Queue implements QueueApi {
     let write: EnqueueWrite = persist ? 'written' : 'none';
     if (this.pagedCount > 0 || this.windowFull()) {
       this.pageOut(seq, message, persist ? stored : undefined);
+      if (persist && watch !== undefined) {
+        watch.add();
+        this.store.whenDurable(() => watch.done());
+      }
     } else {
       const entry = new QueueEntry(this, seq, message, false);
       if (persist) {
         entry.enqueuedAt = performance.now();
+        if (watch !== undefined) entry.owe(watch);
         const span = watch === undefined ? 0 : this.holdSpanMs(watch.inFlight);
         if (span > 0) {
-          entry.hold(stored, watch!, entry.enqueuedAt + span);
+          entry.hold(stored, entry.enqueuedAt + span);
           this.ctx.writeHold!.add(entry);
           write = 'held';
         } else {
           entry.stored = true;
           this.store.insertMessage(this.key, seq, stored, { scratch: false });
+          // Safe when durable, or earlier if a consumer acks it first (settle() runs once).
+          if (watch !== undefined) this.store.whenDurable(() => entry.settle());
         }
       }
       this.pushReady(entry);
@@ -275,15 +304,15 @@ export class Queue implements QueueApi {
    * safe once the store says the write is durable. An entry of a deleted queue is settled instead.
    */
   writeHeld(entry: QueueEntry): void {
-    const { record, watch } = entry.endHold();
+    const record = entry.takeHeld();
     if (this.deleted) {
-      watch.done();
+      entry.settle();
       return;
     }
     entry.stored = true;
     this.store.insertMessage(this.key, entry.seq, record, { scratch: false });
     if (entry.deliveryCount > 0) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
-    this.store.whenDurable(() => watch.done());
+    this.store.whenDurable(() => entry.settle());
   }
 
   /**
@@ -435,7 +464,8 @@ export class Queue implements QueueApi {
     const seqs: number[] = [];
     for (const e of entries) {
       if (e.stored) seqs.push(e.seq);
-      else if (e.isHeld) e.endHold().watch.done();
+      else if (e.isHeld) e.takeHeld();
+      e.settle();
     }
     if (seqs.length > 0) this.store.removeMessages(this.key, seqs);
     return entries.length + paged;
@@ -451,8 +481,12 @@ export class Queue implements QueueApi {
     this.deleted = true;
     const sinks = this.consumers.splice(0, this.consumers.length);
     this.cursor = 0;
-    // Held entries that were ready are settled now; unacked ones when their hold expires (writeHeld).
-    for (const e of this.ready.drain()) if (e.isHeld) e.endHold().watch.done();
+    // Ready entries are settled now (held ones never written); unacked held ones when their hold
+    // expires (writeHeld), unacked written ones when their write is durable.
+    for (const e of this.ready.drain()) {
+      if (e.isHeld) e.takeHeld();
+      e.settle();
+    }
     this.readyBytes = 0;
     this.pagedCount = 0;
     this.unacked = 0;
@@ -565,7 +599,8 @@ export class Queue implements QueueApi {
   /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
   private forget(entry: QueueEntry): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
-    else if (entry.isHeld) entry.endHold().watch.done();
+    else if (entry.isHeld) entry.takeHeld();
+    entry.settle();
   }
 
   private sampleSettle(ms: number): void {

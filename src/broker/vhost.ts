@@ -251,25 +251,18 @@ export class Vhost implements VhostApi {
   publish(exchange: string, message: Message, confirm?: PublishConfirm): PublishResult {
     const targets = this.route(exchange, message);
     let stored: StoredMessage | undefined;
-    let wrote = false;
-    let held = false;
+    let durable = false;
     let backlogged: Queue | undefined;
     // One unit for the routing itself, so the watch cannot fire before every queue has had it.
     const watch = confirm === undefined ? undefined : new PublishWatch(confirm.onSafe, confirm.inFlight);
     watch?.add();
     for (const q of targets) {
       if (message.persistent && q.durable && stored === undefined) stored = toStoredMessage(message);
-      const write = q.enqueue(message, stored, watch);
-      if (write === 'written') wrote = true;
-      else if (write === 'held') held = true;
+      if (q.enqueue(message, stored, watch) !== 'none') durable = true;
       if (backlogged === undefined && q.flowBacklogged()) backlogged = q;
     }
-    if (wrote && watch !== undefined) {
-      watch.add();
-      this.ctx.store.whenDurable(() => watch.done());
-    }
     watch?.done();
-    return { routedQueues: targets.size, needsDurableWrite: wrote || held, backlogged };
+    return { routedQueues: targets.size, needsDurableWrite: durable, backlogged };
   }
 
   basicGet(queue: string, owner: ConnectionOwner): Envelope | undefined {

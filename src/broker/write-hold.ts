@@ -1,18 +1,20 @@
 /**
  * Write-behind for confirmed persistent messages that a consumer is about to settle.
  *
- * Job: a persistent message published in confirm mode onto a durable queue whose consumers settle
- * messages quickly is not written to the store at once. It is held in memory for a short time; if a
- * consumer acks it (or it is dropped, purged or its queue deleted) within that time it is never
- * written, and its publisher confirm goes out at that moment. Otherwise, when the hold expires, the
- * queue writes it and the confirm waits for the store as usual (Store.whenDurable).
+ * Job: a persistent message published in confirm mode by a pipelining publisher onto a durable
+ * queue whose consumers settle messages quickly is not written to the store at once. It is held in
+ * memory for a short time; if a consumer acks it (or it is dropped, purged or its queue deleted)
+ * within that time it is never written, and its publisher confirm goes out at that moment.
+ * Otherwise, when the hold expires, the queue writes it and the confirm waits for the store as
+ * usual (Store.whenDurable). A confirmed-mode message that is written at once is also confirmed at
+ * its ack when the ack comes before the write is durable: whichever comes first (QueueEntry.settle).
  *
- * Why this is safe: a confirm promises the broker has taken responsibility for the message. A held
+ * Why this is safe: a confirm promises the broker has taken responsibility for the message. A
  * message is confirmed only once it is on disk or gone through the queue (settled by a consumer),
- * exactly as RabbitMQ confirms "when persisted to disk, or when consumed on every queue". A crash
- * loses only held messages, and those were never confirmed. A graceful shutdown writes them
- * (`flushAll`). Publishes outside confirm mode (plain, tx) are never held: nothing would tell the
- * publisher when they became safe.
+ * as RabbitMQ confirms "when persisted to disk, or when consumed on every queue". A crash loses only
+ * held messages, and those were never confirmed. A graceful shutdown writes them (`flushAll`).
+ * Publishes outside confirm mode (plain, tx) are never held: nothing would tell the publisher when
+ * they became safe.
  *
  * Invariants:
  * - A PublishWatch fires its callback exactly once, when its pending count reaches zero.
@@ -20,7 +22,8 @@
  *   meanwhile is skipped when it reaches the head). The FIFO is in hold order, and each entry's
  *   deadline is its hold time plus its queue's hold span, so with spans differing between queues an
  *   entry may wait behind a later deadline: it is written at most `maxMs` after it was held.
- * - At most `heldMax` entries are held; past that the oldest is written at once (bounded memory).
+ * - The FIFO holds at most `heldMax` entries; past that the oldest held one is written at once
+ *   (bounded memory).
  *
  * Deliberately not here: deciding which messages to hold (Queue.holdSpanMs) and the store calls
  * (the HeldWrite's own `writeHeld`).

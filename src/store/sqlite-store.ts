@@ -11,7 +11,10 @@
  *   own commit). A turn's writes go in chunks of at most CHUNK_OPS_MAX operations / CHUNK_BYTES_MAX
  *   message bytes, one chunk per turn, so one commit never blocks the loop for long
  *   (bench/store-stall.mjs has the numbers). whenDurable callbacks run in registration order right
- *   after the commit that covers every write issued before them.
+ *   after the commit that covers every write issued before them. Exception: while the log holds
+ *   only removals and delivery updates (acks, redelivery flags) and no callback waits, the commit
+ *   waits up to LAZY_COMMIT_MS for company (the next publish's transaction), and a removal cancels
+ *   a still-pending delivery update of its position.
  * - durability 'strict': WAL + synchronous=NORMAL, and the store itself fdatasyncs the WAL file off the
  *   event loop (libuv thread pool) before it runs a whenDurable callback: a write whose callback ran
  *   survives power loss. Commits write to the page cache on the loop; one fdatasync in flight at a
@@ -71,6 +74,19 @@ export const CHUNK_BYTES_MAX = 2 * 1024 * 1024;
  */
 export const SYNC_DEFER_MS = 20;
 
+/**
+ * Longest a log holding only removals and delivery updates (acks, redelivery flags: writes no
+ * whenDurable callback waits for) stays uncommitted. Committing them with the next publish's
+ * transaction, or in one transaction per LAZY_COMMIT_MS, spares a commit per ack turn; and a
+ * delivery update still pending when its ack arrives is cancelled, so a drained message costs one
+ * DELETE instead of an UPDATE and a DELETE. A process crash may undo these (redeliveries, at-least-
+ * once), as a power loss may undo the SYNC_DEFER_MS window.
+ */
+export const LAZY_COMMIT_MS = 25;
+
+/** Message ids reserved per store_meta write (see commitChunk). */
+export const MESSAGE_ID_RESERVE = 100_000;
+
 export type Durability = 'strict' | 'relaxed';
 
 export interface SqliteStoreOptions {
@@ -122,6 +138,11 @@ export class SqliteStore implements Store {
   private synced = 0;
   private syncing = false;
   private deferTimer: NodeJS.Timeout | undefined = undefined;
+  /** True while the log holds an operation other than a removal or delivery update. */
+  private eagerPending = false;
+  /** performance.now() when the log last went from empty to holding lazy operations. */
+  private lazySince = 0;
+  private lazyTimer: NodeJS.Timeout | undefined = undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -203,6 +224,7 @@ export class SqliteStore implements Store {
   deleteQueue(key: EntityKey): void {
     this.writable();
     this.batch.deleteQueue(key);
+    this.eagerPending = true;
     this.schedule();
   }
 
@@ -221,6 +243,7 @@ export class SqliteStore implements Store {
     assert(message.priority >= 0 && message.priority <= 255);
     if (message.id >= this.nextId) this.nextId = message.id + 1;
     this.batch.insert(queue, seq, message, opts.scratch);
+    this.eagerPending = true;
     this.schedule();
   }
 
@@ -231,6 +254,7 @@ export class SqliteStore implements Store {
   updateDelivery(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void {
     this.writable();
     assert(Number.isSafeInteger(deliveryCount) && deliveryCount >= 0);
+    this.noteLazy();
     this.batch.update(queue, seq, redelivered, deliveryCount);
     this.schedule();
   }
@@ -238,6 +262,7 @@ export class SqliteStore implements Store {
   removeMessages(queue: EntityKey, seqs: readonly number[]): void {
     this.writable();
     if (seqs.length === 0) return;
+    this.noteLazy();
     this.batch.remove(queue, seqs);
     this.schedule();
   }
@@ -264,6 +289,7 @@ export class SqliteStore implements Store {
   removeMessagesAfter(queue: EntityKey, afterSeq: number): void {
     this.writable();
     this.batch.removeAfter(queue, afterSeq);
+    this.eagerPending = true;
     this.schedule();
   }
 
@@ -281,6 +307,8 @@ export class SqliteStore implements Store {
     this.waiters.push({ mark: this.batch.issued, cb });
     // Everything issued is committed but not yet synced: no turn end is coming, so ask for a sync.
     if (this.batch.isEmpty) this.startSync();
+    // Lazy writes waiting for their timer must go with this turn's commit now that a callback waits.
+    else this.schedule();
   }
 
   flush(): void {
@@ -303,6 +331,7 @@ export class SqliteStore implements Store {
     if (this.failure === undefined) this.flush();
     this.closed = true;
     if (this.deferTimer !== undefined) clearTimeout(this.deferTimer);
+    if (this.lazyTimer !== undefined) clearTimeout(this.lazyTimer);
     // An fdatasync in flight still uses the fd: its callback closes it.
     if (this.walFd !== undefined && !this.syncing) closeSync(this.walFd);
     try {
@@ -330,8 +359,33 @@ export class SqliteStore implements Store {
   private enqueue(op: WriteOp): void {
     this.writable();
     this.batch.push(op);
+    this.eagerPending = true;
     this.schedule();
   }
+
+  /** A lazy write (removal, delivery update) is about to be logged: note when the log started holding them. */
+  private noteLazy(): void {
+    if (this.batch.isEmpty) this.lazySince = performance.now();
+  }
+
+  /**
+   * True when this turn's commit may wait: the log holds only lazy writes, younger than
+   * LAZY_COMMIT_MS and fewer than a chunk, and no whenDurable callback waits. Arms the timer that
+   * commits them at the latest.
+   */
+  private mayDeferCommit(): boolean {
+    if (this.eagerPending || this.waiters.length > 0 || this.batch.isEmpty) return false;
+    const age = performance.now() - this.lazySince;
+    if (age >= LAZY_COMMIT_MS || this.batch.pendingOps >= this.limits.opsMax) return false;
+    this.lazyTimer ??= setTimeout(this.onLazyTimer, Math.max(1, Math.ceil(LAZY_COMMIT_MS - age)));
+    return true;
+  }
+
+  private readonly onLazyTimer = (): void => {
+    this.lazyTimer = undefined;
+    if (this.closed || this.failure !== undefined || this.batch.isEmpty) return;
+    this.schedule();
+  };
 
   private writable(): void {
     if (this.failure !== undefined) throw this.failure;
@@ -347,6 +401,7 @@ export class SqliteStore implements Store {
   private readonly onTurnEnd = (): void => {
     this.scheduled = false;
     if (this.closed || this.failure !== undefined) return;
+    if (this.mayDeferCommit()) return;
     if (!this.batch.isEmpty) this.commitChunk();
     if (!this.batch.isEmpty) this.schedule();
     this.releaseWaiters();
@@ -413,13 +468,22 @@ export class SqliteStore implements Store {
   /** Commits one chunk in one transaction; a failure is fatal for the store (see header). */
   private commitChunk(): void {
     const chunk = this.batch.nextChunk(this.limits);
+    const live = chunk.some((op) => op.live);
+    // Ids below the persisted value are never handed out again after a restart; persisting a
+    // reservation ahead of nextId spares one page write per commit (ids may skip at a restart).
+    const reserve = live && this.nextId > this.persistedNextId ? this.nextId + MESSAGE_ID_RESERVE : 0;
     try {
-      if (chunk.some((op) => op.live)) this.stmt.runChunk(chunk, this.nextId > this.persistedNextId ? this.nextId : 0);
+      if (live) this.stmt.runChunk(chunk, reserve);
     } catch (err) {
       this.fail(err);
     }
-    if (this.nextId > this.persistedNextId) this.persistedNextId = this.nextId;
+    if (reserve > 0) this.persistedNextId = reserve;
     this.batch.commitChunk(chunk);
+    if (this.batch.isEmpty) {
+      this.eagerPending = false;
+      if (this.lazyTimer !== undefined) clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
   }
 
   private releaseWaiters(): void {

@@ -101,6 +101,11 @@ export class WriteBatch {
     return this.ops.length === 0;
   }
 
+  /** Log entries pending (a multi-position removal counts once): a cheap size bound. */
+  get pendingOps(): number {
+    return this.ops.length;
+  }
+
   push(op: WriteOp): void {
     assert(op.kind !== 'insert' && op.kind !== 'update' && op.kind !== 'remove' && op.kind !== 'removeAfter');
     assert(op.kind !== 'deleteQueue');
@@ -147,6 +152,9 @@ export class WriteBatch {
         pending?.updates.delete(seq);
       }
       toWrite.push(seq);
+    }
+    if (pending !== undefined && pending.inserts.size === 0 && pending.updates.size === 0) {
+      this.byQueue.delete(queueKeyString(queue));
     }
     if (toWrite.length === 0) return;
     // Consecutive removals of one queue (one ack after another) share one log entry: nothing lies
