@@ -7,17 +7,26 @@ import { decodeTable, encodeTable, tableFromJs, type JsFieldValue } from '../../
 import type { FieldTable } from '../../../src/codec/field-types.js';
 import { decodeProperties, encodeProperties, type BasicPropertiesInit } from '../../../src/codec/properties.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message } from '../../../src/broker/api.js';
-import { Broker } from '../../../src/broker/broker.js';
+import { Broker, type BrokerOptions } from '../../../src/broker/broker.js';
 import type { Vhost } from '../../../src/broker/vhost.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { Store } from '../../../src/store/store.js';
 
 export const log = pino({ level: 'silent' });
 
-export function openBroker(store: MemoryStore = new MemoryStore()): { broker: Broker; vhost: Vhost; store: MemoryStore } {
-  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeTable, decodeTable: (raw) => decodeTable(raw) });
+/** Engine options a test may set: the queue window, the write-hold limit. */
+export type BrokerExtras = Pick<BrokerOptions, 'queueWindow' | 'writeHoldMaxMs'>;
+
+/** A broker over `store` with the real codec functions injected, and its default vhost. */
+export function openBrokerOver<S extends Store>(store: S, extras: BrokerExtras = {}): { broker: Broker; vhost: Vhost; store: S } {
+  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeTable, decodeTable: (raw) => decodeTable(raw), ...extras });
   const vhost = broker.vhost('/');
   if (vhost === undefined) throw new Error('no default vhost');
   return { broker, vhost, store };
+}
+
+export function openBroker(store: MemoryStore = new MemoryStore()): { broker: Broker; vhost: Vhost; store: MemoryStore } {
+  return openBrokerOver(store);
 }
 
 let ownerSeq = 0;

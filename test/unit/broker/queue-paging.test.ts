@@ -3,31 +3,17 @@
  * order. Tiny windows (a few messages or bytes) make every case cross the boundary.
  */
 import { describe, expect, it } from 'vitest';
-import pino from 'pino';
-import { decodeTable, encodeTable } from '../../../src/codec/field-table.js';
-import { decodeProperties } from '../../../src/codec/properties.js';
-import { Broker } from '../../../src/broker/broker.js';
+import type { Broker } from '../../../src/broker/broker.js';
 import type { QueueWindow } from '../../../src/broker/queue.js';
 import type { Vhost } from '../../../src/broker/vhost.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/store.js';
-import { FakeSink, declareExchange, declareQueue, message, owner, EMPTY } from './fixtures.js';
+import { FakeSink, declareExchange, declareQueue, message, openBrokerOver, owner, EMPTY } from './fixtures.js';
 
-const log = pino({ level: 'silent' });
 const SMALL: Partial<QueueWindow> = { messagesMax: 3, bytesMax: 1024, pageInBatchMessages: 2, pageInBatchBytes: 1024 };
 
 function open(store: Store, window: Partial<QueueWindow> = SMALL): { broker: Broker; vhost: Vhost } {
-  const broker = Broker.open({
-    store,
-    log,
-    decodeProperties: (raw) => decodeProperties(raw),
-    encodeTable,
-    decodeTable: (raw) => decodeTable(raw),
-    queueWindow: window,
-  });
-  const vhost = broker.vhost('/');
-  if (vhost === undefined) throw new Error('no default vhost');
-  return { broker, vhost };
+  return openBrokerOver(store, { queueWindow: window });
 }
 
 function publishN(vhost: Vhost, queue: string, n: number, opts: { persistent?: boolean; from?: number } = {}): void {

@@ -6,14 +6,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../src/broker/api.js';
-import { Broker } from '../../../src/broker/broker.js';
+import type { Broker } from '../../../src/broker/broker.js';
 import type { Vhost } from '../../../src/broker/vhost.js';
 import { PIPELINED_IN_FLIGHT_MIN, WriteHold, type HeldWrite } from '../../../src/broker/write-hold.js';
-import { decodeTable, encodeTable } from '../../../src/codec/field-table.js';
-import { decodeProperties } from '../../../src/codec/properties.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { EntityKey, StoredMessage } from '../../../src/store/store.js';
-import { EMPTY, FakeSink, declareQueue, log, message, owner } from './fixtures.js';
+import { EMPTY, FakeSink, declareQueue, message, openBrokerOver, owner } from './fixtures.js';
 
 const HOLD_MAX_MS = 30;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -40,19 +38,9 @@ afterEach(async () => {
 });
 
 function open(holdMs = HOLD_MAX_MS): { broker: Broker; vhost: Vhost; store: RecordingStore } {
-  const store = new RecordingStore();
-  const broker = Broker.open({
-    store,
-    log,
-    decodeProperties: (raw) => decodeProperties(raw),
-    encodeTable,
-    decodeTable: (raw) => decodeTable(raw),
-    writeHoldMaxMs: holdMs,
-  });
-  brokers.push(broker);
-  const vhost = broker.vhost('/');
-  if (vhost === undefined) throw new Error('no default vhost');
-  return { broker, vhost, store };
+  const opened = openBrokerOver(new RecordingStore(), { writeHoldMaxMs: holdMs });
+  brokers.push(opened.broker);
+  return opened;
 }
 
 /** Publishes a persistent message in confirm mode; the returned record says when it was confirmed. */
