@@ -90,7 +90,10 @@ export class Broker implements BrokerApi {
     if (this.closed) return;
     this.closed = true;
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
-    this.writeHold?.flushAll();
+    if (this.writeHold !== undefined) {
+      this.opts.log.info({ writeHold: this.writeHold.stats() }, 'write hold totals (held, written after the hold)');
+      this.writeHold.flushAll();
+    }
     this.opts.store.flush();
     this.opts.store.close();
   }

@@ -4,6 +4,11 @@
  * (any frame counts as liveness) arrived for two intervals. RabbitMQ compat: a heartbeat timeout
  * closes the socket without a close frame.
  *
+ * Traffic is noted as a flag per direction (received()/sent() run for every read and write, so they
+ * must not read the clock) and stamped with the time at the next tick: liveness is known to within
+ * one tick (half an interval), so a silent peer is dropped after 2 to 2.5 intervals and our own
+ * heartbeat goes out after at most one interval without writes.
+ *
  * Invariant: one timer per connection at most; stop() is idempotent and is the only way to end it.
  * Deliberately not here: the socket. The owner passes callbacks and reports traffic.
  */
@@ -17,6 +22,8 @@ export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private lastReceivedMs: number;
   private lastSentMs: number;
+  private receivedSinceTick = false;
+  private sentSinceTick = false;
   private readonly intervalMs: number;
 
   constructor(
@@ -36,11 +43,11 @@ export class Heartbeat {
   }
 
   received(): void {
-    this.lastReceivedMs = this.hooks.now();
+    this.receivedSinceTick = true;
   }
 
   sent(): void {
-    this.lastSentMs = this.hooks.now();
+    this.sentSinceTick = true;
   }
 
   stop(): void {
@@ -50,6 +57,10 @@ export class Heartbeat {
 
   private tick(): void {
     const now = this.hooks.now();
+    if (this.receivedSinceTick) this.lastReceivedMs = now;
+    if (this.sentSinceTick) this.lastSentMs = now;
+    this.receivedSinceTick = false;
+    this.sentSinceTick = false;
     if (now - this.lastReceivedMs >= 2 * this.intervalMs) {
       this.stop();
       this.hooks.onTimeout();
