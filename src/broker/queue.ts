@@ -317,9 +317,12 @@ export class Queue implements QueueApi {
 
   /**
    * How long a new persistent message may be held back: about twice the time this queue's
-   * messages take from enqueue to ack, when that is well under the publish's hold limit
-   * (holdLimitMs) and consumers are attached (otherwise holding would only delay the write and its
-   * confirm), else 0.
+   * messages take from enqueue to ack (at most the publish's hold limit, holdLimitMs), when that
+   * time is under the limit and consumers are attached (otherwise holding would only delay the
+   * write and its confirm), else 0. Under the limit, not under half of it: before holding starts,
+   * a pipelining publisher confirmed at fsync speed runs ahead of its consumers and the queue (and
+   * so the settle time) grows up to publisher flow control; once held messages are confirmed at
+   * their ack, the publisher's window bounds the queue and the settle time falls.
    */
   private holdSpanMs(inFlight: number): number {
     const hold = this.ctx.writeHold;
@@ -327,7 +330,7 @@ export class Queue implements QueueApi {
     const limit = holdLimitMs(hold.maxMs, inFlight);
     if (limit === 0) return 0;
     const typical = this.settleEwmaMs;
-    if (!(typical * 2 < limit)) return 0;
+    if (!(typical < limit)) return 0;
     return Math.min(limit, typical * 2 + 1);
   }
 
