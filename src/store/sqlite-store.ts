@@ -13,8 +13,9 @@
  *   (bench/store-stall.mjs has the numbers). whenDurable callbacks run in registration order right
  *   after the commit that covers every write issued before them. Exception: while the log holds
  *   only removals and delivery updates (acks, redelivery flags) and no callback waits, the commit
- *   waits up to LAZY_COMMIT_MS for company (the next publish's transaction), and a removal cancels
- *   a still-pending delivery update of its position.
+ *   waits up to LAZY_COMMIT_MS for company (the next publish's transaction), a delivery update
+ *   first waits UPDATE_DEFER_MS outside the log, and a removal cancels a still-pending delivery
+ *   update of its position.
  * - durability 'strict': WAL + synchronous=NORMAL, and the store itself fdatasyncs the WAL file off the
  *   event loop (libuv thread pool) before it runs a whenDurable callback: a write whose callback ran
  *   survives power loss. Commits write to the page cache on the loop; one fdatasync in flight at a
@@ -84,6 +85,16 @@ export const SYNC_DEFER_MS = 20;
  */
 export const LAZY_COMMIT_MS = 25;
 
+/**
+ * How long a delivery update (redelivered flag, delivery count) waits outside the log for its
+ * message's ack, which cancels it (write-batch.ts: deferred updates). A consumer with a deep
+ * prefetch acks tens of ms after the delivery; without the wait most of those updates were written
+ * and then deleted with the row. A whenDurable callback, a read or a flush takes every deferred
+ * update along at once, so tx.commit-ok, confirms and restarts see them as before; a process crash
+ * may lose the last UPDATE_DEFER_MS + LAZY_COMMIT_MS of them (a redelivery then lacks its flag).
+ */
+export const UPDATE_DEFER_MS = 50;
+
 /** Message ids reserved per store_meta write (see commitChunk). */
 export const MESSAGE_ID_RESERVE = 100_000;
 
@@ -143,6 +154,7 @@ export class SqliteStore implements Store {
   /** performance.now() when the log last went from empty to holding lazy operations. */
   private lazySince = 0;
   private lazyTimer: NodeJS.Timeout | undefined = undefined;
+  private updateTimer: NodeJS.Timeout | undefined = undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -254,9 +266,8 @@ export class SqliteStore implements Store {
   updateDelivery(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void {
     this.writable();
     assert(Number.isSafeInteger(deliveryCount) && deliveryCount >= 0);
-    this.noteLazy();
-    this.batch.update(queue, seq, redelivered, deliveryCount);
-    this.schedule();
+    this.batch.update(queue, seq, redelivered, deliveryCount, performance.now());
+    this.armUpdateTimer();
   }
 
   removeMessages(queue: EntityKey, seqs: readonly number[]): void {
@@ -300,6 +311,7 @@ export class SqliteStore implements Store {
 
   whenDurable(cb: () => void): void {
     this.writable();
+    this.promoteDeferred(Number.POSITIVE_INFINITY);
     if (this.batch.committed === this.batch.issued && this.durableMark() === this.batch.committed && this.waiters.length === 0) {
       queueMicrotask(cb);
       return;
@@ -313,6 +325,7 @@ export class SqliteStore implements Store {
 
   flush(): void {
     this.writable();
+    this.promoteDeferred(Number.POSITIVE_INFINITY);
     while (!this.batch.isEmpty) this.commitChunk();
     if (this.walFd !== undefined && this.synced < this.batch.committed) {
       const target = this.batch.committed;
@@ -332,6 +345,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.deferTimer !== undefined) clearTimeout(this.deferTimer);
     if (this.lazyTimer !== undefined) clearTimeout(this.lazyTimer);
+    if (this.updateTimer !== undefined) clearTimeout(this.updateTimer);
     // An fdatasync in flight still uses the fd: its callback closes it.
     if (this.walFd !== undefined && !this.syncing) closeSync(this.walFd);
     try {
@@ -380,6 +394,30 @@ export class SqliteStore implements Store {
     this.lazyTimer ??= setTimeout(this.onLazyTimer, Math.max(1, Math.ceil(LAZY_COMMIT_MS - age)));
     return true;
   }
+
+  /** Moves deferred delivery updates issued at or before `issuedBy` into the log, to be committed lazily. */
+  private promoteDeferred(issuedBy: number): void {
+    if (this.batch.deferredCount === 0) return;
+    this.noteLazy();
+    this.batch.promoteUpdates(issuedBy);
+    if (!this.batch.isEmpty) this.schedule();
+  }
+
+  /** Makes sure a timer promotes the oldest deferred update once it is UPDATE_DEFER_MS old. */
+  private armUpdateTimer(): void {
+    if (this.updateTimer !== undefined) return;
+    const oldest = this.batch.oldestDeferredAt;
+    if (oldest === undefined) return;
+    const wait = Math.max(1, Math.ceil(oldest + UPDATE_DEFER_MS - performance.now()));
+    this.updateTimer = setTimeout(this.onUpdateTimer, wait);
+  }
+
+  private readonly onUpdateTimer = (): void => {
+    this.updateTimer = undefined;
+    if (this.closed || this.failure !== undefined) return;
+    this.promoteDeferred(performance.now() - UPDATE_DEFER_MS);
+    this.armUpdateTimer();
+  };
 
   private readonly onLazyTimer = (): void => {
     this.lazyTimer = undefined;
@@ -462,6 +500,7 @@ export class SqliteStore implements Store {
 
   private commitForRead(): void {
     this.writable();
+    this.promoteDeferred(Number.POSITIVE_INFINITY);
     while (!this.batch.isEmpty) this.commitChunk();
   }
 

@@ -15,6 +15,12 @@
  *   · updateDelivery of a position whose insert is pending folds into the insert; of a position
  *     with a pending update, overwrites that update (only the last values matter);
  *   · deleteQueue cancels the queue's pending inserts and updates (the delete removes them anyway).
+ * - A delivery update that cannot fold into a pending insert or update does not enter the log at
+ *   once: it waits in `deferred` (issue order) until promoteUpdates() moves it to the end of the
+ *   log. Moving it later is safe because an update commutes with every other operation except those
+ *   on its own position, and those fold into it or cancel it (an UPDATE of a row that is gone
+ *   changes nothing). Until promoted it has no log index, so whenDurable marks do not cover it: the
+ *   store promotes every deferred update before it takes a mark.
  *   A whenDurable waiter that covered a cancelled insert still fires after the commit that contains
  *   the cancelling remove: a publisher confirm for a message already acked is correct to send.
  *
@@ -86,6 +92,9 @@ export class WriteBatch {
   /** Global index of ops[0]. */
   private base = 0;
   private readonly byQueue = new Map<string, QueuePending>();
+  /** Delivery updates not yet in the log, in issue order, with the time they were issued. */
+  private deferred: { readonly op: UpdateOp; readonly at: number }[] = [];
+  private deferredHead = 0;
 
   /** Writes issued so far (cancelled ones included). */
   get issued(): number {
@@ -121,7 +130,7 @@ export class WriteBatch {
     this.ops.push(op);
   }
 
-  update(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void {
+  update(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number, now = 0): void {
     const pending = this.pendingOf(queue);
     const target = pending.inserts.get(seq) ?? pending.updates.get(seq);
     if (target !== undefined) {
@@ -133,7 +142,34 @@ export class WriteBatch {
     }
     const op: UpdateOp = { kind: 'update', queue, seq, redelivered, deliveryCount, live: true };
     pending.updates.set(seq, op);
-    this.ops.push(op);
+    this.deferred.push({ op, at: now });
+  }
+
+  /** Delivery updates waiting outside the log (live or cancelled, until promoted). */
+  get deferredCount(): number {
+    return this.deferred.length - this.deferredHead;
+  }
+
+  /** Issue time of the oldest deferred update, or undefined when none waits. */
+  get oldestDeferredAt(): number | undefined {
+    return this.deferred[this.deferredHead]?.at;
+  }
+
+  /** Moves the deferred updates issued at or before `issuedBy` to the end of the log (cancelled ones are dropped). */
+  promoteUpdates(issuedBy: number = Number.POSITIVE_INFINITY): void {
+    while (this.deferredHead < this.deferred.length) {
+      const d = this.deferred[this.deferredHead]!;
+      if (d.at > issuedBy) break;
+      this.deferredHead += 1;
+      if (d.op.live) this.ops.push(d.op);
+    }
+    if (this.deferredHead === this.deferred.length) {
+      this.deferred = [];
+      this.deferredHead = 0;
+    } else if (this.deferredHead > 1024 && this.deferredHead * 2 > this.deferred.length) {
+      this.deferred = this.deferred.slice(this.deferredHead);
+      this.deferredHead = 0;
+    }
   }
 
   remove(queue: EntityKey, seqs: readonly number[]): void {
@@ -236,6 +272,7 @@ export class WriteBatch {
   /** For tests: every pending position op is in the log and live; the maps hold nothing else. */
   invariants(): void {
     const inLog = new Set<WriteOp>(this.ops);
+    for (let i = this.deferredHead; i < this.deferred.length; i += 1) inLog.add(this.deferred[i]!.op);
     for (const pending of this.byQueue.values()) {
       assert(pending.inserts.size + pending.updates.size > 0);
       for (const op of pending.inserts.values()) assert(op.live && inLog.has(op));

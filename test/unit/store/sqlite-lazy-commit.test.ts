@@ -1,13 +1,14 @@
 /**
  * SqliteStore commit timing: removals and delivery updates alone wait up to LAZY_COMMIT_MS for a
- * commit (a whenDurable callback or any other write takes them along at once), and store_meta's
+ * commit (a whenDurable callback or any other write takes them along at once); a delivery update
+ * first waits UPDATE_DEFER_MS outside the log for the ack that cancels it; and store_meta's
  * message id is written ahead in steps of MESSAGE_ID_RESERVE. What is committed is read through a
  * second, read-only connection, which sees exactly the committed state (WAL).
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, LAZY_COMMIT_MS, MESSAGE_ID_RESERVE, SqliteStore } from '../../../src/store/sqlite-store.js';
+import { DB_FILE_NAME, LAZY_COMMIT_MS, MESSAGE_ID_RESERVE, SqliteStore, UPDATE_DEFER_MS } from '../../../src/store/sqlite-store.js';
 import type { StoredMessage } from '../../../src/store/store.js';
 import { sqliteHarness } from './sqlite-harness.js';
 
@@ -56,7 +57,7 @@ describe('SqliteStore lazy commits', () => {
     expect(committed().map((e) => e.seq)).toEqual([2]);
   });
 
-  it('takes pending acks and delivery updates along with the next eager write', async () => {
+  it('takes pending acks along with the next eager write; a delivery update waits UPDATE_DEFER_MS for its ack', async () => {
     const { store, committed } = setup();
     store.insertMessage(Q, 1, msg(1), { scratch: false });
     store.insertMessage(Q, 2, msg(2), { scratch: false });
@@ -70,6 +71,11 @@ describe('SqliteStore lazy commits', () => {
     ]);
     store.insertMessage(Q, 3, msg(3), { scratch: false });
     await turn();
+    expect(committed()).toEqual([
+      { seq: 2, delivery_count: 0 },
+      { seq: 3, delivery_count: 0 },
+    ]);
+    await sleep(UPDATE_DEFER_MS + LAZY_COMMIT_MS * 3);
     expect(committed()).toEqual([
       { seq: 2, delivery_count: 1 },
       { seq: 3, delivery_count: 0 },
