@@ -119,18 +119,19 @@ export class StoreOpenError extends Error {
   }
 }
 
-interface MessageRow {
-  seq: number;
-  redelivered: number;
-  delivery_count: number;
-  id: number | null;
-  exchange: string;
-  routing_key: string;
-  properties: Buffer;
-  body: Buffer;
-  expires_at_ms: number | null;
-  priority: number;
-}
+/** A loadEntries row in raw (array) mode, in the SELECT's column order. */
+type MessageRowValues = [
+  seq: number,
+  redelivered: number,
+  deliveryCount: number,
+  id: number | null,
+  exchange: string,
+  routingKey: string,
+  properties: Buffer,
+  body: Buffer,
+  expiresAtMs: number | null,
+  priority: number,
+];
 
 type Statements = ReturnType<typeof prepareStatements>;
 
@@ -154,6 +155,8 @@ export class SqliteStore implements Store {
   /** performance.now() when the log last went from empty to holding lazy operations. */
   private lazySince = 0;
   private lazyTimer: NodeJS.Timeout | undefined = undefined;
+  /** Average body size of the entries loaded last (sizes the next page-in query). */
+  private avgBodyBytes = 1024;
   private updateTimer: NodeJS.Timeout | undefined = undefined;
 
   private constructor(
@@ -283,12 +286,24 @@ export class SqliteStore implements Store {
     const bytesMax = opts.bytesMax ?? Number.POSITIVE_INFINITY;
     const out: StoredQueueEntry[] = [];
     let bytes = 0;
-    for (const row of this.stmt.loadEntries.iterate(queue.vhost, queue.name, afterSeq, limit) as IterableIterator<MessageRow>) {
-      const entry = entryFromRow(queue, row);
-      out.push(entry);
-      bytes += entry.message.body.length;
-      if (bytes >= bytesMax) break; // leaving the loop early resets the statement
+    let after = afterSeq;
+    // Rows come as arrays in one .all() per query (cheaper per row than objects from .iterate()).
+    // With a byte bound, each query asks for about as many rows as the bound holds at the average
+    // body size seen so far (plus one), and asks again only when that fell short.
+    while (out.length < limit && bytes < bytesMax) {
+      const want = limit - out.length;
+      const n = Number.isFinite(bytesMax) ? Math.min(want, Math.ceil((bytesMax - bytes) / this.avgBodyBytes) + 1) : want;
+      const rows = this.stmt.loadEntries.all(queue.vhost, queue.name, after, n) as MessageRowValues[];
+      for (const row of rows) {
+        const entry = entryFromRow(queue, row);
+        out.push(entry);
+        bytes += entry.message.body.length;
+        after = entry.seq;
+        if (bytes >= bytesMax) break;
+      }
+      if (rows.length < n) break; // the queue has no more
     }
+    if (out.length > 0) this.avgBodyBytes = Math.max(1, bytes / out.length);
     return out;
   }
 
@@ -657,7 +672,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT e.seq, e.redelivered, e.delivery_count, m.id, m.exchange, m.routing_key, m.properties, m.body, m.expires_at_ms, m.priority
        FROM queue_entries e LEFT JOIN messages m ON m.id = e.message_id
        WHERE e.vhost = ? AND e.queue = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
-    ),
+    ).raw(),
     lastSeq: db.prepare('SELECT max(seq) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
     removeEntriesAfter: db.prepare('DELETE FROM queue_entries WHERE vhost = ? AND queue = ? AND seq > ?'),
     countEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
@@ -778,21 +793,14 @@ function bindingFromRow(r: Record<string, unknown>): BindingRecord {
 }
 
 /** Pair assertion (STYLE §5): what insertMessage asserted on the way in is checked on the way out. */
-function entryFromRow(queue: EntityKey, row: MessageRow): StoredQueueEntry {
-  if (row.id === null) {
-    throw new Error(`store integrity: entry ${row.seq} of queue '${queue.name}' in vhost '${queue.vhost}' has no message row`);
+function entryFromRow(queue: EntityKey, row: MessageRowValues): StoredQueueEntry {
+  const [seq, redelivered, deliveryCount, id, exchange, routingKey, properties, body, expiresAtMs, priority] = row;
+  if (id === null) {
+    throw new Error(`store integrity: entry ${seq} of queue '${queue.name}' in vhost '${queue.vhost}' has no message row`);
   }
-  assert(Number.isSafeInteger(row.seq) && row.seq >= 0);
-  assert(Number.isSafeInteger(row.delivery_count) && row.delivery_count >= 0);
-  assert(row.priority >= 0 && row.priority <= 255);
-  const message: StoredMessage = {
-    id: row.id,
-    exchange: row.exchange,
-    routingKey: row.routing_key,
-    properties: row.properties,
-    body: row.body,
-    expiresAtMs: row.expires_at_ms ?? undefined,
-    priority: row.priority,
-  };
-  return { seq: row.seq, message, redelivered: row.redelivered === 1, deliveryCount: row.delivery_count };
+  assert(Number.isSafeInteger(seq) && seq >= 0);
+  assert(Number.isSafeInteger(deliveryCount) && deliveryCount >= 0);
+  assert(priority >= 0 && priority <= 255);
+  const message: StoredMessage = { id, exchange, routingKey, properties, body, expiresAtMs: expiresAtMs ?? undefined, priority };
+  return { seq, message, redelivered: redelivered === 1, deliveryCount };
 }
