@@ -30,6 +30,19 @@ class RecordingStore extends MemoryStore {
     this.updates.push([`${queue.name}#${seq}`, deliveryCount]);
     super.updateDelivery(queue, seq, redelivered, deliveryCount);
   }
+
+  /** While set, whenDurable callbacks wait here (a sync that has not finished) until syncNow(). */
+  slowSync = false;
+  private readonly unsynced: (() => void)[] = [];
+
+  override whenDurable(cb: () => void): void {
+    if (this.slowSync) this.unsynced.push(cb);
+    else super.whenDurable(cb);
+  }
+
+  syncNow(): void {
+    for (const cb of this.unsynced.splice(0)) cb();
+  }
 }
 
 const brokers: Broker[] = [];
@@ -143,6 +156,34 @@ describe('write-behind of confirmed persistent messages', () => {
     expect(stored?.seq).toBe(e.seq);
     expect(stored?.redelivered).toBe(true);
     expect(stored?.deliveryCount).toBe(1);
+  });
+
+  it('confirms a message written at once at its ack when the ack beats the sync, and only once', async () => {
+    const { vhost, store } = open();
+    const sink = await quickQueue(vhost);
+    store.slowSync = true;
+    const p = publish(vhost, 'window-1', 1); // never held: written at once, its sync still running
+    expect(store.inserts).toContain('d#2');
+    expect(p.safe).toBe(false);
+    const e = sink.delivered[1] as Envelope;
+    e.queue.ack(e);
+    expect(p.safe).toBe(true);
+    store.syncNow(); // the late sync must not confirm it again (publish() asserts a single call)
+    expect(p.safe).toBe(true);
+  });
+
+  it('starts holding once the settle time is under the limit, not only under half of it', async () => {
+    const { broker, vhost } = open(HOLD_MAX_MS);
+    const o = owner();
+    declareQueue(vhost, 'd', o, { durable: true });
+    const sink = new FakeSink(o, 'c');
+    vhost.consume(sink, { queue: 'd', arguments: EMPTY });
+    publish(vhost, 'slow-ack');
+    await sleep(HOLD_MAX_MS * 0.6); // settled in ~18 ms: over half the 30 ms limit, under the limit
+    const e = sink.delivered[0] as Envelope;
+    e.queue.ack(e);
+    publish(vhost, 'held');
+    expect(broker.writeHoldStats().held).toBe(1);
   });
 
   it('a graceful close writes every held message', async () => {
