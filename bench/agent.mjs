@@ -10,14 +10,18 @@ function nowMs() {
   return performance.timeOrigin + performance.now();
 }
 
-function makeBody(size) {
-  return Buffer.alloc(Math.max(size, 8), 0x61);
+// Latency bodies carry the send time (double at offset 0) and a flag byte at offset 8: 1 when the
+// message counts, 0 while the publisher warms up (its first warmupMs are not measured).
+const LATENCY_FLAG_OFFSET = 8;
+
+function makeBody(size, latency) {
+  return Buffer.alloc(Math.max(size, latency ? LATENCY_FLAG_OFFSET + 1 : 8), 0x61);
 }
 
 async function publish(opts, control) {
   const conn = await amqp.connect(opts.url);
   const ch = opts.window > 0 ? await conn.createConfirmChannel() : await conn.createChannel();
-  const body = makeBody(opts.size);
+  const body = makeBody(opts.size, opts.latency);
   const props = { persistent: !!opts.persistent };
   const keys = opts.routingKeys;
   let sent = 0;
@@ -27,6 +31,7 @@ async function publish(opts, control) {
   const total = opts.count ?? Infinity;
   const intervalMs = opts.rate ? 1000 / opts.rate : 0;
   const startedAt = nowMs();
+  const measureFrom = startedAt + (opts.warmupMs ?? 0);
   let waiter = null;
   const wake = () => { if (waiter) { const w = waiter; waiter = null; w(); } };
   const onConfirm = (err) => {
@@ -41,7 +46,11 @@ async function publish(opts, control) {
       const wait = due - nowMs();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     }
-    if (opts.latency) body.writeDoubleLE(nowMs(), 0);
+    if (opts.latency) {
+      const t = nowMs();
+      body.writeDoubleLE(t, 0);
+      body[LATENCY_FLAG_OFFSET] = t >= measureFrom ? 1 : 0;
+    }
     const key = keys[sent % keys.length];
     let ok;
     if (opts.window > 0) {
@@ -64,6 +73,9 @@ async function publish(opts, control) {
     while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   }
   const elapsedMs = nowMs() - startedAt;
+  // Close the channel first: its close follows the last publish through amqplib's per-channel
+  // buffer, while a connection.close (channel 0) can overtake it and the broker drops the publish.
+  await ch.close().catch(() => {});
   await conn.close().catch(() => {});
   return { sent, confirmed, elapsedMs };
 }
@@ -85,7 +97,9 @@ async function consume(opts, control) {
     if (received === 0) firstAt = t;
     lastAt = t;
     received++;
-    if (opts.latency && latencies.length < LATENCY_SAMPLES_MAX) latencies.push(t - msg.content.readDoubleLE(0));
+    if (opts.latency && latencies.length < LATENCY_SAMPLES_MAX && msg.content[LATENCY_FLAG_OFFSET] === 1) {
+      latencies.push(t - msg.content.readDoubleLE(0));
+    }
     if (!opts.noAck) ch.ack(msg);
     if (received >= expected) done();
   };

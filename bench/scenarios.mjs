@@ -19,7 +19,8 @@ async function withControl(url, fn) {
 
 /** Publishers → exchange → queues → consumers for a fixed duration; rate is measured at consumers. */
 async function flow(ctx, spec) {
-  const durationMs = ctx.quick ? 3000 : spec.durationMs ?? 10_000;
+  const warmupMs = spec.warmupMs ? (ctx.quick ? 500 : spec.warmupMs) : 0;
+  const durationMs = (ctx.quick ? 3000 : spec.durationMs ?? 10_000) + warmupMs;
   const queues = [];
   await withControl(ctx.url, async (ch) => {
     for (const q of spec.queues) {
@@ -45,7 +46,7 @@ async function flow(ctx, spec) {
         a.run('publish', {
           url: ctx.url, exchange: spec.exchange, routingKeys: spec.routingKeys, size: spec.size,
           persistent: !!spec.persistent, window: spec.window ?? 0, durationMs, rate: spec.rate,
-          latency: !!spec.latency,
+          latency: !!spec.latency, warmupMs,
         }),
       ),
     );
@@ -70,6 +71,10 @@ async function flow(ctx, spec) {
       rate: round(received / Math.max(0.001, (last - first) / 1000), 0),
       p50Ms: latencies.length ? round(percentile(latencies, 50), 2) : undefined,
       p99Ms: latencies.length ? round(percentile(latencies, 99), 2) : undefined,
+      ...(spec.latency ? {
+        p999Ms: latencies.length ? round(percentile(latencies, 99.9), 2) : undefined,
+        latencySamples: latencies.length, warmupMs,
+      } : {}),
       brokerRssMaxMb: mb(maxBytes),
       clientCpuPercent: round(Math.max(...[...producerResults, ...consumerResults].map((r) => r.cpuPercent)), 0),
       producerCpuPercent: producerResults.map((r) => round(r.cpuPercent, 0)),
@@ -118,11 +123,16 @@ async function topic(ctx) {
   });
 }
 
+// Latency is sampled for 30 s after a 2 s warm-up at the same rate. The warm-up keeps the clients'
+// connection start out of the figures: amqplib's sockets have Nagle on, and the broker's kernel
+// delays its first ACK after the handshake's request/response turns, so the publisher's first
+// ~40 messages wait up to 40 ms in the publisher's kernel whatever the broker (seen on amqpd and
+// RabbitMQ alike: in a 10 s run they were half of the slowest 1 %). See bench/RESULTS.md, run 8.
 async function latency(ctx) {
   const q = `bench.lat.${uniq()}`;
   return flow(ctx, {
     queues: [q], consumerQueues: [q], exchange: '', routingKeys: [q], size: 16, noAck: false,
-    prefetch: 100, rate: 1000, latency: true, durationMs: 10_000,
+    prefetch: 100, rate: 1000, latency: true, durationMs: 30_000, warmupMs: 2000,
   });
 }
 
