@@ -20,7 +20,9 @@
  *   event loop (libuv thread pool) before it runs a whenDurable callback: a write whose callback ran
  *   survives power loss. Commits write to the page cache on the loop; one fdatasync in flight at a
  *   time covers every commit made before it started (group commit), so the loop keeps reading and
- *   committing while the disk syncs. An fsync is started only when a waiting callback needs one, or
+ *   committing while the disk syncs. A sync that a callback waits for runs on the loop instead when
+ *   recent syncs were fast and inline ones took under half the loop's time (sync-pacer.ts): it
+ *   spares a lone confirm-mode publisher the thread hand-off and the loop's wake-up. An fsync is started only when a waiting callback needs one, or
  *   at the latest SYNC_DEFER_MS after an unsynced commit: acks and delivery counts (which no
  *   callback waits for) ride along with the next sync instead of paying their own, and may be lost
  *   on power loss within that window (at-least-once: a lost ack is a redelivery).
@@ -59,6 +61,7 @@ import type {
   StoredQueueEntry,
   Topology,
 } from './store.js';
+import { SyncPacer } from './sync-pacer.js';
 import { WriteBatch, type ChunkLimits, type WriteOp } from './write-batch.js';
 
 export const DB_FILE_NAME = 'amqpd.db';
@@ -106,6 +109,8 @@ export interface SqliteStoreOptions {
   readonly log?: Logger;
   /** Chunk limits; tests lower them to exercise multi-chunk commits. */
   readonly chunkLimits?: ChunkLimits;
+  /** Strict mode: syncs averaging under this many ms may run on the loop (sync-pacer.ts); 0: never. */
+  readonly inlineSyncMaxMs?: number;
 }
 
 /** The store cannot be opened: corrupt, unreadable, not ours, or written by a newer amqpd. */
@@ -149,6 +154,7 @@ export class SqliteStore implements Store {
   /** Batch index up to which commits are on disk (strict) — committed ≥ synced. */
   private synced = 0;
   private syncing = false;
+  private readonly pacer: SyncPacer;
   private deferTimer: NodeJS.Timeout | undefined = undefined;
   /** True while the log holds an operation other than a removal or delivery update. */
   private eagerPending = false;
@@ -166,8 +172,10 @@ export class SqliteStore implements Store {
     private readonly log: Logger | undefined,
     limits: ChunkLimits,
     walFd: number | undefined,
+    inlineSyncMaxMs: number | undefined,
   ) {
     this.limits = limits;
+    this.pacer = new SyncPacer(inlineSyncMaxMs);
     this.walFd = walFd;
     const meta = (stmt.getMeta.get('next_message_id') as number | undefined) ?? 1;
     const maxId = (stmt.maxMessageId.get() as number | null) ?? 0;
@@ -201,7 +209,7 @@ export class SqliteStore implements Store {
       const stmt = prepareStatements(db);
       const scratchCleared = stmt.clearScratch.run().changes;
       const walFd = opts.durability === 'strict' ? openWalForSync(file) : undefined;
-      const store = new SqliteStore(db, stmt, lock, opts.log, opts.chunkLimits ?? defaultLimits(), walFd);
+      const store = new SqliteStore(db, stmt, lock, opts.log, opts.chunkLimits ?? defaultLimits(), walFd, opts.inlineSyncMaxMs);
       const openMs = Date.now() - started;
       const fields = { file, durability: opts.durability, schemaVersion: LATEST_SCHEMA_VERSION, migrated: applied };
       opts.log?.info({ ...fields, scratchCleared, openMs }, 'store opened');
@@ -369,7 +377,7 @@ export class SqliteStore implements Store {
     } finally {
       this.lock.release();
     }
-    this.log?.info('store closed');
+    this.log?.info({ syncs: this.walFd === undefined ? undefined : this.pacer.stats() }, 'store closed');
   }
 
   /** Number of message bodies held (tests: bodies go with their last position). */
@@ -458,7 +466,7 @@ export class SqliteStore implements Store {
     if (!this.batch.isEmpty) this.commitChunk();
     if (!this.batch.isEmpty) this.schedule();
     this.releaseWaiters();
-    this.afterCommit();
+    this.afterCommit(true);
   };
 
   /** Index up to which whenDurable may be answered: synced in strict mode, committed in relaxed. */
@@ -466,12 +474,16 @@ export class SqliteStore implements Store {
     return this.walFd === undefined ? this.batch.committed : this.synced;
   }
 
-  /** Strict mode: start a sync now if a waiter needs one, else make sure one comes within SYNC_DEFER_MS. */
-  private afterCommit(): void {
+  /**
+   * Strict mode: start a sync now if a waiter needs one, else make sure one comes within SYNC_DEFER_MS.
+   * `inlineOk`: the caller is a turn end or a sync's completion, where waiters may be released at once.
+   */
+  private afterCommit(inlineOk: boolean): void {
     if (this.walFd === undefined || this.synced >= this.batch.committed) return;
     const first = this.waiters[0];
     if (first !== undefined && first.mark <= this.batch.committed) {
-      this.startSync();
+      if (inlineOk && !this.syncing && this.pacer.inline(performance.now())) this.syncInline();
+      else this.startSync();
       return;
     }
     this.deferTimer ??= setTimeout(this.onDeferTimer, SYNC_DEFER_MS);
@@ -493,6 +505,7 @@ export class SqliteStore implements Store {
     const fd = this.walFd;
     const target = this.batch.committed;
     this.syncing = true;
+    const started = performance.now();
     fdatasync(fd, (err) => {
       this.syncing = false;
       if (this.closed) {
@@ -501,10 +514,36 @@ export class SqliteStore implements Store {
       }
       if (this.failure !== undefined) return;
       if (err !== null) this.fail(err);
+      const ended = performance.now();
+      this.pacer.record(ended - started, false, ended);
       this.synced = Math.max(this.synced, target);
       this.releaseWaiters();
-      this.afterCommit();
+      this.afterCommit(true);
     });
+  }
+
+  /** The same sync on the loop, when the pacer finds it cheap (sync-pacer.ts); waiters run right after. */
+  private syncInline(): void {
+    const target = this.batch.committed;
+    if (this.deferTimer !== undefined) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+    }
+    const started = performance.now();
+    try {
+      fdatasyncSync(this.walFd!);
+    } catch (err) {
+      this.fail(err);
+    }
+    const ended = performance.now();
+    this.pacer.record(ended - started, true, ended);
+    this.synced = Math.max(this.synced, target);
+    this.releaseWaiters();
+  }
+
+  /** Strict mode: how many syncs ran on the loop and off it, and their moving average (ms). */
+  syncStats(): { inline: number; offLoop: number; averageMs: number } {
+    return this.pacer.stats();
   }
 
   private fail(err: unknown): never {

@@ -1,0 +1,96 @@
+/**
+ * SyncPacer (which WAL syncs run on the loop) and SqliteStore's use of it: a waiter is still
+ * released only after the commit covering its write, in order, whether its sync ran on the loop or
+ * on the thread pool; `inlineSyncMaxMs: 0` keeps every sync off the loop.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DB_FILE_NAME, SqliteStore } from '../../../src/store/sqlite-store.js';
+import type { StoredMessage } from '../../../src/store/store.js';
+import { INLINE_SYNC_MAX_MS, SyncPacer } from '../../../src/store/sync-pacer.js';
+import { sqliteHarness } from './sqlite-harness.js';
+
+describe('SyncPacer', () => {
+  it('keeps syncs off the loop until measured ones average under the limit', () => {
+    const p = new SyncPacer(0.5);
+    expect(p.inline(0)).toBe(false);
+    for (let i = 0; i < 10; i++) p.record(0.1, false, i);
+    expect(p.stats().averageMs).toBeLessThan(0.5);
+    expect(p.inline(100)).toBe(true);
+  });
+
+  it('after an inline sync of d ms, the next may run inline only d ms after it ended', () => {
+    const p = new SyncPacer(0.5);
+    for (let i = 0; i < 10; i++) p.record(0.1, false, i);
+    p.record(0.2, true, 100);
+    expect(p.inline(100.1)).toBe(false);
+    expect(p.inline(100.2)).toBe(true);
+    expect(p.stats()).toMatchObject({ inline: 1, offLoop: 10 });
+  });
+
+  it('goes back off the loop when syncs get slow, and never runs inline with a limit of 0', () => {
+    const p = new SyncPacer(INLINE_SYNC_MAX_MS);
+    for (let i = 0; i < 10; i++) p.record(0.05, false, i);
+    expect(p.inline(1000)).toBe(true);
+    p.record(5, true, 1000);
+    expect(p.inline(2000)).toBe(false);
+    const never = new SyncPacer(0);
+    for (let i = 0; i < 10; i++) never.record(0, false, i);
+    expect(never.inline(1000)).toBe(false);
+  });
+});
+
+const Q = { vhost: '/', name: 'q' };
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function msg(id: number): StoredMessage {
+  return { id, exchange: '', routingKey: 'q', properties: Buffer.alloc(2), body: Buffer.from(`m${id}`), expiresAtMs: undefined, priority: 0 };
+}
+
+/** Publishes one message at a time, waiting for each whenDurable; returns what each callback saw committed. */
+async function oneByOne(inlineSyncMaxMs: number, n: number): Promise<{ store: SqliteStore; seenAtCallback: number[]; order: number[] }> {
+  const h = sqliteHarness({ inlineSyncMaxMs });
+  const store = h.open() as SqliteStore;
+  const reader = new Database(join(h.dataDir, DB_FILE_NAME), { readonly: true });
+  cleanups.push(() => {
+    reader.close();
+    h.cleanup();
+  });
+  const count = reader.prepare('SELECT COUNT(*) FROM queue_entries').pluck();
+  const seenAtCallback: number[] = [];
+  const order: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    store.insertMessage(Q, i, msg(i), { scratch: false });
+    await new Promise<void>((resolve) =>
+      store.whenDurable(() => {
+        order.push(i);
+        seenAtCallback.push(count.get() as number);
+        resolve();
+      }),
+    );
+  }
+  return { store, seenAtCallback, order };
+}
+
+describe('SqliteStore syncs on and off the loop', () => {
+  it('runs waited-for syncs on the loop once they are known to be fast, releasing each waiter after its commit', async () => {
+    // A limit far above any disk's sync time: after the first measured syncs, they run inline.
+    const { store, seenAtCallback, order } = await oneByOne(10_000, 30);
+    const stats = store.syncStats();
+    expect(stats.inline).toBeGreaterThan(0);
+    expect(stats.offLoop).toBeGreaterThan(0);
+    expect(order).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(seenAtCallback).toEqual(order);
+  });
+
+  it('keeps every sync off the loop with inlineSyncMaxMs 0, with the same order and visibility', async () => {
+    const { store, seenAtCallback, order } = await oneByOne(0, 30);
+    expect(store.syncStats().inline).toBe(0);
+    expect(store.syncStats().offLoop).toBeGreaterThanOrEqual(30);
+    expect(seenAtCallback).toEqual(order);
+  });
+});
