@@ -1,7 +1,10 @@
-"""Publishing with pika (BlockingConnection): mandatory/return, confirms, tx, big and empty bodies,
-all 14 properties with every header type pika can encode, UTF-8 names."""
+"""Publishing with pika (BlockingConnection): mandatory/return, confirms (also a lone confirming
+publisher with a consumer thread), tx, big and empty bodies, all 14 properties with every header
+type pika can encode, UTF-8 names."""
 
 import datetime
+import threading
+import time
 import decimal
 
 import pika
@@ -159,3 +162,52 @@ def utf8(ctx):
     assert props.headers == {'schlüssel-🔑': 'wert-✓'}
     expect_channel_error(lambda: ch.queue_declare(queue=q + '-нет', passive=True), 404,
                          "NOT_FOUND - no queue '%s-нет' in vhost '/'" % q)
+
+
+@scenario('lone-confirming-publisher-with-a-consumer-thread')
+def lone_publisher(ctx):
+    """Publish-and-wait-for-confirm, persistent, onto a durable queue that a consumer on another
+    connection (its own thread) acks at once: every publish is confirmed and consumed, in order.
+    (amqpd may hold such messages back from the disk and confirm them at the ack.)"""
+    q = ctx.queue('lone')
+    conn, ch = ctx.channel()
+    ch.queue_declare(queue=q, durable=True)
+    ch.confirm_delivery()
+    n = 300
+    got = []
+    ready = threading.Event()
+    done = threading.Event()
+    errors = []
+
+    def consume():
+        try:
+            c = pika.BlockingConnection(ctx.params())
+            try:
+                cch = c.channel()
+                cch.basic_qos(prefetch_count=100)
+
+                def on_message(chan, method, props, body):
+                    got.append(body)
+                    chan.basic_ack(method.delivery_tag)
+                    if len(got) == n:
+                        done.set()
+
+                cch.basic_consume(queue=q, on_message_callback=on_message)
+                ready.set()
+                deadline = time.time() + 15
+                while not done.is_set() and time.time() < deadline:
+                    c.process_data_events(time_limit=0.05)
+            finally:
+                c.close()
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+            ready.set()
+
+    t = threading.Thread(target=consume, daemon=True)
+    t.start()
+    assert ready.wait(10), 'consumer did not start'
+    for i in range(n):
+        ch.basic_publish('', q, b'lone-%d' % i, pika.BasicProperties(delivery_mode=2))
+    t.join(20)
+    assert not errors, errors
+    assert got == [b'lone-%d' % i for i in range(n)], (len(got), got[:3])

@@ -53,6 +53,12 @@ export interface ConsumerSink {
   deliver(envelope: Envelope): void;
   /** The queue went away (deleted): the sink sends basic.cancel if the client allows it. */
   cancelledByServer(): void;
+  /**
+   * Makes the client's kernel see that the broker received what it sent (sends a heartbeat frame,
+   * which clients ignore; its TCP segment carries the acknowledgement). Queue.ack uses it to free
+   * an ack that Nagle holds back in the client (write-hold.ts: lone holds).
+   */
+  nudge?(): void;
 }
 
 export interface QueueApi {

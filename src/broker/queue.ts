@@ -51,7 +51,15 @@ import type { EntityKey, Store, StoredMessage } from '../store/store.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message, QueueApi } from './api.js';
 import type { Binding } from './binding.js';
 import { ReadyMessages } from './ready-messages.js';
-import { holdLimitMs, type HeldWrite, type PublishWatch, type WriteHold } from './write-hold.js';
+import {
+  holdLimitMs,
+  LONE_HOLD_PAUSE_MS,
+  LONE_SETTLE_MAX_MS,
+  PIPELINED_IN_FLIGHT_MIN,
+  type HeldWrite,
+  type PublishWatch,
+  type WriteHold,
+} from './write-hold.js';
 
 /** Ready messages a queue keeps in memory before paging out (1 KiB bodies: ~10 MiB + overhead). */
 export const QUEUE_WINDOW_MESSAGES_MAX = 10_000;
@@ -105,6 +113,8 @@ export class QueueEntry implements Envelope, HeldWrite {
   /** performance.now() at enqueue for persistent entries (settle-time sampling), else 0. */
   enqueuedAt = 0;
   holdDeadline = 0;
+  /** Held for a lone publisher (write-hold.ts: LONE_HOLD_MS); its expiry pauses lone holds. */
+  loneHold = false;
   /** The confirm unit this position still owes its publish (confirm mode, persistent, durable queue). */
   private watch: PublishWatch | undefined = undefined;
   /** While held back from the store (write-hold.ts): the record to write when the hold expires. */
@@ -214,6 +224,11 @@ export class Queue implements QueueApi {
   private pumpRequested = false;
   /** Moving average of ms from enqueue to ack of persistent entries (Infinity: no sample yet). */
   private settleEwmaMs = Number.POSITIVE_INFINITY;
+  /** performance.now() before which lone publishes are not held (a lone hold expired unacked). */
+  private loneHoldPausedUntil = 0;
+  /** The last lone-held entry handed to a consumer, and that consumer (Queue.ack nudges it). */
+  private loneHeldEntry: QueueEntry | undefined = undefined;
+  private loneHeldSink: ConsumerSink | undefined = undefined;
 
   constructor(
     attrs: QueueAttributes,
@@ -280,9 +295,10 @@ export class Queue implements QueueApi {
       if (persist) {
         entry.enqueuedAt = performance.now();
         if (watch !== undefined) entry.owe(watch);
-        const span = watch === undefined ? 0 : this.holdSpanMs(watch.inFlight);
+        const span = watch === undefined ? 0 : this.holdSpanMs(watch.inFlight, entry.enqueuedAt);
         if (span > 0) {
           entry.hold(stored, entry.enqueuedAt + span);
+          entry.loneHold = watch!.inFlight < PIPELINED_IN_FLIGHT_MIN;
           this.ctx.writeHold!.add(entry);
           write = 'held';
         } else {
@@ -305,6 +321,7 @@ export class Queue implements QueueApi {
    */
   writeHeld(entry: QueueEntry): void {
     const record = entry.takeHeld();
+    if (entry.loneHold) this.loneHoldPausedUntil = performance.now() + LONE_HOLD_PAUSE_MS;
     if (this.deleted) {
       entry.settle();
       return;
@@ -324,12 +341,16 @@ export class Queue implements QueueApi {
    * so the settle time) grows up to publisher flow control; once held messages are confirmed at
    * their ack, the publisher's window bounds the queue and the settle time falls.
    */
-  private holdSpanMs(inFlight: number): number {
+  private holdSpanMs(inFlight: number, now: number): number {
     const hold = this.ctx.writeHold;
     if (hold === undefined || this.consumers.length === 0) return 0;
     const limit = holdLimitMs(hold.maxMs, inFlight);
-    if (limit === 0) return 0;
     const typical = this.settleEwmaMs;
+    if (inFlight < PIPELINED_IN_FLIGHT_MIN) {
+      // A lone publisher: only for consumers that settle well within the hold, and not right after
+      // a lone hold expired (write-hold.ts: LONE_HOLD_PAUSE_MS).
+      return typical < LONE_SETTLE_MAX_MS && now >= this.loneHoldPausedUntil ? limit : 0;
+    }
     if (!(typical < limit)) return 0;
     return Math.min(limit, typical * 2 + 1);
   }
@@ -364,6 +385,15 @@ export class Queue implements QueueApi {
     this.unacked--;
     if (entry.enqueuedAt > 0) this.sampleSettle(performance.now() - entry.enqueuedAt);
     this.forget(entry);
+    // An ack for an earlier message while a lone-held one is out: that one's ack may be waiting in
+    // the client's kernel (Nagle) for our acknowledgement of this ack, and our next segment to
+    // that client would be the delivery that waits for the held one's confirm. Send one now.
+    // One nudge per lone-held delivery at most.
+    const lone = this.loneHeldEntry;
+    if (lone !== undefined) {
+      if (lone !== entry && lone.isHeld) this.loneHeldSink?.nudge?.();
+      this.loneHeldEntry = this.loneHeldSink = undefined;
+    }
   }
 
   reject(envelope: Envelope, requeue: boolean): void {
@@ -418,6 +448,10 @@ export class Queue implements QueueApi {
       if (sink === undefined) return;
       const entry = this.shiftReady() as QueueEntry;
       this.handOut(entry, sink.noAck);
+      if (entry.loneHold && entry.isHeld && !sink.noAck) {
+        this.loneHeldEntry = entry;
+        this.loneHeldSink = sink;
+      }
       sink.deliver(entry);
     }
   }

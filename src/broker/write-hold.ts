@@ -31,18 +31,35 @@
 import assert from 'node:assert';
 
 /**
- * Publishes a channel must have unconfirmed (this one included) for its messages to be held. A
- * pipelining publisher's throughput is its window over the confirm latency, so a hold costs it
- * little. A publisher that waits for each confirm (window 1) is never held: its pace would become
- * its consumers' pace (a confirm would wait for their ack), which on RabbitMQ it is not. Measured
- * on amqplib's default sockets (Nagle on), holding window-1 publishes for up to 4 ms halved their
- * rate in some runs and doubled it in others (bench/RESULTS.md, run 4).
+ * Publishes a channel must have unconfirmed (this one included) for it to count as pipelining. A
+ * pipelining publisher's throughput is its window over the confirm latency, so a hold of up to the
+ * broker's limit costs it little.
  */
 export const PIPELINED_IN_FLIGHT_MIN = 16;
 
+/**
+ * A lone publisher (fewer unconfirmed, typically one that waits for each confirm) is held for at
+ * most this long, and only while its queue's consumers settle messages in under
+ * LONE_SETTLE_MAX_MS on average: then the ack nearly always comes before the hold ends and the
+ * confirm skips the write and the fsync. Its pace never becomes a slow consumer's pace: with
+ * slower consumers nothing is held, and one hold costs at most this much.
+ */
+export const LONE_HOLD_MS = 2;
+export const LONE_SETTLE_MAX_MS = 1;
+
+/**
+ * After a lone hold expired unacked, a queue holds no lone publishes for this long. Why: with
+ * Nagle on the consumer's socket (amqplib's default) one late ack can leave each following ack
+ * waiting in the client's kernel for the broker's next segment, which is the next delivery, which
+ * waits for the confirm, which waits for the ack: every lone hold would expire (bench/RESULTS.md,
+ * run 4 saw 543 msg/s). Written at once, the confirm no longer depends on the ack and the pace
+ * stays the disk's; the queue tries again after the pause.
+ */
+export const LONE_HOLD_PAUSE_MS = 100;
+
 /** The longest hold for one publish, given the broker's limit and the channel's unconfirmed count. */
 export function holdLimitMs(maxMs: number, inFlight: number): number {
-  return inFlight >= PIPELINED_IN_FLIGHT_MIN ? maxMs : 0;
+  return inFlight >= PIPELINED_IN_FLIGHT_MIN ? maxMs : Math.min(maxMs, LONE_HOLD_MS);
 }
 
 /** Counts what must become safe before one publish is confirmed. */

@@ -38,6 +38,8 @@ export interface ChannelHost {
   writable(): boolean;
   /** Publisher flow control: stop reading this connection while `queue`'s consumers catch up. */
   throttle?(queue: FlowQueue): void;
+  /** Writes one heartbeat frame now (ConsumerSink.nudge). */
+  sendHeartbeat?(): void;
 }
 
 export interface Unacked {
@@ -133,6 +135,10 @@ export class Channel implements ConsumerHost {
     });
     this.sendContent(m, msg.rawProperties, msg.body);
     if (consumer.noAck) envelope.queue.ack(envelope);
+  }
+
+  nudge(): void {
+    if (this.state === 'open') this.host.sendHeartbeat?.();
   }
 
   consumerCancelledByServer(consumer: Consumer): void {

@@ -561,6 +561,10 @@ export class Connection implements ChannelHost {
     for (const buf of encodeDelivery(channel, m, rawProperties, body, frameMax)) this.write(buf);
   }
 
+  sendHeartbeat(): void {
+    if (this.state === 'open') this.write(encodeHeartbeat());
+  }
+
   writable(): boolean {
     return !this.writeBlocked && this.state === 'open';
   }

@@ -22,6 +22,8 @@ export interface ConsumerHost {
   globalCredit(): boolean;
   deliver(consumer: Consumer, envelope: Envelope): void;
   consumerCancelledByServer(consumer: Consumer): void;
+  /** Sends a heartbeat frame on the connection (ConsumerSink.nudge). */
+  nudge?(): void;
 }
 
 export class Consumer implements ConsumerSink, ReplyConsumer {
@@ -64,5 +66,9 @@ export class Consumer implements ConsumerSink, ReplyConsumer {
 
   cancelledByServer(): void {
     this.host.consumerCancelledByServer(this);
+  }
+
+  nudge(): void {
+    if (this.active) this.host.nudge?.();
   }
 }

@@ -22,7 +22,8 @@
  *   time covers every commit made before it started (group commit), so the loop keeps reading and
  *   committing while the disk syncs. A sync that a callback waits for runs on the loop instead when
  *   recent syncs were fast and inline ones took under half the loop's time (sync-pacer.ts): it
- *   spares a lone confirm-mode publisher the thread hand-off and the loop's wake-up. An fsync is started only when a waiting callback needs one, or
+ *   spares a lone confirm-mode publisher the thread hand-off and the loop's wake-up.
+ *   An fsync is started only when a waiting callback needs one, or
  *   at the latest SYNC_DEFER_MS after an unsynced commit: acks and delivery counts (which no
  *   callback waits for) ride along with the next sync instead of paying their own, and may be lost
  *   on power loss within that window (at-least-once: a lost ack is a redelivery).

@@ -135,10 +135,12 @@ async function drain(url) {
 async function load(url, rand, cycle, state) {
   const prefetch = 1 + Math.floor(rand() * 100);
   const bodySize = Math.floor(rand() * 4096);
-  // Half the cycles publish in windows (wait for confirms every `window` messages): the queue stays
-  // short, the consumer acks quickly, and the broker holds messages back from the store
-  // (src/broker/write-hold.ts), so kills also land while confirms come from acks, not writes.
-  const window = rand() < 0.5 ? 0 : 50 + Math.floor(rand() * 450);
+  // A third of the cycles publish in windows (wait for confirms every `window` messages) and a
+  // third wait for each confirm (window 1): the queue stays short, the consumer acks quickly, and
+  // the broker holds messages back from the store (src/broker/write-hold.ts, pipelining and lone
+  // holds), so kills also land while confirms come from acks, not writes.
+  const mode = rand();
+  const window = mode < 1 / 3 ? 0 : mode < 2 / 3 ? 50 + Math.floor(rand() * 450) : 1;
   state.window = window;
   let n = 0;
   try {

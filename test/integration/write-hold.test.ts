@@ -1,7 +1,9 @@
 /**
  * Write-behind over TCP with amqplib and the SQLite store: a pipelining publisher in confirm mode
  * whose messages a quick consumer acks gets every confirm, most of those messages are never
- * written, and what is confirmed but not consumed is on disk after a restart.
+ * written, and what is confirmed but not consumed is on disk after a restart. A lone publisher
+ * (waiting for each confirm) is held too while the consumer is quick, with amqplib's default
+ * sockets (Nagle on), and gets every confirm in order.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +62,40 @@ describe('write-behind of confirmed persistent messages (SQLite, strict)', () =>
         expect(first !== false && first.content.toString()).toBe('kept-0');
         await conn.close();
       }, { config });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  // Whether a given message was held depends on the consumer's speed on the machine running the
+  // tests (the unit tests pin the rules down); here every confirm must come, in order, either way.
+  it('confirms each message of a lone publisher with a quick consumer on Nagle sockets, in order', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-hold-'));
+    try {
+      await withServer(async ({ url }) => {
+        const pubConn = await amqp.connect(url);
+        const subConn = await amqp.connect(url);
+        const pub = await pubConn.createConfirmChannel();
+        const sub = await subConn.createChannel();
+        await pub.assertQueue(QUEUE, { durable: true });
+        await sub.prefetch(100);
+        const got: string[] = [];
+        await sub.consume(QUEUE, (m) => {
+          if (m === null) return;
+          got.push(m.content.toString());
+          sub.ack(m);
+        });
+        const n = 400;
+        for (let i = 0; i < n; i += 1) {
+          await new Promise<void>((resolve, reject) =>
+            pub.sendToQueue(QUEUE, Buffer.from(`lone-${i}`), { persistent: true }, (err) => (err ? reject(err) : resolve())),
+          );
+        }
+        for (let i = 0; i < 200 && got.length < n; i += 1) await new Promise((r) => setTimeout(r, 10));
+        expect(got).toEqual(Array.from({ length: n }, (_, i) => `lone-${i}`));
+        await pubConn.close();
+        await subConn.close();
+      }, { config: { dataDir, durability: 'strict' as const } });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

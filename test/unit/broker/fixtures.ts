@@ -91,6 +91,12 @@ export class FakeSink implements ConsumerSink {
     this.cancelled++;
   }
 
+  nudges = 0;
+
+  nudge(): void {
+    this.nudges++;
+  }
+
   bodies(): string[] {
     return this.delivered.map((e) => e.message.body.toString());
   }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../src/broker/api.js';
 import type { Broker } from '../../../src/broker/broker.js';
 import type { Vhost } from '../../../src/broker/vhost.js';
-import { PIPELINED_IN_FLIGHT_MIN, WriteHold, type HeldWrite } from '../../../src/broker/write-hold.js';
+import { LONE_HOLD_MS, LONE_HOLD_PAUSE_MS, LONE_SETTLE_MAX_MS, PIPELINED_IN_FLIGHT_MIN, WriteHold, type HeldWrite } from '../../../src/broker/write-hold.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { EntityKey, StoredMessage } from '../../../src/store/store.js';
 import { EMPTY, FakeSink, declareQueue, message, openBrokerOver, owner } from './fixtures.js';
@@ -83,6 +83,19 @@ async function quickQueue(vhost: Vhost): Promise<FakeSink> {
   return sink;
 }
 
+/** A durable queue 'd' whose one consumer acked a message LONE_SETTLE_MAX_MS × 4 after enqueue (too slow for lone holds). */
+async function unhurriedQueue(vhost: Vhost): Promise<FakeSink> {
+  const o = owner();
+  declareQueue(vhost, 'd', o, { durable: true });
+  const sink = new FakeSink(o, 'c');
+  vhost.consume(sink, { queue: 'd', arguments: EMPTY });
+  publish(vhost, 'warm-up');
+  await sleep(LONE_SETTLE_MAX_MS * 4);
+  const e = sink.delivered[0] as Envelope;
+  e.queue.ack(e);
+  return sink;
+}
+
 describe('write-behind of confirmed persistent messages', () => {
   it('never writes a message acked within its hold, and confirms it at the ack', async () => {
     const { vhost, store } = open();
@@ -115,18 +128,69 @@ describe('write-behind of confirmed persistent messages', () => {
     expect(store.countMessages({ vhost: '/', name: 'd' })).toBe(0);
   });
 
-  it('writes at once for a publisher waiting on each confirm, or a queue without consumers', async () => {
+  it('writes at once for a lone publisher when consumers settle slower than LONE_SETTLE_MAX_MS, or on a queue without consumers', async () => {
     const { broker, vhost, store } = open();
-    await quickQueue(vhost);
+    await unhurriedQueue(vhost);
+    const heldBefore = broker.writeHoldStats().held; // the warm-up (pipelined, before any sample)
     const w1 = publish(vhost, 'window-1', 1);
-    expect(store.inserts).toHaveLength(2); // the warm-up and this one
+    expect(store.inserts).toHaveLength(2); // the warm-up (written when its hold expired) and this one
     declareQueue(vhost, 'idle', owner(), { durable: true });
     const rec = { safe: false };
     vhost.publish('', message(vhost, { routingKey: 'idle', body: 'x', persistent: true }), { onSafe: () => (rec.safe = true), inFlight: 100 });
     expect(store.inserts).toHaveLength(3);
     await sleep(0);
     expect(w1.safe && rec.safe).toBe(true);
-    expect(broker.writeHoldStats().held).toBe(0);
+    expect(broker.writeHoldStats().held).toBe(heldBefore);
+  });
+
+  it('holds a lone publish on a quick queue for at most LONE_HOLD_MS: confirmed at the ack, or written when the hold ends', async () => {
+    const { broker, vhost, store } = open();
+    const sink = await quickQueue(vhost);
+    const writesBefore = store.inserts.length;
+    const acked = publish(vhost, 'lone-acked', 1);
+    expect(broker.writeHoldStats().held).toBe(1); // the warm-up came before any settle sample
+    const e = sink.delivered[1] as Envelope;
+    e.queue.ack(e);
+    expect(acked.safe).toBe(true);
+    const late = publish(vhost, 'lone-late', 1);
+    await sleep(LONE_HOLD_MS + 15);
+    expect(late.safe).toBe(true);
+    expect(store.inserts.slice(writesBefore)).toEqual([`d#${(sink.delivered[2] as Envelope).seq}`]);
+    expect(broker.writeHoldStats()).toEqual({ held: 2, written: 1 });
+  });
+
+  it('after a lone hold expired unacked, writes lone publishes at once for LONE_HOLD_PAUSE_MS, pipelined ones are still held', async () => {
+    const { broker, vhost, store } = open();
+    await quickQueue(vhost);
+    publish(vhost, 'lone-late', 1);
+    await sleep(LONE_HOLD_MS + 15); // expired (left unacked: no slow sample for the average)
+    const held = broker.writeHoldStats().held;
+    const inserts = store.inserts.length;
+    publish(vhost, 'lone-paused', 1);
+    expect(store.inserts.length).toBe(inserts + 1);
+    publish(vhost, 'pipelined', PIPELINED_IN_FLIGHT_MIN);
+    expect(broker.writeHoldStats().held).toBe(held + 1);
+    await sleep(LONE_HOLD_PAUSE_MS + 10);
+    publish(vhost, 'lone-again', 1);
+    expect(broker.writeHoldStats().held).toBe(held + 2);
+  });
+
+  it('nudges the consumer of a lone-held delivery once, when an earlier delivery is acked first', async () => {
+    const { vhost } = open();
+    const sink = await quickQueue(vhost);
+    const first = publish(vhost, 'pipelined', PIPELINED_IN_FLIGHT_MIN);
+    const lone = publish(vhost, 'lone', 1);
+    const [a, b] = [sink.delivered[1] as Envelope, sink.delivered[2] as Envelope];
+    a.queue.ack(a); // b's ack may wait in the client's kernel for an acknowledgement of this one
+    expect(sink.nudges).toBe(1);
+    expect(first.safe).toBe(true);
+    const third = publish(vhost, 'pipelined-2', PIPELINED_IN_FLIGHT_MIN);
+    const c = sink.delivered[3] as Envelope;
+    c.queue.ack(c);
+    expect(sink.nudges).toBe(1); // once per lone-held delivery
+    b.queue.ack(b);
+    expect(lone.safe && third.safe).toBe(true);
+    expect(sink.nudges).toBe(1); // its own ack never nudges
   });
 
   it('confirms held messages that leave unwritten: purged, or their queue deleted', async () => {
@@ -160,7 +224,7 @@ describe('write-behind of confirmed persistent messages', () => {
 
   it('confirms a message written at once at its ack when the ack beats the sync, and only once', async () => {
     const { vhost, store } = open();
-    const sink = await quickQueue(vhost);
+    const sink = await unhurriedQueue(vhost);
     store.slowSync = true;
     const p = publish(vhost, 'window-1', 1); // never held: written at once, its sync still running
     expect(store.inserts).toContain('d#2');
