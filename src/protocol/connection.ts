@@ -561,8 +561,12 @@ export class Connection implements ChannelHost {
     for (const buf of encodeDelivery(channel, m, rawProperties, body, frameMax)) this.write(buf);
   }
 
+  /**
+   * An extra heartbeat frame (ConsumerSink.nudge), only on connections that negotiated heartbeats:
+   * a client that turned them off may log each one it gets (pika warns).
+   */
   sendHeartbeat(): void {
-    if (this.state === 'open') this.write(encodeHeartbeat());
+    if (this.state === 'open' && this.heartbeat !== undefined) this.write(encodeHeartbeat());
   }
 
   writable(): boolean {
