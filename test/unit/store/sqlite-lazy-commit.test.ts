@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, LAZY_COMMIT_MS, MESSAGE_ID_RESERVE, SqliteStore, UPDATE_DEFER_MS } from '../../../src/store/sqlite-store.js';
+import { DB_FILE_NAME, LAZY_COMMIT_MS, MESSAGE_ID_RESERVE, PAGE_SIZE_BYTES, SqliteStore, UPDATE_DEFER_MS } from '../../../src/store/sqlite-store.js';
 import type { StoredMessage } from '../../../src/store/store.js';
 import { sqliteHarness } from './sqlite-harness.js';
 
@@ -118,5 +118,24 @@ describe('SqliteStore message id reservation', () => {
     expect(meta()).toBe(8 + MESSAGE_ID_RESERVE);
     // After a restart numbering continues above the reservation, so 8 and 9 are never handed out again.
     expect(reopen().nextMessageId()).toBe(8 + MESSAGE_ID_RESERVE);
+  });
+});
+
+describe('SqliteStore page size', () => {
+  it('creates new databases with PAGE_SIZE_BYTES pages, and keeps them across a reopen', () => {
+    const h = sqliteHarness();
+    cleanups.push(() => h.cleanup());
+    const store = h.open() as SqliteStore;
+    const pageSize = (): number => {
+      const reader = new Database(join(h.dataDir, DB_FILE_NAME), { readonly: true });
+      try {
+        return reader.pragma('page_size', { simple: true }) as number;
+      } finally {
+        reader.close();
+      }
+    };
+    expect(pageSize()).toBe(PAGE_SIZE_BYTES);
+    h.reopen(store);
+    expect(pageSize()).toBe(PAGE_SIZE_BYTES);
   });
 });
