@@ -339,7 +339,9 @@ export class Queue implements QueueApi {
    * write and its confirm), else 0. Under the limit, not under half of it: before holding starts,
    * a pipelining publisher confirmed at fsync speed runs ahead of its consumers and the queue (and
    * so the settle time) grows up to publisher flow control; once held messages are confirmed at
-   * their ack, the publisher's window bounds the queue and the settle time falls.
+   * their ack, the publisher's window bounds the queue and the settle time falls. A lone publisher
+   * (holdLimitMs) is held LONE_HOLD_MS, only while the settle time is under LONE_SETTLE_MAX_MS and
+   * no lone hold expired within LONE_HOLD_PAUSE_MS.
    */
   private holdSpanMs(inFlight: number, now: number): number {
     const hold = this.ctx.writeHold;

@@ -1,8 +1,9 @@
 /**
  * Write-behind for confirmed persistent messages that a consumer is about to settle.
  *
- * Job: a persistent message published in confirm mode by a pipelining publisher onto a durable
- * queue whose consumers settle messages quickly is not written to the store at once. It is held in
+ * Job: a persistent message published in confirm mode onto a durable queue whose consumers settle
+ * messages quickly is not written to the store at once (a pipelining publisher's for up to the
+ * broker's limit, a lone publisher's for up to LONE_HOLD_MS; see below). It is held in
  * memory for a short time; if a consumer acks it (or it is dropped, purged or its queue deleted)
  * within that time it is never written, and its publisher confirm goes out at that moment.
  * Otherwise, when the hold expires, the queue writes it and the confirm waits for the store as
