@@ -18,6 +18,8 @@ export class RawClient {
   private readonly raw: Buffer[] = [];
   private waiter: (() => void) | undefined;
   ended = false;
+  /** Heartbeat frames received so far (expectFrame skips them). */
+  heartbeats = 0;
   private readerFailed = false;
 
   private constructor(readonly socket: Socket) {
@@ -26,7 +28,10 @@ export class RawClient {
       if (this.readerFailed) return;
       try {
         this.reader.push(chunk);
-        for (let f = this.reader.next(); f !== undefined; f = this.reader.next()) this.frames.push(f);
+        for (let f = this.reader.next(); f !== undefined; f = this.reader.next()) {
+          if (f.type === 'heartbeat') this.heartbeats++;
+          this.frames.push(f);
+        }
       } catch {
         this.readerFailed = true; // not frames (e.g. the protocol header we get back): see receivedBytes()
       }

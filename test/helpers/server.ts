@@ -3,6 +3,9 @@
  * the in-memory store, for tests that need what the embedding API does not expose: live resource
  * counts (stats()) and short protocol timeouts (limits: silent-close delay, handshake timeout).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildConfig, type Config } from '../../src/config/config.js';
 import { createRootLogger } from '../../src/log/logger.js';
 import type { ProtocolLimits } from '../../src/protocol/context.js';
@@ -32,5 +35,15 @@ export async function withServer<T>(fn: (s: TestServer) => Promise<T>, opts: Wit
     return await fn({ server, port, url: `amqp://guest:guest@127.0.0.1:${port}/` });
   } finally {
     await server.close();
+  }
+}
+
+/** Runs `fn` with a fresh temporary data directory (for a SQLite store), removed afterwards. */
+export async function withDataDir<T>(fn: (dataDir: string) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-test-'));
+  try {
+    return await fn(dataDir);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -5,33 +5,42 @@
  * (waiting for each confirm) is held too while the consumer is quick, with amqplib's default
  * sockets (Nagle on), and gets every confirm in order.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { withServer } from '../helpers/server.js';
+import { withDataDir, withServer } from '../helpers/server.js';
 
 const QUEUE = 'write-hold';
 
+/** A confirm-mode publisher and a consumer (own connections) on QUEUE; the consumer acks each message at once. */
+async function publisherAndConsumer(url: string, prefetch: number, onBody: (body: string) => void) {
+  const pubConn = await amqp.connect(url);
+  const subConn = await amqp.connect(url);
+  const pub = await pubConn.createConfirmChannel();
+  const sub = await subConn.createChannel();
+  await pub.assertQueue(QUEUE, { durable: true });
+  await sub.prefetch(prefetch);
+  const { consumerTag } = await sub.consume(QUEUE, (m) => {
+    if (m === null) return;
+    onBody(m.content.toString());
+    sub.ack(m);
+  });
+  return {
+    pub,
+    cancel: () => sub.cancel(consumerTag),
+    close: async () => {
+      await pubConn.close();
+      await subConn.close();
+    },
+  };
+}
+
 describe('write-behind of confirmed persistent messages (SQLite, strict)', () => {
   it('confirms every message, writes few of those a quick consumer acked, and keeps the rest across a restart', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-hold-'));
-    const config = { dataDir, durability: 'strict' as const };
-    try {
+    await withDataDir(async (dataDir) => {
+      const config = { dataDir, durability: 'strict' as const };
       await withServer(async ({ server, url }) => {
-        const pubConn = await amqp.connect(url);
-        const subConn = await amqp.connect(url);
-        const pub = await pubConn.createConfirmChannel();
-        const sub = await subConn.createChannel();
-        await pub.assertQueue(QUEUE, { durable: true });
-        await sub.prefetch(50);
         let received = 0;
-        const { consumerTag } = await sub.consume(QUEUE, (m) => {
-          if (m === null) return;
-          received += 1;
-          sub.ack(m);
-        });
+        const { pub, cancel, close } = await publisherAndConsumer(url, 50, () => (received += 1));
         // Rounds of 500 unconfirmed publishes: the queue learns its consumer is quick in the first
         // round(s) and holds from then on.
         for (let round = 0; round < 8; round += 1) {
@@ -45,12 +54,11 @@ describe('write-behind of confirmed persistent messages (SQLite, strict)', () =>
         expect(stats.written).toBeLessThan(stats.held / 2);
 
         // Without a consumer nothing is held: confirmed means written.
-        await sub.cancel(consumerTag);
+        await cancel();
         for (let i = 0; i < 300; i += 1) pub.sendToQueue(QUEUE, Buffer.from(`kept-${i}`), { persistent: true });
         await pub.waitForConfirms();
         expect(server.writeHoldStats().held).toBe(stats.held);
-        await pubConn.close();
-        await subConn.close();
+        await close();
       }, { config });
 
       await withServer(async ({ url }) => {
@@ -62,29 +70,16 @@ describe('write-behind of confirmed persistent messages (SQLite, strict)', () =>
         expect(first !== false && first.content.toString()).toBe('kept-0');
         await conn.close();
       }, { config });
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   // Whether a given message was held depends on the consumer's speed on the machine running the
   // tests (the unit tests pin the rules down); here every confirm must come, in order, either way.
   it('confirms each message of a lone publisher with a quick consumer on Nagle sockets, in order', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-hold-'));
-    try {
+    await withDataDir(async (dataDir) => {
       await withServer(async ({ url }) => {
-        const pubConn = await amqp.connect(url);
-        const subConn = await amqp.connect(url);
-        const pub = await pubConn.createConfirmChannel();
-        const sub = await subConn.createChannel();
-        await pub.assertQueue(QUEUE, { durable: true });
-        await sub.prefetch(100);
         const got: string[] = [];
-        await sub.consume(QUEUE, (m) => {
-          if (m === null) return;
-          got.push(m.content.toString());
-          sub.ack(m);
-        });
+        const { pub, close } = await publisherAndConsumer(url, 100, (body) => got.push(body));
         const n = 400;
         for (let i = 0; i < n; i += 1) {
           await new Promise<void>((resolve, reject) =>
@@ -93,11 +88,8 @@ describe('write-behind of confirmed persistent messages (SQLite, strict)', () =>
         }
         for (let i = 0; i < 200 && got.length < n; i += 1) await new Promise((r) => setTimeout(r, 10));
         expect(got).toEqual(Array.from({ length: n }, (_, i) => `lone-${i}`));
-        await pubConn.close();
-        await subConn.close();
-      }, { config: { dataDir, durability: 'strict' as const } });
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+        await close();
+      }, { config: { dataDir, durability: 'strict' } });
+    });
   });
 });

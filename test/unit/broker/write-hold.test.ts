@@ -69,13 +69,18 @@ function publish(vhost: Vhost, body: string, inFlight = PIPELINED_IN_FLIGHT_MIN)
   return rec;
 }
 
-/** A durable queue 'd' with one consumer that has already acked one message at once (so the queue has learnt its consumers are quick). */
-async function quickQueue(vhost: Vhost): Promise<FakeSink> {
+/**
+ * A durable queue 'd' with one consumer that has acked one message `ackAfterMs` after it was
+ * enqueued: 0 and the queue has learnt its consumers are quick; LONE_SETTLE_MAX_MS × 4 and they
+ * are too slow for lone holds.
+ */
+async function queueWithConsumer(vhost: Vhost, ackAfterMs: number): Promise<FakeSink> {
   const o = owner();
   declareQueue(vhost, 'd', o, { durable: true });
   const sink = new FakeSink(o, 'c');
   vhost.consume(sink, { queue: 'd', arguments: EMPTY });
   const warm = publish(vhost, 'warm-up');
+  if (ackAfterMs > 0) await sleep(ackAfterMs);
   const e = sink.delivered[0] as Envelope;
   e.queue.ack(e);
   await sleep(0);
@@ -83,18 +88,8 @@ async function quickQueue(vhost: Vhost): Promise<FakeSink> {
   return sink;
 }
 
-/** A durable queue 'd' whose one consumer acked a message LONE_SETTLE_MAX_MS × 4 after enqueue (too slow for lone holds). */
-async function unhurriedQueue(vhost: Vhost): Promise<FakeSink> {
-  const o = owner();
-  declareQueue(vhost, 'd', o, { durable: true });
-  const sink = new FakeSink(o, 'c');
-  vhost.consume(sink, { queue: 'd', arguments: EMPTY });
-  publish(vhost, 'warm-up');
-  await sleep(LONE_SETTLE_MAX_MS * 4);
-  const e = sink.delivered[0] as Envelope;
-  e.queue.ack(e);
-  return sink;
-}
+const quickQueue = (vhost: Vhost): Promise<FakeSink> => queueWithConsumer(vhost, 0);
+const unhurriedQueue = (vhost: Vhost): Promise<FakeSink> => queueWithConsumer(vhost, LONE_SETTLE_MAX_MS * 4);
 
 describe('write-behind of confirmed persistent messages', () => {
   it('never writes a message acked within its hold, and confirms it at the ack', async () => {

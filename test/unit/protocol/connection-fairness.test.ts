@@ -4,17 +4,101 @@
  * connection's burst cannot hold the event loop. Driven through a fake socket so that a burst is
  * exactly one 'data' event, which a real TCP socket cannot promise.
  */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { Broker } from '../../../src/broker/broker.js';
+import { decodeTable, encodeTable, tableFromJs } from '../../../src/codec/field-table.js';
+import { FrameReader, type Frame } from '../../../src/codec/frame-reader.js';
 import { encodeMethodFrame } from '../../../src/codec/frame-writer.js';
 import { method } from '../../../src/codec/methods.generated.js';
+import { decodeProperties } from '../../../src/codec/properties.js';
+import { Connection } from '../../../src/protocol/connection.js';
+import type { ProtocolContext } from '../../../src/protocol/context.js';
+import { DirectReplyToRegistry } from '../../../src/protocol/direct-reply-to.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
 import { FRAMES_PER_TICK_MAX } from '../../../src/util/limits.js';
-import { context, openConnection } from './fake-socket.js';
+
+class FakeSocket extends EventEmitter {
+  readonly reader = new FrameReader({ frameMax: 0xffffffff });
+  readonly frames: Frame[] = [];
+  paused = false;
+  pauses = 0;
+  destroyed = false;
+  writableEnded = false;
+  setNoDelay(): this {
+    return this;
+  }
+  cork(): void {}
+  uncork(): void {}
+  write(buf: Buffer): boolean {
+    this.reader.push(buf);
+    for (let f = this.reader.next(); f !== undefined; f = this.reader.next()) this.frames.push(f);
+    return true;
+  }
+  pause(): this {
+    this.paused = true;
+    this.pauses++;
+    return this;
+  }
+  resume(): this {
+    this.paused = false;
+    return this;
+  }
+  end(): this {
+    this.writableEnded = true;
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    this.emit('close');
+    return this;
+  }
+  count(name: string): number {
+    return this.frames.filter((f) => f.type === 'method' && f.method.name === name).length;
+  }
+}
+
+function context(): ProtocolContext {
+  const log = pino({ level: 'silent' });
+  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeTable, decodeTable });
+  return {
+    broker,
+    log,
+    replyTo: new DirectReplyToRegistry(),
+    limits: {
+      channelMax: 2047,
+      frameMaxBytes: 131072,
+      heartbeatS: 0,
+      messageSizeMaxBytes: 1 << 20,
+      handshakeTimeoutMs: 10_000,
+      consumersPerChannelMax: 100,
+      closeOkTimeoutMs: 1_000,
+      silentCloseDelayMs: 10,
+    },
+    identity: { product: 'RabbitMQ', version: '3.13.7' },
+    credentials: { user: 'guest', pass: 'guest' },
+  };
+}
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('connection fairness', () => {
   it('handles at most FRAMES_PER_TICK_MAX frames of one burst per turn, pausing the socket, and then all of them', async () => {
-    const { socket, conn } = openConnection(context());
+    const socket = new FakeSocket();
+    const log = pino({ level: 'silent' });
+    const conn = new Connection({ id: '1', socket: socket as unknown as Socket, ctx: context(), log, channelLog: (l) => l });
+    const handshake = Buffer.concat([
+      Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'),
+      encodeMethodFrame(
+        0,
+        method('connection.start-ok', { clientProperties: tableFromJs({}), mechanism: 'PLAIN', response: Buffer.from('\0guest\0guest'), locale: 'en_US' }),
+      ),
+      encodeMethodFrame(0, method('connection.tune-ok', { channelMax: 2047, frameMax: 131072, heartbeat: 0 })),
+      encodeMethodFrame(0, method('connection.open', { virtualHost: '/' })),
+    ]);
+    socket.emit('data', handshake);
     expect(conn.state).toBe('open');
 
     const channels = 3 * FRAMES_PER_TICK_MAX + 10;
