@@ -144,6 +144,13 @@ export class FifoBacklog implements Backlog {
     if (this.ready.length === 0) assert(this.readyBytes === 0, 'bytes counted for an empty window');
     if (this.pagedCount > 0) assert(this.pageCursor < nextSeq - 1, 'paged-out messages without seqs');
     if (this.pagedCount > 0) assert(this.ready.maxSeq() <= this.pageCursor, 'memory seq above the paged-out region');
+    let bytes = 0;
+    this.ready.forEach((e) => {
+      e.invariants();
+      assert(e.queue === this.queue, 'entry of another queue');
+      bytes += e.message.body.length;
+    });
+    assert(bytes === this.readyBytes, 'ready bytes miscounted');
   }
 
   /**

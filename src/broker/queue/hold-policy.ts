@@ -148,6 +148,8 @@ export class QuickAckHoldPolicy implements HoldPolicy {
   invariants(): void {
     assert(this.settleEwmaMs >= 0, 'negative settle time');
     assert((this.loneHeldEntry === undefined) === (this.loneHeldSink === undefined), 'lone-held entry without its sink');
+    if (this.loneHeldEntry !== undefined) assert(this.loneHeldEntry.loneHold, 'nudge target not a lone hold');
+    this.writeHold.invariants();
   }
 
   private spanMs(inFlight: number, now: number): number {
