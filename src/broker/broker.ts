@@ -18,10 +18,10 @@ import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
 import type { Store } from '../store/store.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Vhost } from './vhost.js';
-import { systemClock, type Clock } from '../util/clock.js';
 import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
 export type { WriteHoldStats } from './write-hold.js';
