@@ -3,7 +3,7 @@
  * message is unacked, and what write-behind holds as a HeldWrite while its store write waits.
  *
  * Invariants: an entry is never both `stored` and held; it owes at most one confirm unit
- * (`owe`), paid at most once (`settle`). Not here: any decision about the entry (the queue, its
+ * (`owe`), paid at most once (`settle`). Not here: the decisions about the entry (the queue, its
  * backlog and its hold policy make them); an entry only records them.
  */
 import assert from 'node:assert';
