@@ -40,7 +40,9 @@ import { isKnownExchangeType } from './exchanges/index.js';
 import { assertArgsEquivalence, assertFieldEquivalence } from './field-values.js';
 import { Queue, toStoredMessage, type QueueContext, type QueueWindow } from './queue.js';
 import { validateQueueArguments } from './queue-arguments.js';
-import { PublishWatch, type WriteHold } from './write-hold.js';
+import { PublishWatch } from './publish-watch.js';
+import type { WriteHold } from './write-hold.js';
+import type { Clock } from '../util/clock.js';
 import type { BasicProperties } from '../codec/properties.js';
 
 /** What a vhost needs from the broker: the store, a logger and the injected codec functions. */
@@ -55,6 +57,8 @@ export interface VhostContext {
   readonly queueWindow: QueueWindow;
   /** Write-behind for confirmed persistent messages (absent: written at once). */
   readonly writeHold?: WriteHold | undefined;
+  /** The time, for the queues' timing rules. */
+  readonly clock: Clock;
 }
 
 /** Exchanges every vhost has (RabbitMQ's predeclared set); all durable, none deletable. */
@@ -108,6 +112,7 @@ export class Vhost implements VhostApi {
       window: ctx.queueWindow,
       messageFromStore: (sm) => this.messageFromStore(sm),
       writeHold: ctx.writeHold,
+      clock: ctx.clock,
     };
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
