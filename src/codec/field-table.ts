@@ -10,7 +10,7 @@
  *   array  = long-uint(byte count) *( octet(tag) value )
  *
  * Invariants: every inner length is checked against the bytes left in its enclosing table (a
- * length is never trusted); nesting deeper than TABLE_DEPTH_MAX is a 502 syntax error, not a
+ * length is never trusted); nesting deeper than TABLE_DEPTH_MAX is a decode error (501), not a
  * stack overflow; decode(encode(t)) is equal to t and encode(decode(bytes)) equals the bytes,
  * except for duplicate keys (the last one wins, as in a Map) and shortstr keys that are not
  * valid UTF-8.
@@ -111,7 +111,7 @@ function describeTag(tag: number): string {
 
 /**
  * Decodes a whole encoded table (4-byte length prefix included) starting at `offset`.
- * Throws 502 when the table is malformed or longer than the bytes up to `end`.
+ * Throws a decode error (501) when the table is malformed or longer than the bytes up to `end`.
  */
 export function decodeTable(buf: Buffer, offset = 0, end = buf.length): FieldTable {
   return readTable(new Cursor(buf, offset, end, 'field table'));
