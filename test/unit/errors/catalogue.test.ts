@@ -137,9 +137,11 @@ describe('close-reason catalogue', () => {
         "this.closeReason = 'madeUp';",
         "this.closeReason ??= ok ? 'clientClose' : 'alsoMadeUp';",
         "this.closeWithError(internalError(text), 'thirdOne', 10);",
+        "this.closeWithError(err, err.replyCode === ReplyCode.FRAME_ERROR ? 'fourth' : 'fifth');",
+        "private closeWithError(err: AmqpError, reason: CloseReason): void {",
       ].join('\n'),
     };
     const reasons = findCloseReasons([fake]).map((r) => r.reason);
-    expect(reasons).toEqual(['madeUp', 'clientClose', 'alsoMadeUp', 'thirdOne']);
+    expect(reasons).toEqual(['madeUp', 'clientClose', 'alsoMadeUp', 'thirdOne', 'fourth', 'fifth']);
   });
 });

@@ -85,20 +85,38 @@ export function findCodeSites(files: readonly SourceFile[], helpers: readonly st
   return sites;
 }
 
-/** Close reasons recorded: `closeReason = 'x'`, `closeReason ??= c ? 'x' : 'y'`, `closeWithError(e, 'x')`. */
+/** The text of the call's arguments after `open` (the index just past its '('), split at top-level commas. */
+function callArguments(text: string, open: number): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let from = open;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '[' || c === '{') depth += 1;
+    else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth -= 1;
+    else if (c === ')' || (c === ',' && depth === 0)) {
+      args.push(text.slice(from, i));
+      from = i + 1;
+      if (c === ')') return args;
+    }
+  }
+  return args;
+}
+
+/**
+ * Close reasons recorded: `closeReason = 'x'`, `closeReason ??= c ? 'x' : 'y'`, and the second
+ * argument of `closeWithError(e, 'x')` (every string literal in it, so a conditional counts).
+ */
 export function findCloseReasons(files: readonly SourceFile[]): { reason: string; where: string }[] {
   const out: { reason: string; where: string }[] = [];
-  const patterns = [
-    /closeReason\s*(?:\?\?)?=(?!=)([^;]*);/g,
-    /closeWithError\((?:[^()';]|\([^()]*\))*?,\s*('\w+')/g,
-  ];
+  const record = (f: SourceFile, at: number, expr: string): void => {
+    for (const lit of expr.matchAll(/'(\w+)'/g)) out.push({ reason: lit[1] as string, where: `${f.path}:${lineOf(f.text, at)}` });
+  };
   for (const f of files) {
-    for (const re of patterns) {
-      for (const m of f.text.matchAll(re)) {
-        for (const lit of (m[1] as string).matchAll(/'(\w+)'/g)) {
-          out.push({ reason: lit[1] as string, where: `${f.path}:${lineOf(f.text, m.index)}` });
-        }
-      }
+    for (const m of f.text.matchAll(/closeReason\s*(?:\?\?)?=(?!=)([^;]*);/g)) record(f, m.index, m[1] as string);
+    for (const m of f.text.matchAll(/closeWithError\(/g)) {
+      const reasonArg = callArguments(f.text, m.index + m[0].length)[1];
+      if (reasonArg !== undefined) record(f, m.index, reasonArg);
     }
   }
   return out;
