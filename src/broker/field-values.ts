@@ -1,102 +1,28 @@
 /**
- * Field-table helpers the engine needs without importing codec code at runtime: RabbitMQ's type
- * names for error texts, exact equality, a canonical string key (binding identity), type classes
- * for headers matching, and the "inequivalent arg" texts of RabbitMQ's equivalence checks.
+ * Field-table helpers of the engine: a canonical string key (binding identity), headers matching,
+ * and the "inequivalent arg" texts of RabbitMQ's equivalence checks.
  *
- * Invariant: everything here is pure and works on the tagged `FieldValue` shape of
- * src/codec/field-types.ts (imported as a type only, so the broker layer stays below codec).
+ * Invariant: pure, on the tagged `FieldValue` shape. The shape, type names, type classes and both
+ * equalities live in src/util/field-values.ts, the one home shared with the codec (re-exported
+ * here); a canonical key is equal exactly when `fieldTableEquals` says the tables are.
  * It deliberately does not encode or decode bytes: that is injected (Broker.open options).
  */
-import type { FieldTable, FieldTag, FieldValue } from '../codec/field-types.js';
 import { preconditionFailed, resource } from '../errors/index.js';
-import { FIELD_TYPE_NAMES } from '../util/field-type-names.js';
+import {
+  fieldTypeName,
+  fieldValueEquivalent,
+  type FieldTable,
+  type FieldValue,
+} from '../util/field-values.js';
 
-/** RabbitMQ's names for field types, as they appear in "of type 'signedint'". */
-/** Checked at compile time to name every tag of FieldTag. */
-const TYPE_NAME: Readonly<Record<FieldTag, string>> = FIELD_TYPE_NAMES;
-
-export function fieldTypeName(tag: FieldTag): string {
-  return TYPE_NAME[tag];
-}
-
-/**
- * Type class used by the headers exchange: RabbitMQ compares a header with a binding argument by
- * type class and value, so every integer type is one class and both float types another.
- */
-export function typeClass(tag: FieldTag): string {
-  switch (tag) {
-    case 'b':
-    case 'B':
-    case 's':
-    case 'u':
-    case 'I':
-    case 'i':
-    case 'l':
-      return 'int';
-    case 'f':
-    case 'd':
-      return 'float';
-    default:
-      return tag;
-  }
-}
-
-/** Exact equality: same tag and same value (deep for tables and arrays, bytewise for strings). */
-export function fieldValueEquals(a: FieldValue, b: FieldValue): boolean {
-  if (a.tag !== b.tag) return false;
-  return sameValue(a, b);
-}
-
-/** Value equality for two values whose tags are already known to be comparable. */
-function sameValue(a: FieldValue, b: FieldValue): boolean {
-  switch (a.tag) {
-    case 'S':
-    case 'x':
-      return Buffer.isBuffer(b.value) && a.value.equals(b.value);
-    case 'D':
-      return b.tag === 'D' && a.value.scale === b.value.scale && a.value.value === b.value.value;
-    case 'A': {
-      if (b.tag !== 'A' || a.value.length !== b.value.length) return false;
-      return a.value.every((v, i) => fieldValueEquals(v, b.value[i] as FieldValue));
-    }
-    case 'F':
-      return b.tag === 'F' && fieldTableEquals(a.value, b.value);
-    case 'V':
-      return b.tag === 'V';
-    default:
-      return numericOrScalarEquals(a.value, b.value);
-  }
-}
-
-function numericOrScalarEquals(a: unknown, b: unknown): boolean {
-  if (typeof a === 'bigint' || typeof b === 'bigint') {
-    if (typeof a === 'number' && !Number.isInteger(a)) return false;
-    if (typeof b === 'number' && !Number.isInteger(b)) return false;
-    if (typeof a !== 'bigint' && typeof a !== 'number') return false;
-    if (typeof b !== 'bigint' && typeof b !== 'number') return false;
-    return BigInt(a) === BigInt(b);
-  }
-  return a === b;
-}
+export { fieldTableEquals, fieldTypeName, fieldValueEquals, typeClass } from '../util/field-values.js';
 
 /**
  * Headers-exchange equality: same type class and equal value ("1 of type signedint" matches
  * "1 of type long"). Void never reaches here: a void binding value means "present".
  */
 export function headerValueMatches(binding: FieldValue, header: FieldValue): boolean {
-  if (typeClass(binding.tag) !== typeClass(header.tag)) return false;
-  if (binding.tag === header.tag) return sameValue(binding, header);
-  return numericOrScalarEquals(binding.value, header.value);
-}
-
-/** Order-insensitive table equality (keys are unique in a FieldTable). */
-export function fieldTableEquals(a: FieldTable, b: FieldTable): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) {
-    const w = b.get(k);
-    if (w === undefined || !fieldValueEquals(v, w)) return false;
-  }
-  return true;
+  return fieldValueEquivalent(binding, header);
 }
 
 /** A canonical string for a table (keys sorted), used as part of a binding's identity. */

@@ -4,14 +4,15 @@
  * Job: every decoder in the codec (method arguments, field tables, content properties) reads
  * through a Cursor, so that every length and every number is checked against the bytes left
  * between `pos` and `end` before it is read. Invariant: `pos <= end <= buf.length` at all times;
- * a read that would cross `end` throws AmqpError 502 SYNTAX_ERROR and leaves `pos` unspecified.
+ * a read that would cross `end` throws AmqpError DECODE_ERROR_CODE (501 FRAME_ERROR, as RabbitMQ
+ * answers) and leaves `pos` unspecified.
  *
  * It deliberately does not copy: strings are decoded straight from the buffer and `bytes(n)` is a
  * view. Callers that keep a Buffer beyond the frame copy it themselves (`bytesCopy`).
  *
  * 64-bit choice (made once, here): an AMQP `longlong` (delivery tag, body size, message count in
  * RabbitMQ's longlong domains) is a JS `number`, and a value above Number.MAX_SAFE_INTEGER on the
- * wire is a 502 syntax error. Signed int64 (`l`) and timestamps (`T`) in field tables and the
+ * wire is a decode error (501). Signed int64 (`l`) and timestamps (`T`) in field tables and the
  * timestamp property stay `bigint`, because they are opaque to the broker and must round-trip.
  */
 import { AmqpError, ReplyCode } from '../errors/index.js';

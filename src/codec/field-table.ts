@@ -10,21 +10,20 @@
  *   array  = long-uint(byte count) *( octet(tag) value )
  *
  * Invariants: every inner length is checked against the bytes left in its enclosing table (a
- * length is never trusted); nesting deeper than TABLE_DEPTH_MAX is a 502 syntax error, not a
+ * length is never trusted); nesting deeper than TABLE_DEPTH_MAX is a decode error (501), not a
  * stack overflow; decode(encode(t)) is equal to t and encode(decode(bytes)) equals the bytes,
  * except for duplicate keys (the last one wins, as in a Map) and shortstr keys that are not
  * valid UTF-8.
  *
- * Deliberately not done: no coercion between integer types in `tableEquals` (RabbitMQ compares
- * type and value: 'signedint' 10 is not 'long' 10); longstr (`S`) and byte-array (`x`) values
- * are copied out of the frame when decoded, so a table never pins a received chunk.
+ * Deliberately not done: equality and type names (src/util/field-values.ts, shared with the
+ * broker); `tableEquals` does not coerce between integer types. Longstr (`S`) and byte-array (`x`)
+ * values are copied out of the frame when decoded, so a table never pins a received chunk.
  */
 import { TABLE_DEPTH_MAX } from '../util/limits.js';
 import { Cursor } from './cursor.js';
-import type { FieldTable, FieldTag, FieldValue } from './field-types.js';
+import type { FieldTable, FieldValue } from './field-types.js';
 import { SHORTSTR_BYTES_MAX } from './writer.js';
 import assert from 'node:assert';
-import { FIELD_TYPE_NAMES } from '../util/field-type-names.js';
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
@@ -112,7 +111,7 @@ function describeTag(tag: number): string {
 
 /**
  * Decodes a whole encoded table (4-byte length prefix included) starting at `offset`.
- * Throws 502 when the table is malformed or longer than the bytes up to `end`.
+ * Throws a decode error (501) when the table is malformed or longer than the bytes up to `end`.
  */
 export function decodeTable(buf: Buffer, offset = 0, end = buf.length): FieldTable {
   return readTable(new Cursor(buf, offset, end, 'field table'));
@@ -333,52 +332,7 @@ function bigintToJs(v: bigint): number | bigint {
   return Number.isSafeInteger(n) ? n : v;
 }
 
-/** Checked at compile time to name every tag of FieldTag. */
-const TYPE_NAMES: Readonly<Record<FieldTag, string>> = FIELD_TYPE_NAMES;
-
-/** RabbitMQ's name of a field type, as used in error texts ("of type 'signedint'"). */
-export function fieldTypeName(tag: FieldTag): string {
-  return TYPE_NAMES[tag];
-}
-
 // ---------------------------------------------------------------------------------------------
-// Equality
+// Type names and equality: one implementation for codec and broker (src/util/field-values.ts).
 
-/**
- * Structural equality: same keys (order ignored), and for each key the same tag and value.
- * Floats compare with Object.is (NaN equals NaN, +0 differs from -0), matching byte equality.
- */
-export function tableEquals(a: FieldTable, b: FieldTable): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  for (const [key, va] of a) {
-    const vb = b.get(key);
-    if (vb === undefined || !fieldValueEquals(va, vb)) return false;
-  }
-  return true;
-}
-
-export function fieldValueEquals(a: FieldValue, b: FieldValue): boolean {
-  if (a.tag !== b.tag) return false;
-  switch (a.tag) {
-    case 'S':
-    case 'x':
-      return a.value.equals(b.value as Buffer);
-    case 'D': {
-      const d = b.value as { scale: number; value: number };
-      return a.value.scale === d.scale && a.value.value === d.value;
-    }
-    case 'A': {
-      const arr = b.value as readonly FieldValue[];
-      if (a.value.length !== arr.length) return false;
-      for (let i = 0; i < arr.length; i++) {
-        if (!fieldValueEquals(a.value[i] as FieldValue, arr[i] as FieldValue)) return false;
-      }
-      return true;
-    }
-    case 'F':
-      return tableEquals(a.value, b.value as FieldTable);
-    default:
-      return Object.is(a.value, b.value);
-  }
-}
+export { fieldTableEquals as tableEquals, fieldTypeName, fieldValueEquals } from '../util/field-values.js';

@@ -19,11 +19,12 @@
  * header properties (small, and kept with the message, so they must not pin a whole chunk).
  *
  * Errors: all are AmqpErrors. A framing error (501: unknown frame type, oversized frame, bad
- * frame-end, malformed header or heartbeat) leaves the stream position unknown, so the reader is
- * failed from then on and every later `next()` rethrows it. A method whose arguments cannot be
- * decoded (502, or 540 for an unknown method) is consumed first, so the reader stays usable (the
- * connection closes anyway, but may keep reading for close-ok). `lastChannel` names the channel
- * of the frame that was read or rejected last.
+ * frame-end) leaves the stream position unknown, so the reader is `failed` from then on and every
+ * later `next()` rethrows it. An error inside a well-delimited frame (501 for undecodable method
+ * arguments or a malformed content header, method frame or heartbeat; 540 for an unknown method)
+ * consumes that frame first, so the reader stays usable: the connection closes anyway, but can
+ * read on for close-ok, as RabbitMQ's reader does. `lastChannel` names the channel of the frame
+ * that was read or rejected last.
  *
  * Frame max (RabbitMQ compat, rabbitmq-compat.md 2b/2c.13): RabbitMQ checks the size of every
  * frame type from the header, and allows 8 bytes of "fudge": a payload up to frame_max bytes is
@@ -84,6 +85,11 @@ function frameError(text: string): AmqpError {
   return new AmqpError(ReplyCode.FRAME_ERROR, text);
 }
 
+/** A malformed frame that was consumed whole: 501, and the reader stays usable. */
+function reject(text: string): never {
+  throw frameError(text);
+}
+
 export class FrameReader {
   /** Received chunks; chunks[head] is the first one with unread bytes. */
   private readonly chunks: Buffer[] = [];
@@ -110,6 +116,11 @@ export class FrameReader {
     this.frameMax = frameMax;
   }
 
+  /** True after a framing error: the stream position is lost and `next()` only rethrows it. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   /** Bytes pushed but not yet returned as frames (bounded by frame max + the last chunk). */
   get bufferedBytes(): number {
     return this.unread;
@@ -123,8 +134,8 @@ export class FrameReader {
 
   /**
    * The next whole frame, or undefined when more bytes are needed.
-   * Throws AmqpError 501 on a framing error (then the reader stays failed), 502/540 on a method
-   * that cannot be decoded (the frame is consumed; the reader stays usable).
+   * Throws AmqpError 501 on a framing error (then the reader stays `failed`), or 501/540 for a
+   * whole frame whose content cannot be decoded (the frame is consumed; the reader stays usable).
    */
   next(): Frame | undefined {
     if (this.failure !== undefined) throw this.failure;
@@ -162,7 +173,7 @@ export class FrameReader {
     const size = end - start;
     switch (type) {
       case FRAME_METHOD: {
-        if (size < METHOD_IDS_BYTES) this.fail(`type 1, method frame of ${size} bytes is too short`);
+        if (size < METHOD_IDS_BYTES) reject(`type 1, method frame of ${size} bytes is too short`);
         const classId = buf.readUInt16BE(start);
         const methodId = buf.readUInt16BE(start + 2);
         const method = decodeMethod(classId, methodId, buf, start + METHOD_IDS_BYTES, end);
@@ -173,7 +184,7 @@ export class FrameReader {
       case FRAME_BODY:
         return { type: 'body', channel, payload: buf.subarray(start, end) };
       default:
-        if (size !== 0) this.fail(`type 8, heartbeat frame with a payload of ${size} bytes`);
+        if (size !== 0) reject(`type 8, heartbeat frame with a payload of ${size} bytes`);
         return { type: 'heartbeat', channel };
     }
   }
@@ -181,13 +192,13 @@ export class FrameReader {
   private decodeContentHeader(channel: number, buf: Buffer, start: number, end: number): Frame {
     const size = end - start;
     // class-id, weight, body-size, and at least one property flags word.
-    if (size < CONTENT_HEADER_FIXED_BYTES + 2) this.fail(`type 2, content header of ${size} bytes is too short`);
+    if (size < CONTENT_HEADER_FIXED_BYTES + 2) reject(`type 2, content header of ${size} bytes is too short`);
     const classId = buf.readUInt16BE(start);
     const high = buf.readUInt32BE(start + 4);
     const low = buf.readUInt32BE(start + 8);
     // The one 64-bit choice (cursor.ts): sizes are safe integers. A larger body could never be
-    // accepted anyway (MESSAGE_SIZE_MAX_BYTES), and the stream cannot be resynchronised.
-    if (high > SAFE_HIGH_MAX) this.fail(`type 2, content body size above 2^53 - 1`);
+    // accepted anyway (MESSAGE_SIZE_MAX_BYTES); the frame itself was whole, so the reader reads on.
+    if (high > SAFE_HIGH_MAX) reject(`type 2, content body size above 2^53 - 1`);
     const bodySize = high * TWO_POW_32 + low;
     const propsAt = start + CONTENT_HEADER_FIXED_BYTES;
     const rawProperties = Buffer.allocUnsafe(end - propsAt);
@@ -195,6 +206,7 @@ export class FrameReader {
     return { type: 'header', channel, classId, bodySize, rawProperties };
   }
 
+  /** A framing error: the reader is failed for good. */
   private fail(text: string): never {
     this.failure = frameError(text);
     throw this.failure;

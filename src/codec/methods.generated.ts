@@ -9,7 +9,7 @@
  * args } and its args object has every field, in spec order (V8 keeps call sites monomorphic and
  * deep equality in tests is exact). Decoding checks every length against the frame and requires
  * the arguments to fill the payload exactly. Unknown class or method: 540 NOT_IMPLEMENTED.
- * Malformed arguments: DECODE_ERROR_CODE (502), both carrying the class and method ids.
+ * Malformed arguments: DECODE_ERROR_CODE (501 FRAME_ERROR), both carrying the class and method ids.
  *
  * Types: octet/short/long/longlong → number (longlong ≤ 2^53 − 1, see cursor.ts), bit → boolean,
  * shortstr and longstr → UTF-8 string, except the SASL/secret longstrs (connection.start-ok
@@ -2065,7 +2065,7 @@ function unknownMethod(classId: number, methodId: number): AmqpError {
 
 /**
  * Decodes the arguments of method (classId, methodId) from buf[offset, end).
- * Throws 540 for an unknown method and DECODE_ERROR_CODE (502) when the arguments are truncated,
+ * Throws 540 for an unknown method and DECODE_ERROR_CODE (501 FRAME_ERROR) when the arguments are truncated,
  * malformed or followed by extra bytes; both errors carry classId and methodId.
  */
 export function decodeMethod(classId: number, methodId: number, buf: Buffer, offset = 0, end = buf.length): Method {

@@ -16,7 +16,7 @@
  *
  * Invariants: every BasicProperties object has all 14 keys, in this order, `undefined` when the
  * property is absent; decodeProperties(encodeProperties(p)) equals p. A flag for a property that
- * basic does not have (bit 1, or any bit in a continuation word) is a 502 syntax error, since
+ * basic does not have (bit 1, or any bit in a continuation word) is a decode error (501), since
  * its type is unknown and the rest of the list cannot be read.
  *
  * Deliberately not done: no validation of values (expiration syntax, delivery mode range): that
@@ -91,7 +91,7 @@ export const EMPTY_PROPERTIES: BasicProperties = Object.freeze(properties());
 export const EMPTY_RAW_PROPERTIES: Buffer = Buffer.from([0, 0]);
 
 /**
- * Decodes property flags + property list from raw[offset, end). Throws 502 when the flags name
+ * Decodes property flags + property list from raw[offset, end). Throws a decode error (501) when the flags name
  * an unknown property, a value is truncated, or bytes are left over.
  */
 export function decodeProperties(raw: Buffer, offset = 0, end = raw.length): BasicProperties {

@@ -195,6 +195,46 @@ describe('FrameReader: method errors consume the frame', () => {
   });
 });
 
+describe('FrameReader: failed only when the stream position is lost', () => {
+  it('stays usable after a malformed but whole frame, and reads the close-ok that follows', () => {
+    const closeOk = methodFrame(0, method(10, 51));
+    const whole = [
+      frame(1, 1, bytes(0, 10, 0)), // method frame shorter than class + method ids
+      frame(2, 1, bytes(0, 60, 0, 0, 0)), // content header too short
+      frame(2, 1, cat(short(60), short(0), longlong(2n ** 60n), short(0))), // body size above 2^53 - 1
+      frame(8, 0, bytes(1)), // heartbeat with a payload
+      methodFrame(1, method(60, 80, longlong(1))), // truncated basic.ack arguments
+      methodFrame(1, method(60, 999)), // unknown method (540)
+    ];
+    for (const bad of whole) {
+      const reader = new FrameReader();
+      reader.push(cat(bad, closeOk));
+      const err = caught(() => reader.next());
+      expect([501, 540]).toContain(err.replyCode);
+      expect(reader.failed).toBe(false);
+      const next = reader.next();
+      expect(next?.type === 'method' && next.method.name).toBe('connection.close-ok');
+      reader.invariants();
+    }
+  });
+
+  it('is failed after a framing error, and every later next() rethrows it', () => {
+    const bad = [
+      cat(octet(4), short(0), long(0)), // unknown frame type
+      frame(8, 0, Buffer.alloc(0), 0x00), // bad frame-end
+      bodyFrame(1, Buffer.alloc(4097)), // over frame max
+    ];
+    for (const b of bad) {
+      const reader = new FrameReader();
+      reader.push(cat(b, methodFrame(0, method(10, 51))));
+      const err = caught(() => reader.next());
+      expect(err.replyCode).toBe(501);
+      expect(reader.failed).toBe(true);
+      expect(caught(() => reader.next())).toBe(err);
+    }
+  });
+});
+
 describe('checkProtocolHeader', () => {
   it('accepts AMQP 0-9-1 and the 0-9 header', () => {
     expect(checkProtocolHeader(protocolHeader())).toBe('ok');
