@@ -28,7 +28,8 @@ export async function runScenarios({ url, pid, only, quick, label, exact = false
     } catch (err) {
       result = { scenario: name, broker: label, error: String(err?.message ?? err) };
     }
-    result.seconds = Math.round((Date.now() - started) / 100) / 10;
+    // The whole run, set-up and clean-up included (f reports its own `seconds`: the declares only).
+    result.wallSeconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(`${JSON.stringify(result)}\n`);
     results.push(result);
   }
