@@ -104,7 +104,8 @@ async function consume(opts, control) {
   const finished = new Promise((r) => { done = r; });
   const expected = opts.count ?? Infinity;
   const onMessage = (msg) => {
-    if (!msg) return;
+    // Past the expected count the message is left unacked: the close requeues it.
+    if (!msg || received >= expected) return;
     received++;
     if (!opts.flagged || msg.content[FLAG_OFFSET] === 1) {
       const t = nowMs();
@@ -137,6 +138,9 @@ async function consume(opts, control) {
     };
   });
   await Promise.race([finished, timeout, stopped]);
+  // Channel first, as in publish: a connection.close can overtake the channel's last acks, and
+  // the broker then requeues those messages (a backlog drained after a warm-up drain saw them).
+  await ch.close().catch(() => {});
   await conn.close().catch(() => {});
   return { received, measured, firstAt, lastAt, latencies };
 }
