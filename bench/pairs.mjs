@@ -76,15 +76,19 @@ function summarise(name, perPair) {
   return { scenario: name, ...metrics[0], metrics, errors, lost, incomplete };
 }
 
+/** Smallest noise band the verdict assumes, however tight a side's own values were. */
+export const NOISE_FLOOR = 0.03;
+
 /**
  * Noise verdict for commit-vs-commit runs: 'lower' when every pair has A below B and the median
- * ratio is below 1 by more than the larger relative spread of either side's own values (the run's
- * noise); 'higher' symmetrically; otherwise 'within noise'.
+ * ratio is below 1 by more than the noise, the larger relative spread ((max − min) / median) of
+ * either side's own values over the pairs, and at least NOISE_FLOOR; 'higher' symmetrically;
+ * otherwise 'within noise'.
  */
 export function verdict(s) {
   if (!(s.pairs > 0)) return 'no data';
   const spread = (range, mid) => (mid > 0 ? (range[1] - range[0]) / mid : Infinity);
-  const noise = Math.max(spread(s.aRange, s.a), spread(s.bRange, s.b));
+  const noise = Math.max(NOISE_FLOOR, spread(s.aRange, s.a), spread(s.bRange, s.b));
   if (s.max < 1 && s.ratio < 1 - noise) return 'lower';
   if (s.min > 1 && s.ratio > 1 + noise) return 'higher';
   return 'within noise';
