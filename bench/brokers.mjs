@@ -9,6 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './lib.mjs';
 
+/** stop() of every broker started and not yet stopped, registered as soon as its process exists. */
+const live = new Set();
+
+/** Stops every broker still running (on the way out, also when interrupted mid-start). */
+export async function stopAll() {
+  for (const stop of [...live]) await stop();
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -38,17 +46,18 @@ export async function startAmqpd(root, label = 'amqpd') {
   const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-bench-'));
   const child = spawn(process.execPath, [join(root, 'bin/amqpd'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'],
     { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForPort(port, 20_000, child);
-  return {
-    label, url: `amqp://guest:guest@127.0.0.1:${port}/`, pid: child.pid,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    live.delete(stop);
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
   };
+  live.add(stop);
+  await waitForPort(port, 20_000, child);
+  return { label, url: `amqp://guest:guest@127.0.0.1:${port}/`, pid: child.pid, stop };
 }
 
 /** Starts a private RabbitMQ node, or resolves undefined when rabbitmq-server is not installed. */
@@ -74,10 +83,17 @@ export async function startRabbit() {
       { env: { ...env, HOME: '/var/lib/rabbitmq' }, cwd: '/var/lib/rabbitmq', stdio: 'ignore', detached: true })
     : spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true });
   child.unref();
-  const stop = () => {
-    try { execFileSync('rabbitmqctl', ['-n', node, 'stop'], { env, stdio: 'ignore' }); } catch { /* already gone */ }
+  const stop = async () => {
+    live.delete(stop);
+    try {
+      execFileSync('rabbitmqctl', ['-n', node, 'stop'], { env, stdio: 'ignore' });
+    } catch {
+      // Not up (yet) or already gone: end its process group, started detached above.
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    }
     rmSync(base, { recursive: true, force: true });
   };
+  live.add(stop);
   try {
     // `rabbitmqctl await_startup` fails at once while the node is not yet registered with epmd;
     // the AMQP port opening is the signal that matters here.
@@ -86,9 +102,9 @@ export async function startRabbit() {
     const version = execFileSync('rabbitmqctl', ['-n', node, 'version'], { env }).toString().trim();
     const nofile = /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1];
     console.log(`rabbitmq ${version} node ${node} pid ${pid} max open files ${nofile}`);
-    return { label: `rabbitmq-${version}`, url: `amqp://guest:guest@127.0.0.1:${port}/`, pid, async stop() { stop(); } };
+    return { label: `rabbitmq-${version}`, url: `amqp://guest:guest@127.0.0.1:${port}/`, pid, stop };
   } catch (err) {
-    stop();
+    await stop();
     throw err;
   }
 }

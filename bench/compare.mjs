@@ -17,7 +17,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from './scenarios.mjs';
 import { printTable, runScenarios } from './run.mjs';
-import { startAmqpd, startRabbit, buildCheckout } from './brokers.mjs';
+import { startAmqpd, startRabbit, buildCheckout, stopAll } from './brokers.mjs';
 import { runPairs, printSummaries, verdict } from './pairs.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,14 +74,26 @@ const names = Object.keys(SCENARIOS).filter((n) => !args.only.length || args.onl
 if (!names.length) throw new Error(`no scenario matches ${args.only.join(', ')}`);
 const commitMode = !!(args.baseline || args.baselineDir);
 
-// Everything started is stopped on the way out, also on Ctrl-C.
+// Everything started is stopped on the way out, also on Ctrl-C / SIGTERM: the brokers (also one
+// still starting), then the baseline worktree. cleanUp runs once, whoever calls it first; a stray
+// rejection from an agent torn down meanwhile is reported instead of ending the process halfway.
 const cleanups = [];
-const cleanUp = async () => {
+let cleaning;
+const cleanUp = () => (cleaning ??= (async () => {
+  try { await stopAll(); } catch (err) { console.error(err); }
   while (cleanups.length) {
     try { await cleanups.pop()(); } catch (err) { console.error(err); }
   }
-};
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => { cleanUp().finally(() => process.exit(130)); });
+})());
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    interrupted = true;
+    console.error(`${sig}: stopping the brokers`);
+    cleanUp().finally(() => process.exit(130));
+  });
+}
+process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err?.message ?? err));
 
 const started = Date.now();
 let A;
@@ -92,16 +104,12 @@ try {
     const checkout = args.baselineDir ? { dir: args.baselineDir, subject: describe(args.baselineDir) } : buildCheckout(ROOT, args.baseline);
     if (checkout.remove) cleanups.push(async () => checkout.remove());
     A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
-    cleanups.push(() => A.stop());
     B = await startAmqpd(checkout.dir, `amqpd@${describe(checkout.dir)}`);
-    cleanups.push(() => B.stop());
     console.log(`${A.label} (this checkout) vs ${B.label} (baseline: ${checkout.subject})`);
   } else {
     A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
-    cleanups.push(() => A.stop());
     B = args.withRabbit ? await startRabbit() : undefined;
-    if (B) cleanups.push(() => B.stop());
-    else console.log(args.withRabbit ? 'RabbitMQ not installed (apt-get install -y rabbitmq-server): measuring amqpd alone' : 'measuring amqpd alone');
+    if (!B) console.log(args.withRabbit ? 'RabbitMQ not installed (apt-get install -y rabbitmq-server): measuring amqpd alone' : 'measuring amqpd alone');
   }
   if (B) {
     result = await runPairs({ names, sides: [A, B], pairs: args.pairs, quick: args.quick, settleMs: args.settleMs });
@@ -115,6 +123,7 @@ try {
 } finally {
   await cleanUp();
 }
+if (interrupted) process.exit(130);
 
 console.log();
 printTable(result.runs);

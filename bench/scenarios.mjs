@@ -46,6 +46,9 @@ async function flow(ctx, spec) {
         latency: !!spec.latency, flagged: true, timeoutMs: durationMs + 30_000,
       }),
     );
+    // Awaited below, once the publishers are done; marked handled now so that a publisher's
+    // failure (which kills the consumers in `finally`) reports an error instead of a crash.
+    for (const run of consumerRuns) run.catch(() => {});
     await Promise.all(consumers.map((a) => a.waitFor('consuming')));
     const producerResults = await Promise.all(
       producers.map((a) =>
