@@ -104,7 +104,7 @@ try {
     const checkout = args.baselineDir ? { dir: args.baselineDir, subject: describe(args.baselineDir) } : buildCheckout(ROOT, args.baseline);
     if (checkout.remove) cleanups.push(async () => checkout.remove());
     A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
-    B = await startAmqpd(checkout.dir, `amqpd@${describe(checkout.dir)}`);
+    B = await startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`);
     console.log(`${A.label} (this checkout) vs ${B.label} (baseline: ${checkout.subject})`);
   } else {
     A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);

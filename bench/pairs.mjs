@@ -47,9 +47,8 @@ export async function runPairs({ names, sides: [A, B], pairs, quick, settleMs = 
       const got = new Map();
       for (const side of order) {
         await sleep(settleMs);
-        const [res] = await runScenarios({ url: side.url, pid: side.pid, only: [name], quick, label: side.label, exact: true });
-        res.pair = i + 1;
-        res.order = order.indexOf(side) + 1;
+        const extra = { pair: i + 1, order: order.indexOf(side) + 1 };
+        const [res] = await runScenarios({ url: side.url, pid: side.pid, only: [name], quick, label: side.label, exact: true, extra });
         runs.push(res);
         got.set(side, res);
       }
