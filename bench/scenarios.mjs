@@ -23,6 +23,9 @@ async function withControl(url, fn) {
   }
 }
 
+/** Upper bound on what one flow publisher sends (the duration ends it long before, at ≤ 300k/s). */
+const FLOW_MAX_MESSAGES = 20_000_000;
+
 /** Publishers → exchange → queues → consumers for a fixed duration; rate is measured at consumers. */
 async function flow(ctx, spec) {
   const warmup = warmupMs(ctx, spec.warmupMs);
@@ -55,7 +58,7 @@ async function flow(ctx, spec) {
         a.run('publish', {
           url: ctx.url, exchange: spec.exchange, routingKeys: spec.routingKeys, size: spec.size,
           persistent: !!spec.persistent, window: spec.window ?? 0, durationMs, rate: spec.rate,
-          latency: !!spec.latency, warmupMs: warmup,
+          latency: !!spec.latency, warmupMs: warmup, count: FLOW_MAX_MESSAGES,
         }),
       ),
     );
