@@ -1,10 +1,11 @@
 // Paired runs for bench/compare.mjs: each scenario runs `pairs` times on both sides (A, B), one
 // after the other, the side that goes first alternating from pair to pair (and the alternation
 // continuing across scenarios, so neither side always runs first or always runs on a broker that
-// has just been busy). Per pair, a ratio A/B oriented so that > 1 means A is better; per scenario,
-// the median ratio with its min and max. No broker is started or stopped here.
+// has just been busy). Before each run: a pause, then a wait (≤ 10 s) until neither broker uses
+// more than 5 % of a core. Per pair, a ratio A/B oriented so that > 1 means A is better; per
+// scenario, the median ratio with its min and max. No broker is started or stopped here.
 import { runScenarios } from './run.mjs';
-import { sleep } from './lib.mjs';
+import { sleep, waitQuiet } from './lib.mjs';
 
 /** Metrics each scenario is judged on: the first is the headline, [name, higherIsBetter]. */
 export function metricsOf(name) {
@@ -47,7 +48,8 @@ export async function runPairs({ names, sides: [A, B], pairs, quick, settleMs = 
       const got = new Map();
       for (const side of order) {
         await sleep(settleMs);
-        const extra = { pair: i + 1, order: order.indexOf(side) + 1 };
+        const quietMs = await waitQuiet([A.pid, B.pid]);
+        const extra = { pair: i + 1, order: order.indexOf(side) + 1, settleMs: settleMs + quietMs };
         const [res] = await runScenarios({ url: side.url, pid: side.pid, only: [name], quick, label: side.label, exact: true, extra });
         runs.push(res);
         got.set(side, res);
