@@ -80,14 +80,17 @@ function summarise(name, perPair) {
 /** Smallest noise band the verdict assumes, however tight a side's own values were. */
 export const NOISE_FLOOR = 0.03;
 
+/** Fewer pairs than this give no spread worth the name: no verdict. */
+export const VERDICT_MIN_PAIRS = 3;
+
 /**
- * Noise verdict for commit-vs-commit runs: 'lower' when every pair has A below B and the median
+ * Noise verdict for commit-vs-commit runs (3 pairs or more): 'lower' when every pair has A below B and the median
  * ratio is below 1 by more than the noise, the larger relative spread ((max − min) / median) of
  * either side's own values over the pairs, and at least NOISE_FLOOR; 'higher' symmetrically;
  * otherwise 'within noise'.
  */
 export function verdict(s) {
-  if (!(s.pairs > 0)) return 'no data';
+  if (!(s.pairs >= VERDICT_MIN_PAIRS)) return `no verdict (< ${VERDICT_MIN_PAIRS} pairs)`;
   const spread = (range, mid) => (mid > 0 ? (range[1] - range[0]) / mid : Infinity);
   const noise = Math.max(NOISE_FLOOR, spread(s.aRange, s.a), spread(s.bRange, s.b));
   if (s.max < 1 && s.ratio < 1 - noise) return 'lower';
