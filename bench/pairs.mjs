@@ -84,10 +84,10 @@ export const NOISE_FLOOR = 0.03;
 export const VERDICT_MIN_PAIRS = 3;
 
 /**
- * Noise verdict for commit-vs-commit runs (3 pairs or more): 'lower' when every pair has A below B and the median
- * ratio is below 1 by more than the noise, the larger relative spread ((max − min) / median) of
- * either side's own values over the pairs, and at least NOISE_FLOOR; 'higher' symmetrically;
- * otherwise 'within noise'.
+ * Noise verdict for commit-vs-commit runs (3 pairs or more): 'lower' when every pair has A below
+ * B and the median ratio is below 1 by more than the noise, the larger relative spread
+ * ((max − min) / median) of either side's own values over the pairs, and at least NOISE_FLOOR;
+ * 'higher' symmetrically; otherwise 'within noise'.
  */
 export function verdict(s) {
   if (!(s.pairs >= VERDICT_MIN_PAIRS)) return `no verdict (< ${VERDICT_MIN_PAIRS} pairs)`;
