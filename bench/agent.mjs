@@ -10,18 +10,21 @@ function nowMs() {
   return performance.timeOrigin + performance.now();
 }
 
-// Latency bodies carry the send time (double at offset 0) and a flag byte at offset 8: 1 when the
-// message counts, 0 while the publisher warms up (its first warmupMs are not measured).
-const LATENCY_FLAG_OFFSET = 8;
+// Flagged bodies carry a flag byte at offset 8: 0 while the publisher warms up (its first
+// warmupMs are not measured), 1 once it measures. Latency bodies also carry the send time (double at
+// offset 0). A consumer told `flagged` counts and times only the measured messages.
+const FLAG_OFFSET = 8;
 
-function makeBody(size, latency) {
-  return Buffer.alloc(Math.max(size, latency ? LATENCY_FLAG_OFFSET + 1 : 8), 0x61);
+function makeBody(size, flagged) {
+  return Buffer.alloc(Math.max(size, flagged ? FLAG_OFFSET + 1 : 8), 0x61);
 }
 
 async function publish(opts, control) {
   const conn = await amqp.connect(opts.url);
   const ch = opts.window > 0 ? await conn.createConfirmChannel() : await conn.createChannel();
-  const body = makeBody(opts.size, opts.latency);
+  const warmupMs = opts.warmupMs ?? 0;
+  const flagged = warmupMs > 0 || !!opts.latency;
+  const body = makeBody(opts.size, flagged);
   const props = { persistent: !!opts.persistent };
   const keys = opts.routingKeys;
   let sent = 0;
@@ -31,7 +34,10 @@ async function publish(opts, control) {
   const total = opts.count ?? Infinity;
   const intervalMs = opts.rate ? 1000 / opts.rate : 0;
   const startedAt = nowMs();
-  const measureFrom = startedAt + (opts.warmupMs ?? 0);
+  const measureFrom = startedAt + warmupMs;
+  // Where the measured part starts: counts and time at the end of the warm-up.
+  let mark = warmupMs > 0 ? undefined : { sent: 0, confirmed: 0, at: startedAt };
+  if (flagged) body[FLAG_OFFSET] = mark ? 1 : 0;
   let waiter = null;
   const wake = () => { if (waiter) { const w = waiter; waiter = null; w(); } };
   const onConfirm = (err) => {
@@ -46,11 +52,11 @@ async function publish(opts, control) {
       const wait = due - nowMs();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     }
-    if (opts.latency) {
+    if (!mark && (opts.latency || (sent & 63) === 0)) {
       const t = nowMs();
-      body.writeDoubleLE(t, 0);
-      body[LATENCY_FLAG_OFFSET] = t >= measureFrom ? 1 : 0;
+      if (t >= measureFrom) { mark = { sent, confirmed, at: t }; body[FLAG_OFFSET] = 1; }
     }
+    if (opts.latency) body.writeDoubleLE(nowMs(), 0);
     const key = keys[sent % keys.length];
     let ok;
     if (opts.window > 0) {
@@ -72,12 +78,17 @@ async function publish(opts, control) {
     const until = Date.now() + 30_000;
     while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   }
-  const elapsedMs = nowMs() - startedAt;
+  const endedAt = nowMs();
   // Close the channel first: its close follows the last publish through amqplib's per-channel
   // buffer, while a connection.close (channel 0) can overtake it and the broker drops the publish.
   await ch.close().catch(() => {});
   await conn.close().catch(() => {});
-  return { sent, confirmed, elapsedMs };
+  return {
+    sent, confirmed, elapsedMs: endedAt - startedAt,
+    measuredSent: mark ? sent - mark.sent : 0,
+    measuredConfirmed: mark ? confirmed - mark.confirmed : 0,
+    measuredMs: mark ? endedAt - mark.at : 0,
+  };
 }
 
 async function consume(opts, control) {
@@ -85,6 +96,7 @@ async function consume(opts, control) {
   const ch = await conn.createChannel();
   if (opts.prefetch) await ch.prefetch(opts.prefetch, false);
   let received = 0;
+  let measured = 0;
   let firstAt = 0;
   let lastAt = 0;
   const latencies = [];
@@ -92,13 +104,15 @@ async function consume(opts, control) {
   const finished = new Promise((r) => { done = r; });
   const expected = opts.count ?? Infinity;
   const onMessage = (msg) => {
-    if (!msg) return;
-    const t = nowMs();
-    if (received === 0) firstAt = t;
-    lastAt = t;
+    // Past the expected count the message is left unacked: the close requeues it.
+    if (!msg || received >= expected) return;
     received++;
-    if (opts.latency && latencies.length < LATENCY_SAMPLES_MAX && msg.content[LATENCY_FLAG_OFFSET] === 1) {
-      latencies.push(t - msg.content.readDoubleLE(0));
+    if (!opts.flagged || msg.content[FLAG_OFFSET] === 1) {
+      const t = nowMs();
+      if (measured === 0) firstAt = t;
+      lastAt = t;
+      measured++;
+      if (opts.latency && latencies.length < LATENCY_SAMPLES_MAX) latencies.push(t - msg.content.readDoubleLE(0));
     }
     if (!opts.noAck) ch.ack(msg);
     if (received >= expected) done();
@@ -124,8 +138,11 @@ async function consume(opts, control) {
     };
   });
   await Promise.race([finished, timeout, stopped]);
+  // Channel first, as in publish: a connection.close can overtake the channel's last acks, and
+  // the broker then requeues those messages (a backlog drained after a warm-up drain saw them).
+  await ch.close().catch(() => {});
   await conn.close().catch(() => {});
-  return { received, firstAt, lastAt, latencies };
+  return { received, measured, firstAt, lastAt, latencies };
 }
 
 async function idle(opts) {

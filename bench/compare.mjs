@@ -1,22 +1,31 @@
 #!/usr/bin/env node
-// npm run bench:compare [-- --only SUBSTRING] [--quick] [--no-rabbit]
-// Starts amqpd (bin/amqpd, temp data dir) and, when installed, RabbitMQ (Debian's rabbitmq-server
-// on another port with its own node name and data dir, stopped afterwards); runs each scenario
-// against both, alternately, and prints amqpd/RabbitMQ ratios (>1 means amqpd is better).
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir, cpus } from 'node:os';
+// npm run bench:compare [-- --pairs N] [--only SUBSTRING]... [--quick] [--settle-ms MS] [--out FILE]
+//                       [--baseline GIT-REF | --baseline-dir BUILT-CHECKOUT] [--no-rabbit]
+//
+// Default: amqpd (this checkout's bin/amqpd, temp data dir) against a private RabbitMQ node
+// (Debian's rabbitmq-server on its own port, node name and dirs, stopped afterwards). With
+// --baseline REF: this checkout's amqpd against the amqpd of commit REF, built in a temporary git
+// worktree (node_modules linked from here; removed afterwards); --baseline-dir uses a checkout that
+// is already built instead. Either way each scenario runs in N pairs (default 3), the side going
+// first alternating pair by pair (bench/pairs.mjs), and the summary gives the median ratio per
+// scenario with its min and max over the pairs (> 1: this checkout's amqpd is better).
+// --no-rabbit runs this amqpd alone (N runs per scenario, no ratios).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from './scenarios.mjs';
-import { runScenarios, printTable } from './run.mjs';
-import { sleep } from './lib.mjs';
+import { printTable, runScenarios } from './run.mjs';
+import { startAmqpd, startRabbit, buildCheckout, stopAll } from './brokers.mjs';
+import { runPairs, printSummaries, verdict } from './pairs.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** What each scenario is judged on: the metric and whether higher is better. */
-/** Issue #5 targets as amqpd/RabbitMQ ratios (>1 = amqpd better), by scenario prefix. */
+/**
+ * Issue #5 targets as amqpd/RabbitMQ ratios (>1 = amqpd better), by scenario. The no-consumer
+ * b rows (issue #11) have none: their ratios are recorded, not judged.
+ */
 export const TARGET = (name) => {
   if (name.startsWith('a-')) return 2.0;
   if (name === 'b-persistent-confirm-w1000') return 3.0;
@@ -29,126 +38,111 @@ export const TARGET = (name) => {
   return undefined;
 };
 
-const METRIC = (name) => {
-  if (name.startsWith('e-')) return ['brokerRssMb', false];
-  if (name.startsWith('f-')) return ['seconds', false];
-  if (name.startsWith('h-')) return ['p99Ms', false];
-  return ['rate', true];
-};
+function parseArgs(argv) {
+  const args = { only: [], quick: false, withRabbit: true, pairs: 3, settleMs: 1000, baseline: undefined, baselineDir: undefined, out: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
+    if (a === '--only') args.only.push(value());
+    else if (a === '--quick') args.quick = true;
+    else if (a === '--no-rabbit') args.withRabbit = false;
+    else if (a === '--pairs') args.pairs = Number(value());
+    else if (a === '--settle-ms') args.settleMs = Number(value());
+    else if (a === '--baseline') args.baseline = value();
+    else if (a === '--baseline-dir') args.baselineDir = value();
+    else if (a === '--out') args.out = value();
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isSafeInteger(args.pairs) || args.pairs < 1) throw new Error('--pairs must be a positive integer');
+  if (!Number.isFinite(args.settleMs) || args.settleMs < 0) throw new Error('--settle-ms must be ≥ 0');
+  if (args.baseline && args.baselineDir) throw new Error('--baseline and --baseline-dir exclude each other');
+  return args;
+}
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
+function describe(dir) {
+  const git = (...a) => execFileSync('git', ['-C', dir, ...a]).toString().trim();
+  try {
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    return `${git('rev-parse', '--short=8', 'HEAD')}${dirty ? '+' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+const names = Object.keys(SCENARIOS).filter((n) => !args.only.length || args.only.some((o) => n.includes(o)));
+if (!names.length) throw new Error(`no scenario matches ${args.only.join(', ')}`);
+const commitMode = !!(args.baseline || args.baselineDir);
+
+// Everything started is stopped on the way out, also on Ctrl-C / SIGTERM: the brokers (also one
+// still starting), then the baseline worktree. cleanUp runs once, whoever calls it first; a stray
+// rejection from an agent torn down meanwhile is reported instead of ending the process halfway.
+const cleanups = [];
+let cleaning;
+const cleanUp = () => (cleaning ??= (async () => {
+  try { await stopAll(); } catch (err) { console.error(err); }
+  while (cleanups.length) {
+    try { await cleanups.pop()(); } catch (err) { console.error(err); }
+  }
+})());
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    interrupted = true;
+    console.error(`${sig}: stopping the brokers`);
+    cleanUp().finally(() => process.exit(130));
   });
 }
+process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err?.message ?? err));
 
-async function waitForPort(port, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const ok = await new Promise((r) => {
-      const c = connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
-      c.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`port ${port} did not open in ${timeoutMs} ms`);
-}
-
-async function startAmqpd() {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-bench-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/amqpd'), '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForPort(port, 20_000);
-  return {
-    label: 'amqpd', url: `amqp://guest:guest@127.0.0.1:${port}/`, pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function startRabbit() {
-  if (!existsSync('/usr/sbin/rabbitmq-server') && !existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server')) return undefined;
-  const port = await freePort();
-  const base = mkdtempSync(join(tmpdir(), 'rabbit-bench-'));
-  const node = `amqpdbench${port}@localhost`;
-  writeFileSync(join(base, 'enabled_plugins'), '[].\n');
-  const env = {
-    ...process.env, RABBITMQ_NODENAME: node, RABBITMQ_NODE_PORT: String(port), RABBITMQ_DIST_PORT: String(await freePort()),
-    RABBITMQ_MNESIA_BASE: join(base, 'mnesia'), RABBITMQ_LOG_BASE: join(base, 'log'), RABBITMQ_PID_FILE: join(base, 'pid'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(base, 'enabled_plugins'), RABBITMQ_CONFIG_FILE: join(base, 'none'),
-  };
-  // Debian's script drops to the rabbitmq user when started as root: it must own its dirs.
-  if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'rabbitmq:rabbitmq', base]);
-  // Debian's /usr/sbin/rabbitmq-server wrapper switches user with `su`, whose PAM session resets
-  // the open-files limit to 1024 (too few for 10,000 connections); setpriv keeps our limit.
-  const asRoot = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv') && existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server');
-  const child = asRoot
-    ? spawn('setpriv', ['--reuid=rabbitmq', '--regid=rabbitmq', '--init-groups', '/usr/lib/rabbitmq/bin/rabbitmq-server'],
-      { env: { ...env, HOME: '/var/lib/rabbitmq' }, cwd: '/var/lib/rabbitmq', stdio: 'ignore', detached: true })
-    : spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true });
-  child.unref();
-  // `rabbitmqctl await_startup` fails at once while the node is not yet registered with epmd;
-  // the AMQP port opening is the signal that matters here.
-  await waitForPort(port, 60_000);
-  const pid = Number(execFileSync('rabbitmqctl', ['-n', node, 'eval', 'list_to_integer(os:getpid()).'], { env }).toString().trim());
-  const version = execFileSync('rabbitmqctl', ['-n', node, 'version'], { env }).toString().trim();
-  const nofile = /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1];
-  console.log(`rabbitmq ${version} node ${node} pid ${pid} max open files ${nofile}`);
-  return {
-    label: `rabbitmq-${version}`, url: `amqp://guest:guest@127.0.0.1:${port}/`, pid,
-    async stop() {
-      try { execFileSync('rabbitmqctl', ['-n', node, 'stop'], { env, stdio: 'ignore' }); } catch { /* already gone */ }
-      rmSync(base, { recursive: true, force: true });
-    },
-  };
-}
-
-const argv = process.argv.slice(2);
-const only = [];
-let quick = false;
-let withRabbit = true;
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--only') only.push(argv[++i]);
-  else if (argv[i] === '--quick') quick = true;
-  else if (argv[i] === '--no-rabbit') withRabbit = false;
-  else throw new Error(`unknown argument ${argv[i]}`);
-}
-
-const amqpd = await startAmqpd();
-const rabbit = withRabbit ? await startRabbit() : undefined;
-if (!rabbit) console.log('RabbitMQ not installed (apt-get install -y rabbitmq-server): measuring amqpd alone');
-const all = [];
-const ratios = [];
+const started = Date.now();
+let A;
+let B;
+let result;
 try {
-  for (const name of Object.keys(SCENARIOS)) {
-    if (only.length && !only.some((o) => name.includes(o))) continue;
-    const [a] = await runScenarios({ url: amqpd.url, pid: amqpd.pid, only: [name], quick, label: 'amqpd', exact: true });
-    all.push(a);
-    if (!rabbit) continue;
-    const [r] = await runScenarios({ url: rabbit.url, pid: rabbit.pid, only: [name], quick, label: rabbit.label, exact: true });
-    all.push(r);
-    const [metric, higherBetter] = METRIC(name);
-    const av = a[metric];
-    const rv = r[metric];
-    const ratio = av && rv ? (higherBetter ? av / rv : rv / av) : undefined;
-    const target = TARGET(name);
-    const rounded = ratio && Math.round(ratio * 100) / 100;
-    ratios.push({ scenario: name, metric, amqpd: av, rabbitmq: rv, ratio: rounded, target, met: target === undefined ? undefined : rounded >= target });
+  if (commitMode) {
+    const checkout = args.baselineDir ? { dir: args.baselineDir, subject: describe(args.baselineDir) } : buildCheckout(ROOT, args.baseline);
+    if (checkout.remove) cleanups.push(async () => checkout.remove());
+    A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
+    B = await startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`);
+    console.log(`${A.label} (this checkout) vs ${B.label} (baseline: ${checkout.subject})`);
+  } else {
+    A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
+    B = args.withRabbit ? await startRabbit() : undefined;
+    if (!B) console.log(args.withRabbit ? 'RabbitMQ not installed (apt-get install -y rabbitmq-server): measuring amqpd alone' : 'measuring amqpd alone');
+  }
+  if (B) {
+    result = await runPairs({ names, sides: [A, B], pairs: args.pairs, quick: args.quick, settleMs: args.settleMs });
+  } else {
+    // amqpd alone: the same runs, no ratios.
+    result = { runs: [], summaries: [] };
+    for (const name of names) {
+      for (let i = 0; i < args.pairs; i++) result.runs.push(...(await runScenarios({ url: A.url, pid: A.pid, only: [name], quick: args.quick, label: A.label, exact: true })));
+    }
   }
 } finally {
-  await amqpd.stop();
-  if (rabbit) await rabbit.stop();
+  await cleanUp();
 }
+if (interrupted) process.exit(130);
+
 console.log();
-printTable(all);
-if (ratios.length) {
-  console.log(`\namqpd vs RabbitMQ (ratio > 1: amqpd better; machine: ${cpus().length} × ${cpus()[0]?.model})`);
-  for (const r of ratios) console.log(`${JSON.stringify(r)}`);
+printTable(result.runs);
+const minutes = Math.round((Date.now() - started) / 6000) / 10;
+const machine = `${cpus().length} × ${cpus()[0]?.model}`;
+if (B) {
+  console.log(`\n${A.label} vs ${B.label}: ${args.pairs} pair(s) per scenario, order alternating; ratio > 1: ${A.label} better; ${minutes} min; machine ${machine}${args.quick ? '; QUICK run (not comparable)' : ''}\n`);
+  printSummaries(result.summaries, {
+    aName: commitMode ? 'this' : 'amqpd', bName: commitMode ? 'baseline' : 'RabbitMQ',
+    target: commitMode ? undefined : TARGET, judge: commitMode,
+  });
+  if (commitMode) {
+    const lower = result.summaries.flatMap((s) => s.metrics.filter((m) => verdict(m) === 'lower').map((m) => `${s.scenario} ${m.metric}`));
+    console.log(`\nlower than the baseline beyond noise: ${lower.length ? lower.join(', ') : 'none'}`);
+  }
 }
 console.log('\nclientCpuPercent is the busiest client process: near 100 means the client, not the broker, was the limit.');
+if (args.out) {
+  writeFileSync(args.out, `${JSON.stringify({ a: A.label, b: B?.label, pairs: args.pairs, quick: args.quick, machine, minutes, ...result }, null, 1)}\n`);
+  console.log(`results written to ${args.out}`);
+}
+process.exit(0);

@@ -57,6 +57,34 @@ export function sampleRss(pid, intervalMs = 200) {
   return { stop() { clearInterval(timer); const v = rssBytes(pid); if (v !== undefined) lastBytes = v; return { maxBytes: Math.max(maxBytes, lastBytes), lastBytes }; } };
 }
 
+/** CPU time (user + system, in clock ticks of 10 ms) of a pid so far, or undefined. */
+export function cpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until every pid used under `busyShare` of one core over `windowMs`, at most `maxMs`
+ * (a broker still cleaning up after its last run should not steal the CPU of the next one).
+ * Resolves the ms waited.
+ */
+export async function waitQuiet(pids, { windowMs = 500, busyShare = 0.05, maxMs = 10_000 } = {}) {
+  const started = Date.now();
+  const known = pids.filter((p) => cpuTicks(p) !== undefined);
+  while (Date.now() - started < maxMs) {
+    const before = known.map(cpuTicks);
+    await sleep(windowMs);
+    const busy = known.some((p, i) => ((cpuTicks(p) ?? before[i]) - before[i]) * 10 > windowMs * busyShare);
+    if (!busy) break;
+  }
+  return Date.now() - started;
+}
+
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

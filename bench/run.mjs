@@ -17,18 +17,19 @@ function parseArgs(argv) {
   return args;
 }
 
-export async function runScenarios({ url, pid, only, quick, label, exact = false }) {
+export async function runScenarios({ url, pid, only, quick, label, exact = false, extra = {} }) {
   const results = [];
   for (const [name, run] of Object.entries(SCENARIOS)) {
     if (only.length && !only.some((o) => (exact ? name === o : name.includes(o)))) continue;
     const started = Date.now();
     let result;
     try {
-      result = { scenario: name, broker: label, ...(await run({ url, pid, quick })) };
+      result = { scenario: name, broker: label, ...extra, ...(await run({ url, pid, quick })) };
     } catch (err) {
-      result = { scenario: name, broker: label, error: String(err?.message ?? err) };
+      result = { scenario: name, broker: label, ...extra, error: String(err?.message ?? err) };
     }
-    result.seconds = Math.round((Date.now() - started) / 100) / 10;
+    // The whole run, set-up and clean-up included (f reports its own `seconds`: the declares only).
+    result.wallSeconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(`${JSON.stringify(result)}\n`);
     results.push(result);
   }

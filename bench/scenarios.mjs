@@ -1,11 +1,17 @@
-// The benchmark scenarios of issue #5. Each is bounded in time (well under 60 s; `quick` shortens
-// them further) and returns one flat result object. Publishers and consumers run in separate agent
+// The benchmark scenarios of issue #5 (and #11). Each is bounded in message count and in time, stops
+// by itself (`quick` shortens it) and returns one flat result object. Each starts with a short
+// unsampled warm-up on the same connections or queue (WARMUP_MS of traffic, or a small batch of the
+// same operation) that the figures leave out. Publishers and consumers run in separate agent
 // processes (bench/agent.mjs); the broker's RSS is sampled from /proc when its pid is known.
 import amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { startAgent, sampleRss, percentile, mb, round, sleep } from './lib.mjs';
 
 const uniq = () => randomBytes(4).toString('hex');
+
+/** Unsampled warm-up of the flow scenarios (ms of traffic before measuring). */
+const WARMUP_MS = 1000;
+const warmupMs = (ctx, ms = WARMUP_MS) => (ctx.quick ? 300 : ms);
 
 async function withControl(url, fn) {
   const conn = await amqp.connect(url);
@@ -17,10 +23,13 @@ async function withControl(url, fn) {
   }
 }
 
+/** Upper bound on what one flow publisher sends (the duration ends it long before, at ≤ 300k/s). */
+const FLOW_MAX_MESSAGES = 20_000_000;
+
 /** Publishers → exchange → queues → consumers for a fixed duration; rate is measured at consumers. */
 async function flow(ctx, spec) {
-  const warmupMs = spec.warmupMs ? (ctx.quick ? 500 : spec.warmupMs) : 0;
-  const durationMs = (ctx.quick ? 3000 : spec.durationMs ?? 10_000) + warmupMs;
+  const warmup = warmupMs(ctx, spec.warmupMs);
+  const durationMs = (ctx.quick ? 3000 : spec.durationMs ?? 10_000) + warmup;
   const queues = [];
   await withControl(ctx.url, async (ch) => {
     for (const q of spec.queues) {
@@ -37,16 +46,19 @@ async function flow(ctx, spec) {
     const consumerRuns = consumers.map((a, i) =>
       a.run('consume', {
         url: ctx.url, queues: [spec.consumerQueues[i]], noAck: !!spec.noAck, prefetch: spec.prefetch ?? 0,
-        latency: !!spec.latency, timeoutMs: durationMs + 30_000,
+        latency: !!spec.latency, flagged: true, timeoutMs: durationMs + 30_000,
       }),
     );
+    // Awaited below, once the publishers are done; marked handled now so that a publisher's
+    // failure (which kills the consumers in `finally`) reports an error instead of a crash.
+    for (const run of consumerRuns) run.catch(() => {});
     await Promise.all(consumers.map((a) => a.waitFor('consuming')));
     const producerResults = await Promise.all(
       producers.map((a) =>
         a.run('publish', {
           url: ctx.url, exchange: spec.exchange, routingKeys: spec.routingKeys, size: spec.size,
           persistent: !!spec.persistent, window: spec.window ?? 0, durationMs, rate: spec.rate,
-          latency: !!spec.latency, warmupMs,
+          latency: !!spec.latency, warmupMs: warmup, count: FLOW_MAX_MESSAGES,
         }),
       ),
     );
@@ -59,21 +71,23 @@ async function flow(ctx, spec) {
     for (const a of consumers) a.send({ type: 'expect', count: sentTotal });
     consumerResults = await Promise.all(consumerRuns);
     const received = consumerResults.reduce((s, r) => s + r.received, 0);
+    const measured = consumerResults.reduce((s, r) => s + r.measured, 0);
     const first = Math.min(...consumerResults.map((r) => r.firstAt || Infinity));
     const last = Math.max(...consumerResults.map((r) => r.lastAt || 0));
     const sent = producerResults.reduce((s, r) => s + r.sent, 0);
-    const pubElapsed = Math.max(...producerResults.map((r) => r.elapsedMs));
+    const measuredSent = producerResults.reduce((s, r) => s + r.measuredSent, 0);
+    const pubElapsed = Math.max(...producerResults.map((r) => r.measuredMs));
     const latencies = consumerResults.flatMap((r) => r.latencies).sort((a, b) => a - b);
     const { maxBytes } = rss.stop();
     return {
-      sent, received, expected, lost: expected - received,
-      publishRate: round(sent / (pubElapsed / 1000), 0),
-      rate: round(received / Math.max(0.001, (last - first) / 1000), 0),
+      sent, received, expected, lost: expected - received, measuredSent, measuredReceived: measured, warmupMs: warmup,
+      publishRate: round(measuredSent / Math.max(0.001, pubElapsed / 1000), 0),
+      rate: round(measured / Math.max(0.001, (last - first) / 1000), 0),
       p50Ms: latencies.length ? round(percentile(latencies, 50), 2) : undefined,
       p99Ms: latencies.length ? round(percentile(latencies, 99), 2) : undefined,
       ...(spec.latency ? {
         p999Ms: latencies.length ? round(percentile(latencies, 99.9), 2) : undefined,
-        latencySamples: latencies.length, warmupMs,
+        latencySamples: latencies.length,
       } : {}),
       brokerRssMaxMb: mb(maxBytes),
       clientCpuPercent: round(Math.max(...[...producerResults, ...consumerResults].map((r) => r.cpuPercent)), 0),
@@ -136,15 +150,56 @@ async function latency(ctx) {
   });
 }
 
+/**
+ * Persistent messages with confirms to a durable queue that has no consumer: every message must be
+ * written and synced before its confirm (no consumer can ack it first and spare the write, as in
+ * the b rows with a consumer). Rate = confirms per second after the warm-up; the queue is checked to
+ * hold every confirmed message. Bounded by maxCount and by the duration.
+ */
+function noConsumer({ size, window, maxCount }) {
+  return async (ctx) => {
+    const q = `bench.nc.${uniq()}`;
+    await withControl(ctx.url, (ch) => ch.assertQueue(q, { durable: true, autoDelete: false }));
+    const warmup = warmupMs(ctx);
+    const pub = await startAgent();
+    const rss = sampleRss(ctx.pid);
+    try {
+      const p = await pub.run('publish', {
+        url: ctx.url, exchange: '', routingKeys: [q], size, persistent: true, window,
+        durationMs: (ctx.quick ? 3000 : 10_000) + warmup, count: ctx.quick ? Math.min(maxCount, 100_000) : maxCount, warmupMs: warmup,
+      });
+      const { maxBytes } = rss.stop();
+      const queued = await withControl(ctx.url, async (ch) => (await ch.checkQueue(q)).messageCount);
+      return {
+        sent: p.sent, confirmed: p.confirmed, queued, lost: Math.max(0, p.confirmed - queued), warmupMs: warmup,
+        rate: round(p.measuredConfirmed / Math.max(0.001, p.measuredMs / 1000), 0),
+        publishRate: round(p.measuredSent / Math.max(0.001, p.measuredMs / 1000), 0),
+        brokerRssMaxMb: mb(maxBytes), clientCpuPercent: round(p.cpuPercent, 0),
+      };
+    } finally {
+      rss.stop();
+      pub.kill();
+      await withControl(ctx.url, (ch) => ch.deleteQueue(q)).catch(() => {});
+    }
+  };
+}
+
 async function idleConnections(ctx, n) {
   const count = ctx.quick ? Math.min(n, 500) : n;
   const perAgent = 2500;
   const agentsNeeded = Math.ceil(count / perAgent);
   const agents = await Promise.all(Array.from({ length: agentsNeeded }, () => startAgent()));
-  const rss = sampleRss(ctx.pid);
-  const before = rss.stop().lastBytes;
-  const rss2 = sampleRss(ctx.pid);
+  const warmupConnections = ctx.quick ? 20 : 100;
+  let rss2;
   try {
+    // Warm-up, unsampled: open and close a small batch of connections first.
+    const warm = agents[0].run('idle', { url: ctx.url, connections: warmupConnections });
+    await agents[0].waitFor('opened');
+    agents[0].send({ type: 'close' });
+    await warm;
+    await sleep(200);
+    const before = sampleRss(ctx.pid).stop().lastBytes;
+    rss2 = sampleRss(ctx.pid);
     const startedAt = Date.now();
     const runs = agents.map((a, i) =>
       a.run('idle', { url: ctx.url, connections: Math.min(perAgent, count - i * perAgent) }),
@@ -157,57 +212,71 @@ async function idleConnections(ctx, n) {
     await Promise.all(runs);
     const ok = opened.reduce((s, o) => s + o.opened, 0);
     return {
-      connections: ok, failed: opened.reduce((s, o) => s + o.failed, 0),
+      connections: ok, failed: opened.reduce((s, o) => s + o.failed, 0), warmupConnections,
       openRate: round(ok / (elapsedMs / 1000), 0), brokerRssMb: mb(lastBytes), brokerRssMaxMb: mb(maxBytes),
       brokerRssBeforeMb: mb(before),
       rssPerConnectionKb: lastBytes && before ? round((lastBytes - before) / ok / 1024, 1) : undefined,
     };
   } finally {
-    rss2.stop();
+    rss2?.stop();
     for (const a of agents) a.kill();
   }
 }
 
 async function queueDeclares(ctx) {
   const n = ctx.quick ? 1000 : 10_000;
+  const warmups = ctx.quick ? 50 : 200;
   const prefix = `bench.decl.${uniq()}`;
-  const rss = sampleRss(ctx.pid);
   return withControl(ctx.url, async (ch) => {
+    // Warm-up, unsampled: declare and delete a small batch first.
+    for (let i = 0; i < warmups; i++) await ch.assertQueue(`${prefix}.w${i}`, { durable: false });
+    for (let i = 0; i < warmups; i++) await ch.deleteQueue(`${prefix}.w${i}`);
+    const rss = sampleRss(ctx.pid);
     const t0 = Date.now();
     for (let i = 0; i < n; i++) await ch.assertQueue(`${prefix}.${i}`, { durable: false });
     const elapsedMs = Date.now() - t0;
     const { maxBytes, lastBytes } = rss.stop();
     for (let i = 0; i < n; i++) await ch.deleteQueue(`${prefix}.${i}`);
-    return { declares: n, seconds: round(elapsedMs / 1000, 2), rate: round(n / (elapsedMs / 1000), 0), brokerRssMb: mb(lastBytes), brokerRssMaxMb: mb(maxBytes) };
+    return { declares: n, warmups, seconds: round(elapsedMs / 1000, 2), rate: round(n / (elapsedMs / 1000), 0), brokerRssMb: mb(lastBytes), brokerRssMaxMb: mb(maxBytes) };
   });
 }
 
+/**
+ * Backlog: publish `count` messages (confirm window 1000) to a queue with no consumer, then drain
+ * them all with one consumer (prefetch 1000). The same count on every broker (issue #11): each
+ * phase is bounded by its own 240 s (quick: 60 s) instead of a shared budget, and `complete` says
+ * whether both phases got through. Rate = drain rate; the times to build and to drain the backlog are reported.
+ */
 async function backlog(ctx, { size, persistent }) {
   const count = ctx.quick ? 50_000 : 1_000_000;
+  const phaseMs = ctx.quick ? 60_000 : 240_000;
+  const warmCount = ctx.quick ? 2_000 : 10_000;
   const q = `bench.backlog.${uniq()}`;
   await withControl(ctx.url, (ch) => ch.assertQueue(q, { durable: !!persistent }));
-  const rss = sampleRss(ctx.pid);
   const [pub, con] = await Promise.all([startAgent(), startAgent()]);
-  // One budget for publish + drain keeps the scenario under 60 s; a broker slower than that
-  // publishes fewer messages (reported), the drain rate is still per message.
-  const budgetEnd = Date.now() + 56_000;
+  const fill = (n, durationMs) => pub.run('publish', { url: ctx.url, exchange: '', routingKeys: [q], size, persistent, window: 1000, count: n, durationMs });
+  const drain = (n, timeoutMs) => con.run('consume', { url: ctx.url, queues: [q], noAck: false, prefetch: 1000, count: n, timeoutMs });
+  let rss;
   try {
-    const p = await pub.run('publish', {
-      url: ctx.url, exchange: '', routingKeys: [q], size, persistent, window: 1000, count, durationMs: 36_000,
-    });
-    const c = await con.run('consume', {
-      url: ctx.url, queues: [q], noAck: false, prefetch: 1000, count: p.confirmed || p.sent,
-      timeoutMs: Math.max(5_000, budgetEnd - Date.now()),
-    });
+    // Warm-up, unsampled: a small backlog built and drained through the same queue.
+    const w = await fill(warmCount, 20_000);
+    await drain(w.confirmed, 20_000);
+    rss = sampleRss(ctx.pid);
+    const p = await fill(count, phaseMs);
+    if (p.confirmed === 0) throw new Error(`no confirm for any of ${p.sent} messages`);
+    const c = await drain(p.confirmed, phaseMs);
     const { maxBytes } = rss.stop();
+    const drainMs = Math.max(1, c.lastAt - c.firstAt);
     return {
-      published: p.sent, confirmed: p.confirmed, publishRate: round(p.sent / (p.elapsedMs / 1000), 0),
-      drained: c.received, rate: round(c.received / Math.max(0.001, (c.lastAt - c.firstAt) / 1000), 0),
-      lost: (p.confirmed || p.sent) - c.received,
+      count, published: p.sent, confirmed: p.confirmed, drained: c.received, lost: p.confirmed - c.received,
+      complete: p.confirmed === count && c.received === count, warmupMessages: warmCount,
+      publishSeconds: round(p.elapsedMs / 1000, 1), drainSeconds: round(drainMs / 1000, 1),
+      totalSeconds: round((p.elapsedMs + drainMs) / 1000, 1),
+      publishRate: round(p.sent / (p.elapsedMs / 1000), 0), rate: round(c.received / (drainMs / 1000), 0),
       brokerRssMaxMb: mb(maxBytes), clientCpuPercent: round(Math.max(p.cpuPercent, c.cpuPercent), 0),
     };
   } finally {
-    rss.stop();
+    rss?.stop();
     pub.kill();
     con.kill();
     await withControl(ctx.url, (ch) => ch.deleteQueue(q)).catch(() => {});
@@ -221,7 +290,9 @@ export const SCENARIOS = {
   'a-transient-1KiB-noack': oneToOne({ size: 1024, noAck: true }),
   'a-transient-1KiB-ack-p100': oneToOne({ size: 1024, noAck: false }),
   'b-persistent-confirm-w1': oneToOne({ size: 1024, noAck: false, persistent: true, window: 1 }),
+  'b-persistent-confirm-w1-noconsumer': noConsumer({ size: 1024, window: 1, maxCount: 200_000 }),
   'b-persistent-confirm-w1000': oneToOne({ size: 1024, noAck: false, persistent: true, window: 1000 }),
+  'b-persistent-confirm-w1000-noconsumer': noConsumer({ size: 1024, window: 1000, maxCount: 1_000_000 }),
   'c-fanout-10': fanout,
   'd-topic-1000-bindings': topic,
   'e-idle-1000-conns': (ctx) => idleConnections(ctx, 1000),
