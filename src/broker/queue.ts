@@ -50,6 +50,7 @@ import { accessRefused, resource } from '../errors/index.js';
 import type { EntityKey, Store, StoredMessage } from '../store/store.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message, QueueApi } from './api.js';
 import type { Binding } from './binding.js';
+import { FlowControl } from './flow-control.js';
 import { ReadyMessages } from './ready-messages.js';
 import {
   holdLimitMs,
@@ -69,14 +70,6 @@ export const QUEUE_WINDOW_BYTES_MAX = 16 * 1024 * 1024;
 export const PAGE_IN_BATCH_MESSAGES = 1_000;
 /** Body bytes read back per store call (the store stops after the entry that reaches it). */
 export const PAGE_IN_BATCH_BYTES = 1024 * 1024;
-/**
- * Publisher flow control: a queue with consumers and at least this many ready messages asks the
- * publishing connection to stop reading for a moment (see Queue.flowBacklogged). RabbitMQ throttles
- * publishers with credit flow for the same reason: a publisher faster than the consumers would
- * otherwise grow the queue until it pages to disk, and the consumers then run at disk speed.
- */
-export const FLOW_READY_HIGH = 2_000;
-
 /** How much of a queue stays in memory; Broker.open takes one (tests use tiny windows). */
 export interface QueueWindow {
   readonly messagesMax: number;
@@ -215,8 +208,8 @@ export class Queue implements QueueApi {
   /** True once a scratch position was written, so deletion must clear the store too. */
   private wroteScratch = false;
   private unacked = 0;
-  /** Messages handed out so far (flow control watches it for progress). */
-  handedOut = 0;
+  /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
+  readonly flow = new FlowControl(this);
   private nextSeq = 1;
   private readonly consumers: ConsumerSink[] = [];
   private cursor = 0;
@@ -259,12 +252,9 @@ export class Queue implements QueueApi {
     return this.consumers.length;
   }
 
-  /**
-   * True when publishers should pause: consumers are attached and the ready backlog is at or over
-   * FLOW_READY_HIGH. Without consumers nothing would drain it, so the queue pages out instead.
-   */
+  /** True when publishers should pause (flow-control.ts: progressing consumers, backlog over the mark). */
   flowBacklogged(): boolean {
-    return this.consumers.length > 0 && !this.deleted && this.ready.length + this.pagedCount >= FLOW_READY_HIGH;
+    return this.flow.backlogged();
   }
 
   unackedCount(): number {
@@ -562,7 +552,7 @@ export class Queue implements QueueApi {
   private handOut(entry: QueueEntry, noAck: boolean): void {
     entry.deliveryCount++;
     this.unacked++;
-    this.handedOut++;
+    this.flow.handedOut();
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
   }
 
