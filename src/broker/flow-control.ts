@@ -10,8 +10,8 @@
  * told (FlowWaiter.flowResumed, once) when:
  *   - a hand-out brings the backlog down to FLOW_BACKLOG_RESUME_MESSAGES (event, no polling), or
  *   - the watchdog (one timer on the injected clock, every FLOW_STALL_MS while someone waits or
- *     the queue is stalled) finds the queue no longer backlogged (consumers gone, purged,
- *     deleted), or finds that nothing at all was handed out during a whole window while publishers
+ *     the queue is stalled) finds the consumers gone, the queue deleted or the backlog down to
+ *     the resume mark some other way (a purge), or finds that nothing at all was handed out during a whole window while publishers
  *     waited. The queue is then *stalled*: a consumer that makes no progress (its socket stopped
  *     draining, it stopped acking) must not throttle publishers, so while stalled the queue is
  *     never backlogged and pages its backlog out to the store instead, memory bounded by the queue
@@ -108,9 +108,15 @@ export class FlowControl {
     } else if (!progressed && this.waiters.size > 0 && this.backlogged()) {
       this.stalled = true;
     }
-    if (this.waiters.size > 0 && !this.backlogged()) this.resumeAll();
+    if (this.waiters.size > 0 && !this.holdsWaiters()) this.resumeAll();
     this.settleWatchdog();
   };
+
+  /** Waiters stay paused: consumers progress (no stall) and the backlog is above the resume mark. */
+  private holdsWaiters(): boolean {
+    const q = this.queue;
+    return !this.stalled && q.consumerCount() > 0 && !q.deleted && q.messageCount() > FLOW_BACKLOG_RESUME_MESSAGES;
+  }
 
   private resumeAll(): void {
     const ws = [...this.waiters];

@@ -25,6 +25,7 @@ import { MemoryStore } from '../store/memory-store.js';
 import type { WriteHoldStats } from '../broker/write-hold.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
 
 /** How long shutdown waits for clients' close-ok before dropping their sockets. */
@@ -47,6 +48,8 @@ export interface ServerOptions {
    * embedding API and the CLI never pass it: production always runs with the defaults.
    */
   readonly limits?: Partial<ProtocolLimits>;
+  /** Time and timers for connections (heartbeats, handshake and close timeouts); tests may fake it. */
+  readonly clock?: Clock;
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -69,6 +72,7 @@ export class AmqpServer {
     readonly config: Config,
     log: Logger,
     limits: Partial<ProtocolLimits> = {},
+    private readonly clock: Clock = systemClock,
   ) {
     this.log = log;
     const store = openStore(config, log);
@@ -99,7 +103,7 @@ export class AmqpServer {
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log, opts.limits);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock);
     try {
       await server.listen();
     } catch (err) {
@@ -159,6 +163,7 @@ export class AmqpServer {
       ctx: this.ctx,
       log: connectionLogger(this.log, id, remote),
       channelLog: channelLogger,
+      clock: this.clock,
     });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
