@@ -66,6 +66,20 @@ describe('heartbeats on the clock', () => {
     expect(clock.pendingCount()).toBe(0);
   });
 
+  it('counts the two intervals from the peer\'s last frame, wherever it falls between our checks', () => {
+    for (const lastAfterS of [0.001, 29.999, 45, 59.999]) {
+      const { clock, socket, t0 } = openConnection(60);
+      const last = t0 + lastAfterS * S;
+      clock.advanceTo(last);
+      socket.receive(HEARTBEAT_FRAME);
+      clock.advanceTo(last + 2 * 60 * S - 1);
+      expect(socket.destroyed, `last frame ${lastAfterS} s in`).toBe(false);
+      clock.advanceTo(last + 2.5 * 60 * S);
+      expect(socket.destroyed, `last frame ${lastAfterS} s in`).toBe(true);
+      expect(socket.count('connection.close')).toBe(0);
+    }
+  });
+
   it('drops a silent peer after two intervals of 1 s too', () => {
     const { clock, socket, t0 } = openConnection(1);
     clock.advanceTo(t0 + 2 * S - 1);

@@ -67,6 +67,18 @@ describe('Heartbeat', () => {
     expect(clock.pendingCount()).toBe(0);
   });
 
+  it('drops a peer two intervals after its last frame, not before, when that frame came just before a check', () => {
+    const { counts, clock, hb } = start(1);
+    clock.advance(499);
+    hb.received(); // stamped at the check at 500 ms
+    clock.advance(1);
+    clock.advance(1_998);
+    expect(counts.timeouts).toBe(0);
+    clock.advance(501);
+    expect(counts.timeouts).toBe(1);
+    hb.stop();
+  });
+
   it('counts a read pause of ours as traffic, and drops the peer two intervals after it ends', () => {
     let paused = true;
     const { hb, counts, clock } = start(1, () => paused);
