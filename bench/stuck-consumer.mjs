@@ -6,7 +6,10 @@
 // queue should page its backlog out and keep accepting at disk speed, memory bounded.
 //
 //   node bench/stuck-consumer.mjs --url amqp://guest:guest@127.0.0.1:5672/ [--pid PID]
-//        [--seconds 10] [--size 1024] [--prefetch 100] [--max-messages 2000000]
+//        [--seconds 10] [--size 1024] [--prefetch 100] [--max-messages 2000000] [--no-consumer]
+//
+// --no-consumer runs the same publisher against the queue without any consumer (the reference:
+// the queue pages out the same way, nothing can throttle the publisher).
 //
 // Reports the accepted publish rate (messages the broker had taken when the publisher's own
 // passive declare came back, over the time until then) and the broker's max VmRSS (--pid, read
@@ -16,11 +19,12 @@ import amqp from 'amqplib';
 import { mb, round, sampleRss, sleep } from './lib.mjs';
 
 function parseArgs(argv) {
-  const opts = { url: 'amqp://guest:guest@127.0.0.1:5672/', pid: undefined, seconds: 10, size: 1024, prefetch: 100, maxMessages: 2_000_000 };
+  const opts = { url: 'amqp://guest:guest@127.0.0.1:5672/', pid: undefined, seconds: 10, size: 1024, prefetch: 100, maxMessages: 2_000_000, consumer: true };
   const numeric = { '--pid': 'pid', '--seconds': 'seconds', '--size': 'size', '--prefetch': 'prefetch', '--max-messages': 'maxMessages' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--url') opts.url = argv[++i];
+    else if (a === '--no-consumer') opts.consumer = false;
     else if (numeric[a] !== undefined) opts[numeric[a]] = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
@@ -78,17 +82,20 @@ async function main() {
   const admin = await amqp.connect(opts.url);
   const ach = await admin.createChannel();
   await ach.assertQueue(queue, { durable: false });
-  const consumer = await stuckConsumer(opts.url, queue, opts.prefetch);
-  await ach.sendToQueue(queue, Buffer.from('wake'));
-  await consumer.stop();
-  await sleep(200);
+  const consumer = opts.consumer ? await stuckConsumer(opts.url, queue, opts.prefetch) : undefined;
+  if (consumer !== undefined) {
+    ach.sendToQueue(queue, Buffer.from('wake'));
+    await consumer.stop();
+    await sleep(200);
+  }
 
   const rss = sampleRss(opts.pid);
   const r = await publishFor(opts.url, queue, opts);
   const { maxBytes } = rss.stop();
   // Accepted: still ready in the queue, plus what went to the consumer (its prefetch at most).
-  const accepted = r.messageCount + Math.min(opts.prefetch, r.sent + 1) - 1;
+  const accepted = consumer === undefined ? r.messageCount : r.messageCount + Math.min(opts.prefetch, r.sent + 1) - 1;
   const result = {
+    consumer: consumer === undefined ? 'none' : 'stuck',
     seconds: opts.seconds,
     sizeBytes: opts.size,
     prefetch: opts.prefetch,
@@ -101,7 +108,7 @@ async function main() {
 
   await ach.deleteQueue(queue);
   await admin.close();
-  consumer.conn.connection.stream.destroy();
+  consumer?.conn.connection.stream.destroy();
 }
 
 main().catch((err) => {
