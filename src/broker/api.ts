@@ -125,10 +125,19 @@ export interface PublishConfirm {
   readonly inFlight: number;
 }
 
-/** What publisher flow control watches: the backlog and whether consumers still take messages. */
+/** A paused publisher (protocol/read-gate.ts): told once when it may read on. */
+export interface FlowWaiter {
+  flowResumed(): void;
+}
+
+/** Publisher flow control of a queue (broker/flow-control.ts): a backlogged queue holds waiters. */
 export interface FlowQueue {
   flowBacklogged(): boolean;
-  readonly handedOut: number;
+  consumerCount(): number;
+  readonly flow: {
+    wait(waiter: FlowWaiter): void;
+    cancel(waiter: FlowWaiter): void;
+  };
 }
 
 export interface VhostApi {

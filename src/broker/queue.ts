@@ -21,6 +21,7 @@ import { accessRefused, resource } from '../errors/index.js';
 import type { EntityKey, Store, StoredMessage } from '../store/store.js';
 import type { ConnectionOwner, ConsumerSink, Envelope, Message } from './api.js';
 import type { Binding } from './binding.js';
+import { FlowControl } from './flow-control.js';
 import type { PublishWatch } from './publish-watch.js';
 import type { Backlog } from './queue/backlog.js';
 import { RoundRobinDispatch, type DispatchPolicy } from './queue/dispatch.js';
@@ -39,14 +40,6 @@ export {
   QUEUE_WINDOW_MESSAGES_MAX,
   type QueueWindow,
 } from './queue/window.js';
-
-/**
- * Publisher flow control: a queue with consumers and at least this many ready messages asks the
- * publishing connection to stop reading for a moment (see Queue.flowBacklogged). RabbitMQ throttles
- * publishers with credit flow for the same reason: a publisher faster than the consumers would
- * otherwise grow the queue until it pages to disk, and the consumers then run at disk speed.
- */
-export const FLOW_READY_HIGH = 2_000;
 
 /** What a queue needs from its vhost: the store, the window, the clock, and write-behind. */
 export interface QueueContext extends BacklogContext {
@@ -86,8 +79,8 @@ export class Queue implements EntryQueue {
   private readonly dispatch: DispatchPolicy = new RoundRobinDispatch();
   private readonly hold: HoldPolicy;
   private unacked = 0;
-  /** Messages handed out so far (flow control watches it for progress). */
-  handedOut = 0;
+  /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
+  readonly flow: FlowControl;
   private nextSeq = 1;
   private pumping = false;
   private pumpRequested = false;
@@ -104,6 +97,7 @@ export class Queue implements EntryQueue {
     // Hook: x-max-priority picks a priority backlog, x-single-active-consumer another policy here.
     this.backlog = new FifoBacklog(ctx, this, this.key);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
+    this.flow = new FlowControl(this, ctx.clock);
   }
 
   messageCount(): number {
@@ -119,12 +113,9 @@ export class Queue implements EntryQueue {
     return this.dispatch.consumers.length;
   }
 
-  /**
-   * True when publishers should pause: consumers are attached and the ready backlog is at or over
-   * FLOW_READY_HIGH. Without consumers nothing would drain it, so the queue pages out instead.
-   */
+  /** True when publishers should pause (flow-control.ts: progressing consumers, backlog over the mark). */
   flowBacklogged(): boolean {
-    return this.dispatch.consumers.length > 0 && !this.deleted && this.backlog.length >= FLOW_READY_HIGH;
+    return this.flow.backlogged();
   }
 
   unackedCount(): number {
@@ -346,7 +337,7 @@ export class Queue implements EntryQueue {
   private handOut(entry: QueueEntry, noAck: boolean): void {
     entry.deliveryCount++;
     this.unacked++;
-    this.handedOut++;
+    this.flow.handedOut();
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
   }
 

@@ -1,7 +1,9 @@
 /**
- * Connection: one AMQP 0-9-1 client connection over one socket: the connection state machine,
- * frame reading with fairness, writing with corking and backpressure, the channel table, and the
- * one place where errors are caught and turned into channel.close or connection.close.
+ * Connection: one AMQP 0-9-1 client connection over one socket: the connection state machine, the
+ * one place where errors are caught and turned into channel.close or connection.close, and the
+ * wiring of its parts: FrameIntake (frame-intake.ts: header check, frames with fairness, the one
+ * ReadGate for flow control and alarms), SocketWriter (socket-writer.ts: corking, backpressure),
+ * ChannelTable (channel-table.ts), Heartbeat and ConnectionTimers, both on the injected Clock.
  *
  *   awaitingHeader ─header ok─▶ starting ─start-ok─▶ tuning ─tune-ok─▶ opening ─open─▶ open
  *         │ bad header                 (any state) ─error / close─▶ closing ─close-ok─▶ closed
@@ -15,22 +17,21 @@
  * Invariants: state only moves forward along the diagram; every channel in `channels` is open or
  * closing (we sent channel.close and wait for close-ok); teardown() runs once and releases every
  * channel before the engine is told the connection is gone (exclusive queues).
- *
- * Deliberately not here: the pure parts of the handshake (handshake.ts), content assembly
- * (command-assembler.ts), what each method means (handlers/), listening (server/).
+ * Deliberately not here: the pure parts of the handshake (handshake.ts), what each method means
+ * (handlers/), listening (server/).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectionOwner, FlowQueue, VhostApi } from '../broker/api.js';
-import { FrameReader, checkProtocolHeader, PROTOCOL_HEADER, type Frame } from '../codec/frame-reader.js';
+import { PROTOCOL_HEADER, type Frame, type ProtocolHeaderCheck } from '../codec/frame-reader.js';
 import { encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../codec/frame-writer.js';
-import { METHOD_INFO, method, type ArgsOf, type Method } from '../codec/methods.generated.js';
-import { AmqpError, ReplyCode, channelError, connectionForced, internalError, notAllowed, unexpectedFrame } from '../errors/index.js';
-import { FRAMES_PER_TICK_MAX, FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
-import { Channel, type ChannelHost } from './channel.js';
-import { assemble, type AssemblerFrame } from './command-assembler.js';
+import { method, type ArgsOf, type Method } from '../codec/methods.generated.js';
+import { AmqpError, ReplyCode, channelError, connectionForced, internalError, unexpectedFrame } from '../errors/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
+import { ChannelTable, type ChannelTableHost } from './channel-table.js';
+import { ConnectionTimers } from './connection-timers.js';
 import type { ProtocolContext } from './context.js';
-import { dispatchChannelMethod } from './dispatcher.js';
 import {
   LOCALES,
   MECHANISMS,
@@ -42,7 +43,10 @@ import {
   vhostNotFound,
   type Tuned,
 } from './handshake.js';
-import { Heartbeat } from './heartbeat.js';
+import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
+import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
+import type { ReadGateState } from './read-gate.js';
+import { SocketWriter } from './socket-writer.js';
 
 export type ConnectionState = 'awaitingHeader' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed';
 
@@ -68,9 +72,11 @@ export interface ConnectionOptions {
   readonly ctx: ProtocolContext;
   readonly log: Logger;
   readonly channelLog: (connLog: Logger, ch: number) => Logger;
+  /** Time and timers (tests pass a fake clock); the system clock by default. */
+  readonly clock?: Clock | undefined;
 }
 
-export class Connection implements ChannelHost {
+export class Connection implements ChannelTableHost, FrameIntakeHost {
   state: ConnectionState = 'awaitingHeader';
   readonly id: string;
   readonly ctx: ProtocolContext;
@@ -81,25 +87,16 @@ export class Connection implements ChannelHost {
   closeReason: CloseReason | undefined;
 
   private readonly socket: Socket;
-  private readonly reader = new FrameReader({ frameMax: FRAME_SIZE_MIN_BYTES });
-  private readonly channels = new Map<number, Channel>();
-  private readonly channelLog: (connLog: Logger, ch: number) => Logger;
-  private headerBytes = Buffer.alloc(0);
+  private readonly clock: Clock;
+  private readonly channels: ChannelTable;
+  private readonly intake: FrameIntake;
+  private readonly out: SocketWriter;
   private tuned: Tuned | undefined;
   private openVhost: VhostApi | undefined;
   private heartbeat: Heartbeat | undefined;
-  private handshakeTimer: NodeJS.Timeout | undefined;
-  private closeOkTimer: NodeJS.Timeout | undefined;
-  private resumeTimer: NodeJS.Immediate | undefined;
-  /** Publisher flow control: the backlogged queue we wait for, and its handedOut when last seen. */
-  private flowQueue: FlowQueue | undefined;
-  private flowSeen = 0;
-  private flowTimer: NodeJS.Timeout | undefined;
-  private readerFailed = false;
-  private writeBlocked = false;
-  private corked = false;
+  private readonly timers: ConnectionTimers;
   private tornDown = false;
-  private readonly openedAtMs = Date.now();
+  private readonly openedAtMs: number;
   private resolveClosed: () => void = () => undefined;
 
   constructor(opts: ConnectionOptions) {
@@ -107,19 +104,23 @@ export class Connection implements ChannelHost {
     this.socket = opts.socket;
     this.ctx = opts.ctx;
     this.log = opts.log;
-    this.channelLog = opts.channelLog;
+    this.clock = opts.clock ?? systemClock;
+    this.openedAtMs = this.clock.now();
+    this.timers = new ConnectionTimers(this.clock);
+    this.channels = new ChannelTable(this, opts.channelLog);
+    this.intake = new FrameIntake(this.socket, this);
+    this.out = new SocketWriter(this.socket, () => this.heartbeat?.sent());
     this.owner = { id: this.id, consumerCancelNotify: false };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('data', (chunk: Buffer) => this.intake.push(chunk));
     this.socket.on('drain', () => this.onDrain());
     this.socket.on('error', (err) => {
       this.closeReason ??= 'socketError';
       this.log.debug({ err }, 'socket error');
     });
     this.socket.on('close', () => this.finalize());
-    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), this.ctx.limits.handshakeTimeoutMs);
-    this.handshakeTimer.unref();
+    this.timers.startHandshake(this.ctx.limits.handshakeTimeoutMs, () => this.onHandshakeTimeout());
   }
 
   get vhost(): VhostApi {
@@ -133,118 +134,60 @@ export class Connection implements ChannelHost {
 
   /** Consumers on this connection's channels (tests and management check nothing is left). */
   get consumerCount(): number {
-    let n = 0;
-    for (const ch of this.channels.values()) n += ch.consumers.size;
-    return n;
+    return this.channels.consumerCount();
   }
 
-  // ---- reading -----------------------------------------------------------------------------
-
-  private onData(chunk: Buffer): void {
-    if (this.state === 'closed' || this.readerFailed) return;
-    let rest: Buffer | undefined = chunk;
-    if (this.state === 'awaitingHeader') rest = this.onHeaderBytes(chunk);
-    if (rest === undefined || rest.length === 0) return;
-    this.reader.push(rest);
-    this.processFrames();
+  /** Where reading stands (read-gate.ts): running, yield, flow, blocking, blocked or closed. */
+  get readState(): ReadGateState {
+    return this.intake.gate.state;
   }
 
-  /** Collects the 8-byte protocol header; returns the bytes after it once it is complete and good. */
-  private onHeaderBytes(chunk: Buffer): Buffer | undefined {
-    this.headerBytes = Buffer.concat([this.headerBytes, chunk]);
-    const check = checkProtocolHeader(this.headerBytes);
-    if (check === 'need-more') return undefined;
+  channelMax(): number {
+    return this.tuned?.channelMax ?? this.ctx.limits.channelMax;
+  }
+
+  // ---- reading (frame-intake.ts calls these) ----------------------------------------------
+
+  reading(): boolean {
+    return this.state !== 'closed';
+  }
+
+  /** The 8-byte protocol header: connection.start for a good one, our header back for a bad one. */
+  onProtocolHeader(check: Exclude<ProtocolHeaderCheck, 'need-more'>, bytes: Buffer): boolean {
     if (check !== 'ok') {
-      this.log.info({ looksLike: check.description, bytes: this.headerBytes.subarray(0, 8).toString('hex') }, 'bad protocol header');
+      this.log.info({ looksLike: check.description, bytes: bytes.subarray(0, 8).toString('hex') }, 'bad protocol header');
       this.closeReason = 'badProtocolHeader';
       this.state = 'closed';
       this.socket.end(PROTOCOL_HEADER);
-      return undefined;
+      return false;
     }
-    const rest = this.headerBytes.subarray(8);
-    this.headerBytes = Buffer.alloc(0);
     this.state = 'starting';
-    this.sendMethod(
-      0,
-      method('connection.start', {
-        versionMajor: 0,
-        versionMinor: 9,
-        serverProperties: serverProperties(this.ctx.identity),
-        mechanisms: MECHANISMS,
-        locales: LOCALES,
-      }),
-    );
-    return rest;
+    const args = { versionMajor: 0, versionMinor: 9, mechanisms: MECHANISMS, locales: LOCALES };
+    this.sendMethod(0, method('connection.start', { ...args, serverProperties: serverProperties(this.ctx.identity) }));
+    return true;
   }
 
-  /** Handles at most FRAMES_PER_TICK_MAX frames, then yields to other connections (fairness). */
-  private processFrames(): void {
-    for (let n = 0; ; n++) {
-      if (this.state === 'closed' || this.readerFailed) return;
-      if (this.flowQueue !== undefined) return this.pauseForFlow();
-      if (n >= FRAMES_PER_TICK_MAX) {
-        this.socket.pause();
-        this.resumeTimer = setImmediate(() => {
-          this.resumeTimer = undefined;
-          if (this.state === 'closed') return;
-          this.socket.resume();
-          this.processFrames();
-        });
-        return;
-      }
-      let frame: Frame | undefined;
-      try {
-        frame = this.reader.next();
-      } catch (err) {
-        this.onReaderError(err);
-        continue;
-      }
-      if (frame === undefined) return;
-      this.heartbeat?.received();
-      this.handleFrameSafely(frame);
-    }
+  onFrame(frame: Frame): void {
+    this.heartbeat?.received();
+    this.handleFrameSafely(frame);
   }
 
   /**
-   * Publisher flow control (RabbitMQ's credit flow plays the same part): a publish landed on a
-   * queue whose consumers lag (FlowQueue.flowBacklogged), so this connection stops reading frames
-   * (the unread ones stay in the reader and the socket) and looks again every millisecond. It
-   * reads on as soon as the backlog is below the mark or the consumers made no progress since the
-   * last look (a stalled consumer must not block a publisher that also acks or declares on this
-   * connection). While paused, the client's heartbeats sit unread in the socket: we count the
-   * pause as traffic, as RabbitMQ pauses its heartbeat monitor for a connection in flow.
+   * Publisher flow control (broker/flow-control.ts): a publish landed on a queue whose consumers
+   * make progress but lag, so this connection stops reading frames (the unread ones stay in the
+   * reader and the socket) until the queue resumes it. A publisher never waits for a queue whose
+   * every consumer is its own: their acks are behind the frames it would stop reading.
    */
   throttle(queue: FlowQueue): void {
-    if (this.flowQueue !== undefined) return;
-    this.flowQueue = queue;
-    this.flowSeen = queue.handedOut;
+    if (this.channels.consumersOn(queue) >= queue.consumerCount()) return;
+    this.intake.gate.enterFlow(queue);
   }
-
-  private pauseForFlow(): void {
-    this.socket.pause();
-    if (this.flowTimer === undefined) this.flowTimer = setTimeout(this.onFlowCheck, 1);
-  }
-
-  private readonly onFlowCheck = (): void => {
-    this.flowTimer = undefined;
-    const q = this.flowQueue;
-    if (this.state === 'closed' || q === undefined) return;
-    if (q.flowBacklogged() && q.handedOut !== this.flowSeen) {
-      this.flowSeen = q.handedOut;
-      this.heartbeat?.received();
-      this.flowTimer = setTimeout(this.onFlowCheck, 1);
-      return;
-    }
-    this.flowQueue = undefined;
-    if (this.resumeTimer === undefined) this.socket.resume();
-    this.processFrames();
-  };
 
   /** 501 leaves the reader failed: we send connection.close and end the socket. 502/540 do not. */
-  private onReaderError(err: unknown): void {
+  onReaderError(err: unknown): void {
     if (!(err instanceof AmqpError)) return this.onBug(err);
     if (err.replyCode === ReplyCode.FRAME_ERROR) {
-      this.readerFailed = true;
+      this.intake.fail();
       this.closeWithError(err, 'frameError');
       this.socket.end();
       return;
@@ -261,7 +204,7 @@ export class Connection implements ChannelHost {
       const ids = this.failingMethodIds(frame);
       err.withMethod(ids.classId, ids.methodId);
       const ch = this.channels.get(frame.channel);
-      if (err.soft && frame.channel > 0 && this.state === 'open' && ch !== undefined) this.closeChannelWithError(ch, err);
+      if (err.soft && frame.channel > 0 && this.state === 'open' && ch !== undefined) this.channels.closeWithError(ch, err);
       else this.closeWithError(err, 'protocolError');
     }
   }
@@ -287,7 +230,7 @@ export class Connection implements ChannelHost {
     if (frame.channel === 0) return this.onConnectionFrame(frame);
     if (this.state === 'closing') return;
     if (this.state !== 'open') throw channelError(`unexpected frame on channel ${frame.channel} in connection state ${this.state}`);
-    this.onChannelFrame(frame);
+    this.channels.onFrame(frame);
   }
 
   // ---- connection class (channel 0) --------------------------------------------------------
@@ -346,14 +289,15 @@ export class Connection implements ChannelHost {
 
   private onTuneOk(a: ArgsOf<'connection.tune-ok'>): void {
     this.tuned = negotiateTune(this.ctx.limits, a);
-    this.reader.setFrameMax(this.tuned.frameMaxBytes);
+    this.intake.setFrameMax(this.tuned.frameMaxBytes);
     this.state = 'opening';
     if (this.tuned.heartbeatS > 0) {
-      this.heartbeat = new Heartbeat(this.tuned.heartbeatS, {
-        now: () => Date.now(),
-        sendHeartbeat: () => this.write(encodeHeartbeat()),
+      const hooks: HeartbeatHooks = {
+        sendHeartbeat: () => this.out.write(encodeHeartbeat()),
         onTimeout: () => this.onHeartbeatTimeout(),
-      });
+        readPaused: () => this.intake.gate.readPaused(),
+      };
+      this.heartbeat = new Heartbeat(this.tuned.heartbeatS, hooks, this.clock);
       this.heartbeat.start();
     }
   }
@@ -363,7 +307,7 @@ export class Connection implements ChannelHost {
     if (vhost === undefined) throw vhostNotFound(a.virtualHost);
     this.openVhost = vhost;
     this.state = 'open';
-    this.clearHandshakeTimer();
+    this.timers.handshakeDone();
     this.sendMethod(0, method('connection.open-ok', { knownHosts: '' }));
     this.log.info({ user: this.user, vhost: a.virtualHost, tuned: this.tuned }, 'connection open');
   }
@@ -377,73 +321,6 @@ export class Connection implements ChannelHost {
     this.socket.end();
   }
 
-  // ---- channels ----------------------------------------------------------------------------
-
-  private onChannelFrame(frame: Exclude<Frame, { type: 'heartbeat' }>): void {
-    const n = frame.channel;
-    const ch = this.channels.get(n);
-    if (frame.type === 'method') {
-      const name = frame.method.name;
-      if (name === 'channel.open') return this.onChannelOpen(n, ch);
-      if (ch === undefined && name === 'channel.close-ok') return;
-      if (ch !== undefined && name === 'channel.close') return this.onChannelClose(ch);
-      if (ch !== undefined && name === 'channel.close-ok') return this.onChannelCloseOk(ch);
-    }
-    if (ch === undefined) throw channelError("expected 'channel.open'");
-    if (ch.state !== 'open') return; // after our channel.close: only close/close-ok count
-    const step = assemble(ch.assembler, toAssemblerFrame(frame), this.ctx.limits.messageSizeMaxBytes);
-    ch.assembler = step.state;
-    if (step.command === undefined) return;
-    const m = step.command.method;
-    try {
-      dispatchChannelMethod(ch, m, step.command.content);
-    } catch (err) {
-      // The frame that completed the command may be a body frame: name the method itself.
-      if (err instanceof AmqpError) err.withMethod(m.classId, m.methodId);
-      throw err;
-    }
-  }
-
-  private onChannelOpen(n: number, existing: Channel | undefined): void {
-    if (existing !== undefined) {
-      if (existing.state === 'closing') return;
-      throw channelError("second 'channel.open' seen");
-    }
-    const max = this.tuned?.channelMax ?? this.ctx.limits.channelMax;
-    if (n > max || this.channels.size >= max) {
-      throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${max})`);
-    }
-    const ch = new Channel(n, this, this.channelLog(this.log, n));
-    this.channels.set(n, ch);
-    this.sendMethod(n, method('channel.open-ok', { channelId: '' }));
-  }
-
-  /** Client close: release, forget the channel, then reply (a quick reopen gets a fresh one). */
-  private onChannelClose(ch: Channel): void {
-    const wasClosing = ch.state === 'closing';
-    ch.state = 'closed';
-    ch.release();
-    this.channels.delete(ch.id);
-    this.sendMethod(ch.id, method('channel.close-ok'));
-    if (wasClosing) this.log.debug({ ch: ch.id }, 'channel.close crossed ours');
-  }
-
-  private onChannelCloseOk(ch: Channel): void {
-    if (ch.state !== 'closing') return;
-    ch.state = 'closed';
-    this.channels.delete(ch.id);
-  }
-
-  private closeChannelWithError(ch: Channel, err: AmqpError): void {
-    ch.log.info({ replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId }, 'channel error');
-    this.sendMethod(
-      ch.id,
-      method('channel.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId }),
-    );
-    ch.state = 'closing';
-    ch.release();
-  }
-
   // ---- closing -----------------------------------------------------------------------------
 
   /** Sends connection.close and waits (bounded) for close-ok; channels are released right away. */
@@ -455,8 +332,7 @@ export class Connection implements ChannelHost {
     this.sendMethod(0, connectionCloseMethod(err));
     this.state = 'closing';
     this.teardown();
-    this.closeOkTimer = setTimeout(() => this.socket.destroy(), closeOkTimeoutMs);
-    this.closeOkTimer.unref();
+    this.dropAfter(closeOkTimeoutMs);
   }
 
   /** Graceful shutdown: 320 CONNECTION_FORCED, then close-ok or the timeout. */
@@ -466,8 +342,7 @@ export class Connection implements ChannelHost {
       this.socket.destroy();
     } else if (this.state === 'closing') {
       // Already waiting for a close-ok: wait no longer than shutdown allows.
-      if (this.closeOkTimer !== undefined) clearTimeout(this.closeOkTimer);
-      this.closeOkTimer = setTimeout(() => this.socket.destroy(), closeOkTimeoutMs);
+      this.dropAfter(closeOkTimeoutMs);
     } else if (this.state !== 'closed') {
       this.closeWithError(connectionForced(SHUTDOWN_TEXT), 'serverShutdown', closeOkTimeoutMs);
     }
@@ -489,13 +364,16 @@ export class Connection implements ChannelHost {
   /** Ignores the client (close / close-ok still end it at once) and destroys the socket after the delay. */
   private waitThenDrop(): void {
     this.state = 'closing';
-    this.clearHandshakeTimer();
-    this.closeOkTimer = setTimeout(() => this.socket.destroy(), this.ctx.limits.silentCloseDelayMs);
-    this.closeOkTimer.unref();
+    this.timers.handshakeDone();
+    this.dropAfter(this.ctx.limits.silentCloseDelayMs);
+  }
+
+  /** Destroys the socket after `ms` unless it closes first (replaces an earlier such deadline). */
+  private dropAfter(ms: number): void {
+    this.timers.dropAfter(ms, () => this.socket.destroy());
   }
 
   private onHandshakeTimeout(): void {
-    this.handshakeTimer = undefined;
     if (this.state === 'open' || this.state === 'closed') return;
     this.log.info({ state: this.state }, 'handshake timeout');
     this.closeReason ??= 'handshakeTimeout';
@@ -513,11 +391,7 @@ export class Connection implements ChannelHost {
   private teardown(): void {
     if (this.tornDown) return;
     this.tornDown = true;
-    for (const ch of this.channels.values()) {
-      ch.state = 'closed';
-      ch.release();
-    }
-    this.channels.clear();
+    this.channels.releaseAll();
     if (this.openVhost !== undefined) {
       try {
         this.openVhost.connectionClosed(this.owner);
@@ -530,35 +404,27 @@ export class Connection implements ChannelHost {
   private finalize(): void {
     this.state = 'closed';
     this.heartbeat?.stop();
-    this.clearHandshakeTimer();
-    if (this.closeOkTimer !== undefined) clearTimeout(this.closeOkTimer);
-    if (this.resumeTimer !== undefined) clearImmediate(this.resumeTimer);
-    if (this.flowTimer !== undefined) clearTimeout(this.flowTimer);
-    this.flowQueue = undefined;
+    this.timers.cancelAll();
+    this.intake.gate.close();
     try {
       this.teardown();
     } catch (err) {
       this.log.error({ err }, 'teardown failed');
     }
     this.closeReason ??= 'socketClosed';
-    this.log.info({ reason: this.closeReason, durationMs: Date.now() - this.openedAtMs }, 'connection closed');
+    this.log.info({ reason: this.closeReason, durationMs: Math.round(this.clock.now() - this.openedAtMs) }, 'connection closed');
     this.resolveClosed();
-  }
-
-  private clearHandshakeTimer(): void {
-    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = undefined;
   }
 
   // ---- writing -----------------------------------------------------------------------------
 
   sendMethod(channel: number, m: Method): void {
-    this.write(encodeMethodFrame(channel, m));
+    this.out.write(encodeMethodFrame(channel, m));
   }
 
   sendContent(channel: number, m: Method, rawProperties: Buffer, body: Buffer): void {
     const frameMax = this.tuned?.frameMaxBytes ?? FRAME_SIZE_MIN_BYTES;
-    for (const buf of encodeDelivery(channel, m, rawProperties, body, frameMax)) this.write(buf);
+    for (const buf of encodeDelivery(channel, m, rawProperties, body, frameMax)) this.out.write(buf);
   }
 
   /**
@@ -566,45 +432,19 @@ export class Connection implements ChannelHost {
    * a client that turned them off may log each one it gets (pika warns).
    */
   sendHeartbeat(): void {
-    if (this.state === 'open' && this.heartbeat !== undefined) this.write(encodeHeartbeat());
+    if (this.state === 'open' && this.heartbeat !== undefined) this.out.write(encodeHeartbeat());
   }
 
   writable(): boolean {
-    return !this.writeBlocked && this.state === 'open';
-  }
-
-  /** Writes are corked until the end of the tick, so a turn's deliveries leave in few syscalls. */
-  private write(buf: Buffer): void {
-    if (this.socket.destroyed || this.socket.writableEnded) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    if (!this.socket.write(buf)) this.writeBlocked = true;
-    this.heartbeat?.sent();
+    return !this.out.blocked && this.state === 'open';
   }
 
   private onDrain(): void {
-    this.writeBlocked = false;
-    for (const ch of this.channels.values()) ch.pumpConsumers();
+    this.out.drained();
+    this.channels.pumpAll();
   }
 }
 
 function connectionCloseMethod(err: AmqpError): Method {
   return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
-}
-
-function toAssemblerFrame(frame: Exclude<Frame, { type: 'heartbeat' }>): AssemblerFrame<Method> {
-  switch (frame.type) {
-    case 'method':
-      return { kind: 'method', method: frame.method, hasContent: METHOD_INFO[frame.method.name].hasContent, classId: frame.method.classId };
-    case 'header':
-      return { kind: 'header', classId: frame.classId, bodySize: frame.bodySize, properties: frame.rawProperties };
-    case 'body':
-      return { kind: 'body', payload: frame.payload };
-  }
 }

@@ -24,6 +24,7 @@ import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
 
 /** How long shutdown waits for clients' close-ok before dropping their sockets. */
@@ -46,6 +47,8 @@ export interface ServerOptions {
    * embedding API and the CLI never pass it: production always runs with the defaults.
    */
   readonly limits?: Partial<ProtocolLimits>;
+  /** Time and timers for connections (heartbeats, handshake and close timeouts); tests may fake it. */
+  readonly clock?: Clock;
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -68,6 +71,7 @@ export class AmqpServer {
     readonly config: Config,
     log: Logger,
     limits: Partial<ProtocolLimits> = {},
+    private readonly clock: Clock = systemClock,
   ) {
     this.log = log;
     const store = openStore(config, log);
@@ -98,7 +102,7 @@ export class AmqpServer {
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log, opts.limits);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock);
     try {
       await server.listen();
     } catch (err) {
@@ -158,6 +162,7 @@ export class AmqpServer {
       ctx: this.ctx,
       log: connectionLogger(this.log, id, remote),
       channelLog: channelLogger,
+      clock: this.clock,
     });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));

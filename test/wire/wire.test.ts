@@ -187,9 +187,15 @@ describe('wire', () => {
     expect.hasAssertions();
     await withBroker(async (broker) => {
       const c = await RawClient.connect(broker.port);
+      // The broker's two intervals start when it reads our tune-ok, after this moment. (The exact
+      // interval rule is checked on a fake clock in test/unit/protocol/connection-timers.test.ts.)
+      const before = performance.now();
       await c.handshake({ heartbeat: 1 });
       await c.expectClosed(8000);
-      expect(c.ended).toBe(true);
+      expect(performance.now() - before).toBeGreaterThanOrEqual(2 * 1000);
+      // No connection.close (nor any other frame) came before the socket closed: only heartbeats.
+      await expect(c.expectFrame(100)).rejects.toThrow('timed out waiting for a frame');
+      expect(c.heartbeats).toBeGreaterThan(0);
       await stillServes(broker);
     });
   });

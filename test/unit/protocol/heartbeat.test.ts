@@ -1,49 +1,53 @@
 /**
- * Heartbeat (src/protocol/heartbeat.ts) with fake timers and a fake clock: traffic is a flag per
- * direction stamped at the next tick (no clock read per frame), so a peer that keeps talking is
- * never dropped, a silent one is dropped after 2 to 2.5 intervals, and we send a heartbeat only
- * when we wrote nothing.
+ * Heartbeat (src/protocol/heartbeat.ts) on a fake clock: traffic is a flag per direction stamped
+ * at the next tick (no clock read per frame), so a peer that keeps talking is never dropped, a
+ * silent one is dropped after 2 to 2.5 intervals, we send a heartbeat only when we wrote nothing,
+ * and a read pause of ours (flow control) counts as traffic from the peer.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Heartbeat } from '../../../src/protocol/heartbeat.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+class CountingClock extends FakeClock {
+  reads = 0;
+  override now(): number {
+    this.reads += 1;
+    return super.now();
+  }
+}
 
 describe('Heartbeat', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  function start(intervalS: number) {
-    const counts = { sent: 0, timeouts: 0, clockReads: 0 };
-    const hb = new Heartbeat(intervalS, {
-      now: () => {
-        counts.clockReads += 1;
-        return Date.now();
+  function start(intervalS: number, readPaused?: () => boolean) {
+    const clock = new CountingClock();
+    const counts = { sent: 0, timeouts: 0 };
+    const hb = new Heartbeat(
+      intervalS,
+      {
+        sendHeartbeat: () => (counts.sent += 1),
+        onTimeout: () => (counts.timeouts += 1),
+        ...(readPaused === undefined ? {} : { readPaused }),
       },
-      sendHeartbeat: () => (counts.sent += 1),
-      onTimeout: () => (counts.timeouts += 1),
-    });
+      clock,
+    );
     hb.start();
-    return { hb, counts };
+    return { hb, counts, clock };
   }
 
   it('notes traffic without reading the clock', () => {
-    const { hb, counts } = start(1);
-    const reads = counts.clockReads;
+    const { hb, clock } = start(1);
+    const reads = clock.reads;
     for (let i = 0; i < 1000; i += 1) {
       hb.received();
       hb.sent();
     }
-    expect(counts.clockReads).toBe(reads);
+    expect(clock.reads).toBe(reads);
     hb.stop();
   });
 
   it('keeps a peer that sends something every interval, and does not heartbeat while we write', () => {
-    const { hb, counts } = start(1);
+    const { hb, counts, clock } = start(1);
     for (let t = 0; t < 10_000; t += 250) {
-      vi.advanceTimersByTime(250);
+      clock.advance(250);
       if (t % 1000 === 0) hb.received();
       hb.sent();
     }
@@ -53,13 +57,47 @@ describe('Heartbeat', () => {
   });
 
   it('drops a silent peer after 2 to 2.5 intervals and heartbeats when we write nothing', () => {
-    const { hb, counts } = start(1);
+    const { hb, counts, clock } = start(1);
     hb.received();
-    vi.advanceTimersByTime(1_999);
+    clock.advance(1_999);
     expect(counts.timeouts).toBe(0);
     expect(counts.sent).toBeGreaterThan(0);
-    vi.advanceTimersByTime(501);
+    clock.advance(501);
+    expect(counts.timeouts).toBe(1);
+    expect(clock.pendingCount()).toBe(0);
+  });
+
+  it('drops a peer two intervals after its last frame, not before, when that frame came just before a check', () => {
+    const { counts, clock, hb } = start(1);
+    clock.advance(499);
+    hb.received(); // stamped at the check at 500 ms
+    clock.advance(1);
+    clock.advance(1_998);
+    expect(counts.timeouts).toBe(0);
+    clock.advance(501);
     expect(counts.timeouts).toBe(1);
     hb.stop();
+  });
+
+  it('counts a read pause of ours as traffic, and drops the peer two intervals after it ends', () => {
+    let paused = true;
+    const { hb, counts, clock } = start(1, () => paused);
+    clock.advance(10_000);
+    expect(counts.timeouts).toBe(0);
+    paused = false;
+    clock.advance(1_999);
+    expect(counts.timeouts).toBe(0);
+    clock.advance(501);
+    expect(counts.timeouts).toBe(1);
+    hb.stop();
+  });
+
+  it('stops for good', () => {
+    const { hb, counts, clock } = start(1);
+    hb.stop();
+    hb.stop();
+    clock.advance(10_000);
+    expect(counts).toEqual({ sent: 0, timeouts: 0 });
+    expect(clock.pendingCount()).toBe(0);
   });
 });
