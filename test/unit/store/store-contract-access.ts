@@ -143,6 +143,9 @@ export function accessContract(backend: string, makeHarness: () => StoreHarness)
       populate(s, 'shop', 10);
       s.deleteVhost('shop');
       s.saveVhost(vhostRec('shop'));
+      // The same position again, removed at once: the removal must cancel this insert, not the old one.
+      s.insertMessage({ vhost: 'shop', name: 'q' }, 1, message(31), { scratch: false });
+      s.removeMessage({ vhost: 'shop', name: 'q' }, 1);
       s.insertMessage({ vhost: 'shop', name: 'q' }, 2, message(30), { scratch: false });
       await durable(s);
       s = reopen(s);
