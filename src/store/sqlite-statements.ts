@@ -28,6 +28,20 @@ const ENTRY_FROM = 'FROM queue_entries e LEFT JOIN messages m ON m.id = e.messag
 const DELAYED_SELECT = `SELECT d.id, d.vhost, d.exchange, d.due_at_ms, ${MESSAGE_COLUMNS}
   FROM delayed_messages d LEFT JOIN messages m ON m.id = d.message_id`;
 
+/**
+ * The reads that must be index range scans (sqlite-migrations.test.ts checks their query plans).
+ * `IS NOT NULL` is spelled out: SQLite uses a partial index only when the WHERE clause implies the
+ * index's own WHERE, and `priority = ?` with a bound parameter does not count as implying it.
+ */
+export const INDEXED_READS = {
+  fifo: `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM} WHERE e.vhost = ? AND e.queue = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
+  priority: `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM}
+    WHERE e.vhost = ? AND e.queue = ? AND e.priority = ? AND e.priority IS NOT NULL AND e.seq > ? ORDER BY e.seq LIMIT ?`,
+  expired: `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM}
+    WHERE e.vhost = ? AND e.queue = ? AND e.expires_at_ms <= ? ORDER BY e.expires_at_ms, e.seq LIMIT ?`,
+  delayedAfter: `${DELAYED_SELECT} WHERE (d.due_at_ms, d.id) > (?, ?) ORDER BY d.due_at_ms, d.id LIMIT ?`,
+} as const;
+
 function prepareReads(db: Database.Database) {
   return stmts({
     getMeta: db.prepare('SELECT value FROM store_meta WHERE key = ?').pluck(),
@@ -41,25 +55,15 @@ function prepareReads(db: Database.Database) {
     allUsers: db.prepare('SELECT * FROM users ORDER BY name'),
     allPermissions: db.prepare('SELECT * FROM permissions ORDER BY user, vhost'),
     allTopicPermissions: db.prepare('SELECT * FROM topic_permissions ORDER BY user, vhost, exchange'),
-    loadEntries: db.prepare(`SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM} WHERE e.vhost = ? AND e.queue = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`).raw(),
-    loadPriorityEntries: db
-      .prepare(
-        `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM}
-         WHERE e.vhost = ? AND e.queue = ? AND e.priority = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
-      )
-      .raw(),
-    loadExpired: db
-      .prepare(
-        `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM}
-         WHERE e.vhost = ? AND e.queue = ? AND e.expires_at_ms <= ? ORDER BY e.expires_at_ms, e.seq LIMIT ?`,
-      )
-      .raw(),
+    loadEntries: db.prepare(INDEXED_READS.fifo).raw(),
+    loadPriorityEntries: db.prepare(INDEXED_READS.priority).raw(),
+    loadExpired: db.prepare(INDEXED_READS.expired).raw(),
     earliestExpiry: db.prepare('SELECT min(expires_at_ms) FROM queue_entries WHERE vhost = ? AND queue = ? AND expires_at_ms IS NOT NULL').pluck(),
     lastSeq: db.prepare('SELECT max(seq) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
     countEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
-    countPriorityEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ? AND priority = ?').pluck(),
+    countPriorityEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ? AND priority = ? AND priority IS NOT NULL').pluck(),
     loadDelayedFirst: db.prepare(`${DELAYED_SELECT} ORDER BY d.due_at_ms, d.id LIMIT ?`).raw(),
-    loadDelayedAfter: db.prepare(`${DELAYED_SELECT} WHERE (d.due_at_ms, d.id) > (?, ?) ORDER BY d.due_at_ms, d.id LIMIT ?`).raw(),
+    loadDelayedAfter: db.prepare(INDEXED_READS.delayedAfter).raw(),
     countDelayed: db.prepare('SELECT count(*) FROM delayed_messages').pluck(),
   });
 }
