@@ -31,11 +31,14 @@ const DELAYED_SELECT = `SELECT d.id, d.vhost, d.exchange, d.due_at_ms, ${MESSAGE
 /**
  * The reads that must be index range scans (sqlite-migrations.test.ts checks their query plans).
  * `IS NOT NULL` is spelled out: SQLite uses a partial index only when the WHERE clause implies the
- * index's own WHERE, and `priority = ?` with a bound parameter does not count as implying it.
+ * index's own WHERE, and `priority = ?` with a bound parameter does not count as implying it. The
+ * priority read names its index: without statistics the planner prefers the clustered key (it
+ * avoids the lookup per row) and would scan every priority of the queue.
  */
 export const INDEXED_READS = {
   fifo: `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM} WHERE e.vhost = ? AND e.queue = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
-  priority: `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM}
+  priority: `SELECT ${ENTRY_COLUMNS}
+    FROM queue_entries e INDEXED BY queue_entries_by_priority LEFT JOIN messages m ON m.id = e.message_id
     WHERE e.vhost = ? AND e.queue = ? AND e.priority = ? AND e.priority IS NOT NULL AND e.seq > ? ORDER BY e.seq LIMIT ?`,
   expired: `SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM}
     WHERE e.vhost = ? AND e.queue = ? AND e.expires_at_ms <= ? ORDER BY e.expires_at_ms, e.seq LIMIT ?`,
