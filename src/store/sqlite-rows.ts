@@ -148,7 +148,8 @@ export function entryFromRow(queue: EntityKey, row: EntryRowValues): StoredQueue
   assert(Number.isSafeInteger(seq) && seq >= 0);
   assert(Number.isSafeInteger(deliveryCount) && deliveryCount >= 0);
   if (priority !== null) assert(priority >= 0 && priority <= 255);
-  return { seq, message, redelivered: redelivered === 1, deliveryCount, priority: priority ?? undefined, expiresAtMs: expiresAtMs ?? undefined };
+  const position = { priority: priority ?? undefined, expiresAtMs: expiresAtMs ?? undefined };
+  return { seq, message, redelivered: redelivered === 1, deliveryCount, ...position };
 }
 
 export function delayedFromRow(row: DelayedRowValues): DelayedRecord {

@@ -61,10 +61,14 @@ function prepareReads(db: Database.Database) {
     loadEntries: db.prepare(INDEXED_READS.fifo).raw(),
     loadPriorityEntries: db.prepare(INDEXED_READS.priority).raw(),
     loadExpired: db.prepare(INDEXED_READS.expired).raw(),
-    earliestExpiry: db.prepare('SELECT min(expires_at_ms) FROM queue_entries WHERE vhost = ? AND queue = ? AND expires_at_ms IS NOT NULL').pluck(),
+    earliestExpiry: db
+      .prepare('SELECT min(expires_at_ms) FROM queue_entries WHERE vhost = ? AND queue = ? AND expires_at_ms IS NOT NULL')
+      .pluck(),
     lastSeq: db.prepare('SELECT max(seq) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
     countEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ?').pluck(),
-    countPriorityEntries: db.prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ? AND priority = ? AND priority IS NOT NULL').pluck(),
+    countPriorityEntries: db
+      .prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ? AND priority = ? AND priority IS NOT NULL')
+      .pluck(),
     loadDelayedFirst: db.prepare(`${DELAYED_SELECT} ORDER BY d.due_at_ms, d.id LIMIT ?`).raw(),
     loadDelayedAfter: db.prepare(INDEXED_READS.delayedAfter).raw(),
     countDelayed: db.prepare('SELECT count(*) FROM delayed_messages').pluck(),
@@ -123,7 +127,9 @@ function prepareMessageWrites(db: Database.Database) {
       `UPDATE queue_entries SET priority = min((SELECT m.priority FROM messages m WHERE m.id = message_id), ?)
        WHERE vhost = ? AND queue = ? AND priority IS NULL`,
     ),
-    insertDelayed: db.prepare('INSERT INTO delayed_messages (id, vhost, exchange, due_at_ms, message_id, scratch) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertDelayed: db.prepare(
+      'INSERT INTO delayed_messages (id, vhost, exchange, due_at_ms, message_id, scratch) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     removeDelayed: db.prepare('DELETE FROM delayed_messages WHERE id = ?'),
   });
 }
@@ -172,7 +178,13 @@ export type RawStatements = ReturnType<typeof prepareReads> &
 export type Statements = RawStatements & { runChunk: (chunk: readonly WriteOp[], nextIdToPersist: number) => void };
 
 export function prepareStatements(db: Database.Database): Statements {
-  const s: RawStatements = { ...prepareReads(db), ...prepareTopologyWrites(db), ...prepareMessageWrites(db), ...prepareAccessWrites(db), ...prepareVhostDeletes(db) };
+  const s: RawStatements = {
+    ...prepareReads(db),
+    ...prepareTopologyWrites(db),
+    ...prepareMessageWrites(db),
+    ...prepareAccessWrites(db),
+    ...prepareVhostDeletes(db),
+  };
   const runChunk = db.transaction((chunk: readonly WriteOp[], nextIdToPersist: number) => {
     const written = new Set<number>();
     for (const op of chunk) if (op.live) executeOp(s, op, written);
@@ -225,7 +237,8 @@ function writeBody(s: RawStatements, m: StoredMessage, written: Set<number>): vo
   written.add(m.id);
 }
 
-type TopologyOp = Exclude<WriteOp, { kind: 'insert' | 'update' | 'remove' | 'removeAfter' | 'backfillPriorities' | 'insertDelayed' | 'removeDelayed' }>;
+type PositionOpKind = 'insert' | 'update' | 'remove' | 'removeAfter' | 'backfillPriorities' | 'insertDelayed' | 'removeDelayed';
+type TopologyOp = Exclude<WriteOp, { kind: PositionOpKind }>;
 
 function executeTopologyOp(s: RawStatements, op: TopologyOp, written: Set<number>): void {
   switch (op.kind) {

@@ -90,7 +90,13 @@ export type AccessOp =
   | { readonly kind: 'setPermissions'; readonly rec: PermissionRecord; live: boolean }
   | { readonly kind: 'clearPermissions'; readonly user: string; readonly vhost: string; live: boolean }
   | { readonly kind: 'setTopicPermissions'; readonly rec: TopicPermissionRecord; live: boolean }
-  | { readonly kind: 'clearTopicPermissions'; readonly user: string; readonly vhost: string; readonly exchange: string | undefined; live: boolean };
+  | {
+      readonly kind: 'clearTopicPermissions';
+      readonly user: string;
+      readonly vhost: string;
+      readonly exchange: string | undefined;
+      live: boolean;
+    };
 
 export interface RemoveOp {
   readonly kind: 'remove';
@@ -164,7 +170,18 @@ export class WriteBatch {
 
   insert(queue: EntityKey, seq: number, message: StoredMessage, opts: InsertOptions): void {
     const { scratch, priority, expiresAtMs } = opts;
-    const op: InsertOp = { kind: 'insert', queue, seq, message, scratch, priority, expiresAtMs, redelivered: false, deliveryCount: 0, live: true };
+    const op: InsertOp = {
+      kind: 'insert',
+      queue,
+      seq,
+      message,
+      scratch,
+      priority,
+      expiresAtMs,
+      redelivered: false,
+      deliveryCount: 0,
+      live: true,
+    };
     const pending = this.pendingOf(queue);
     // A second insert of a pending position is an engine bug (seqs are unique); let SQLite's primary
     // key refuse it at commit rather than silently replacing the first.
