@@ -1,32 +1,14 @@
 /**
  * SqliteStore: the durable Store, one SQLite database per data directory (better-sqlite3).
  *
- * Job: persist topology, vhosts, users, permissions, persistent messages and delayed messages with
- * group commit, and give them back after a restart. Files in the data dir: `amqpd.db` (+ `-wal`,
- * `-shm`), `amqpd.lock` (data-dir-lock.ts), `amqpd.pid` (informational). Schema: migrations/ and
- * SCHEMA.md. Seams: opening and checking the file (sqlite-open.ts), SQL (sqlite-statements.ts),
- * rows to records (sqlite-rows.ts), the pending-write log (write-batch.ts), when it is committed
- * and synced (commit-scheduler.ts, with sync-pacer.ts). This file is the Store API over them.
- *
- * What is durable when (refines store.ts):
- * - Writes are queued in memory and committed in one transaction at the end of the event-loop turn
- *   they were issued in (setImmediate: no timer, so a lone publish waits only for its own commit),
- *   in chunks of at most CHUNK_OPS_MAX operations / CHUNK_BYTES_MAX message bytes, one chunk per
- *   turn (bench/store-stall.mjs). whenDurable callbacks run in registration order right after the
- *   commit that covers every write issued before them. Exception: a log holding only removals and
- *   delivery updates, with no callback waiting, waits up to LAZY_COMMIT_MS, and a delivery update
- *   first waits UPDATE_DEFER_MS outside the log for the ack that cancels it (commit-scheduler.ts).
- * - durability 'strict': WAL + synchronous=NORMAL, and the store fdatasyncs the WAL itself before a
- *   whenDurable callback runs (a write whose callback ran survives power loss); commits nothing
- *   waits for are synced at most SYNC_DEFER_MS later. 'relaxed': no sync of our own (a committed
- *   write survives a process crash, the last commits may be lost on power loss).
- * - Reads first commit what is pending so they see every issued write; the callbacks of that
- *   commit still run at the end of the turn, never inside a read.
- * - A failed commit (disk full, I/O error) is fatal: logged, rethrown from the turn's setImmediate
- *   (the process stops, STYLE §4); no waiting callback ever runs, so no confirm is sent for it.
- *
- * Deliberately not here: the paging policy (the engine decides what to page out), expiry and
- * priority policy (the store keeps and indexes what the engine gives it), clocks (injected).
+ * Job: the Store API (store.ts) over its seams: opening and checking the file (sqlite-open.ts),
+ * SQL (sqlite-statements.ts), rows to records (sqlite-rows.ts), the pending-write log
+ * (write-batch.ts), and when that log is committed and synced (commit-scheduler.ts, sync-pacer.ts).
+ * Durable when: a turn's writes commit at the turn's end (acks and delivery updates alone a little
+ * later), whenDurable callbacks run after the commit (strict: and the WAL sync) covering them; reads
+ * commit what is pending first; a failed commit is fatal. SCHEMA.md has the full account.
+ * Invariant: message ids only grow (store_meta reserves them ahead); every read sees every issued write.
+ * Deliberately not here: paging, expiry and priority policy (the engine's), clocks (injected).
  */
 import assert from 'node:assert';
 import { mkdirSync } from 'node:fs';
