@@ -62,7 +62,7 @@ export class CommitScheduler {
   private readonly walFd: number | undefined;
   private readonly waiters: { mark: number; cb: () => void }[] = [];
   private scheduled = false;
-  private failure: unknown = undefined;
+  private failure: Error | undefined = undefined;
   private closed = false;
   /** Batch index up to which commits are on disk (strict) — committed ≥ synced. */
   private synced = 0;
@@ -306,22 +306,28 @@ export class CommitScheduler {
   }
 
   private fail(err: unknown): never {
-    this.failure = err;
-    this.o.log?.fatal({ err }, 'store commit failed; no further writes are possible');
-    throw err;
+    const failure = toError(err);
+    this.failure = failure;
+    this.o.log?.fatal({ err: failure }, 'store commit failed; no further writes are possible');
+    throw failure;
   }
 
   private releaseWaiters(): void {
-    let firstError: unknown = undefined;
+    let firstError: Error | undefined = undefined;
     const durable = this.durableMark();
     while (this.waiters.length > 0 && this.waiters[0]!.mark <= durable) {
       const { cb } = this.waiters.shift()!;
       try {
         cb();
       } catch (err) {
-        firstError ??= err;
+        firstError ??= toError(err);
       }
     }
     if (firstError !== undefined) throw firstError;
   }
+}
+
+/** What was thrown, as an Error (better-sqlite3 and fs throw Errors; anything else is wrapped). */
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -129,8 +129,10 @@ export function limitsToJson(limits: LimitsRecord): string {
 
 function tagsFromJson(text: unknown): string[] {
   const v: unknown = JSON.parse(text as string);
-  assert(Array.isArray(v) && v.every((t) => typeof t === 'string'), `stored tags ${String(text)}`);
-  return v as string[];
+  assert(Array.isArray(v), `stored tags ${String(text)}`);
+  const tags = v.filter((t): t is string => typeof t === 'string');
+  assert(tags.length === v.length, `stored tags ${String(text)}`);
+  return tags;
 }
 
 function limitsFromJson(text: unknown): LimitsRecord {

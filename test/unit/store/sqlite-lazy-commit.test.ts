@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, MESSAGE_ID_RESERVE, PAGE_SIZE_BYTES, SqliteStore } from '../../../src/store/sqlite-store.js';
+import { DB_FILE_NAME, MESSAGE_ID_RESERVE, PAGE_SIZE_BYTES, type SqliteStore } from '../../../src/store/sqlite-store.js';
 import type { StoredMessage } from '../../../src/store/store.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { sqliteHarness } from './sqlite-harness.js';

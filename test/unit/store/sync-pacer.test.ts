@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, SqliteStore } from '../../../src/store/sqlite-store.js';
+import { DB_FILE_NAME, type SqliteStore } from '../../../src/store/sqlite-store.js';
 import type { StoredMessage } from '../../../src/store/store.js';
 import { INLINE_SYNC_MAX_MS, SyncPacer } from '../../../src/store/sync-pacer.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
