@@ -9,25 +9,37 @@
  * the SQLite store clearing them at start-up.
  *
  * Invariants: within a queue positions are inserted in increasing seq order (Map iteration order
- * is then seq order); a body is kept while at least one position refers to it; `nextId` is above
- * every id ever inserted. Deliberately no copying of buffers: records are immutable by contract.
+ * is then seq order); a body is kept while at least one position or delayed message refers to it;
+ * `nextId` is above every id ever inserted. Deliberately no copying of buffers: records are
+ * immutable by contract. Reads by priority or expiry scan (the SQLite store has indexes for them).
  */
 import assert from 'node:assert';
+import { MemoryAccess } from './memory-access.js';
 import type {
   BindingRecord,
+  DelayedCursor,
+  DelayedRecord,
   EntityKey,
   ExchangeRecord,
+  LoadOptions,
+  PermissionRecord,
+  PositionOptions,
   QueueRecord,
   Store,
   StoredMessage,
   StoredQueueEntry,
+  TopicPermissionRecord,
   Topology,
+  UserRecord,
+  VhostRecord,
 } from './store.js';
 
 interface Position {
   readonly message: StoredMessage;
   redelivered: boolean;
   deliveryCount: number;
+  priority: number | undefined;
+  readonly expiresAtMs: number | undefined;
   readonly scratch: boolean;
 }
 
@@ -49,8 +61,10 @@ export class MemoryStore implements Store {
   private readonly queues = new Map<string, QueueRecord>();
   private readonly bindings = new Map<string, BindingRecord>();
   private readonly messages = new Map<string, QueuePositions>();
-  /** Body reference counts by message id. */
+  private readonly delayed = new Map<number, { readonly rec: DelayedRecord; readonly scratch: boolean }>();
+  /** Body reference counts by message id (positions and delayed messages). */
   private readonly refs = new Map<number, number>();
+  private readonly access = new MemoryAccess();
   private nextId = 1;
 
   nextMessageId(): number {
@@ -59,6 +73,7 @@ export class MemoryStore implements Store {
 
   loadTopology(): Topology {
     return {
+      vhosts: this.access.listVhosts(),
       exchanges: [...this.exchanges.values()],
       queues: [...this.queues.values()],
       bindings: [...this.bindings.values()],
@@ -72,6 +87,7 @@ export class MemoryStore implements Store {
 
   deleteExchange(key: EntityKey): void {
     this.exchanges.delete(entityId(key));
+    for (const [id, d] of this.delayed) if (d.rec.vhost === key.vhost && d.rec.exchange === key.name) this.removeDelayed(id);
     for (const [id, b] of this.bindings) {
       const touches = b.source === key.name || (b.destinationKind === 'exchange' && b.destination === key.name);
       if (b.vhost === key.vhost && touches) this.bindings.delete(id);
@@ -102,7 +118,64 @@ export class MemoryStore implements Store {
     this.bindings.delete(bindingId(rec));
   }
 
-  insertMessage(queue: EntityKey, seq: number, message: StoredMessage, opts: { scratch: boolean }): void {
+  saveVhost(rec: VhostRecord): void {
+    this.access.saveVhost(rec);
+  }
+
+  deleteVhost(name: string): void {
+    this.access.deleteVhost(name);
+    for (const [id, e] of this.exchanges) if (e.vhost === name) this.exchanges.delete(id);
+    for (const [id, q] of this.queues) if (q.vhost === name) this.queues.delete(id);
+    for (const [id, b] of this.bindings) if (b.vhost === name) this.bindings.delete(id);
+    for (const [qid, q] of this.messages) {
+      if (!qid.startsWith(`${name}\u0000`)) continue;
+      for (const p of q.positions.values()) this.unref(p.message.id);
+      this.messages.delete(qid);
+    }
+    for (const [id, d] of this.delayed) if (d.rec.vhost === name) this.removeDelayed(id);
+  }
+
+  listVhosts(): VhostRecord[] {
+    return this.access.listVhosts();
+  }
+
+  saveUser(rec: UserRecord): void {
+    this.access.saveUser(rec);
+  }
+
+  deleteUser(name: string): void {
+    this.access.deleteUser(name);
+  }
+
+  listUsers(): UserRecord[] {
+    return this.access.listUsers();
+  }
+
+  setPermissions(rec: PermissionRecord): void {
+    this.access.setPermissions(rec);
+  }
+
+  clearPermissions(user: string, vhost: string): void {
+    this.access.clearPermissions(user, vhost);
+  }
+
+  listPermissions(): PermissionRecord[] {
+    return this.access.listPermissions();
+  }
+
+  setTopicPermissions(rec: TopicPermissionRecord): void {
+    this.access.setTopicPermissions(rec);
+  }
+
+  clearTopicPermissions(user: string, vhost: string, exchange?: string): void {
+    this.access.clearTopicPermissions(user, vhost, exchange);
+  }
+
+  listTopicPermissions(): TopicPermissionRecord[] {
+    return this.access.listTopicPermissions();
+  }
+
+  insertMessage(queue: EntityKey, seq: number, message: StoredMessage, opts: PositionOptions): void {
     assert(Number.isSafeInteger(seq) && seq > 0, 'seq must be a positive safe integer');
     const id = entityId(queue);
     let q = this.messages.get(id);
@@ -112,9 +185,9 @@ export class MemoryStore implements Store {
     }
     assert(seq > q.lastSeq, 'positions are inserted in increasing seq order');
     q.lastSeq = seq;
-    q.positions.set(seq, { message, redelivered: false, deliveryCount: 0, scratch: opts.scratch });
-    this.refs.set(message.id, (this.refs.get(message.id) ?? 0) + 1);
-    if (message.id >= this.nextId) this.nextId = message.id + 1;
+    const { priority, expiresAtMs, scratch } = opts;
+    q.positions.set(seq, { message, redelivered: false, deliveryCount: 0, priority, expiresAtMs, scratch });
+    this.ref(message);
   }
 
   removeMessage(queue: EntityKey, seq: number): void {
@@ -136,7 +209,7 @@ export class MemoryStore implements Store {
     for (const seq of seqs) this.removeMessage(queue, seq);
   }
 
-  loadMessages(queue: EntityKey, afterSeq: number, limit: number, opts: { readonly bytesMax?: number } = {}): StoredQueueEntry[] {
+  loadMessages(queue: EntityKey, afterSeq: number, limit: number, opts: LoadOptions = {}): StoredQueueEntry[] {
     const q = this.messages.get(entityId(queue));
     const out: StoredQueueEntry[] = [];
     if (q === undefined) return out;
@@ -144,15 +217,73 @@ export class MemoryStore implements Store {
     let bytes = 0;
     for (const [seq, p] of q.positions) {
       if (out.length >= limit || bytes >= bytesMax) break;
-      if (seq <= afterSeq) continue;
-      out.push({ seq, message: p.message, redelivered: p.redelivered, deliveryCount: p.deliveryCount });
+      if (seq <= afterSeq || (opts.priority !== undefined && p.priority !== opts.priority)) continue;
+      out.push(entryOf(seq, p));
       bytes += p.message.body.length;
     }
     return out;
   }
 
-  countMessages(queue: EntityKey): number {
-    return this.messages.get(entityId(queue))?.positions.size ?? 0;
+  countMessages(queue: EntityKey, opts: { readonly priority?: number } = {}): number {
+    const positions = this.messages.get(entityId(queue))?.positions;
+    if (positions === undefined) return 0;
+    if (opts.priority === undefined) return positions.size;
+    let n = 0;
+    for (const p of positions.values()) if (p.priority === opts.priority) n += 1;
+    return n;
+  }
+
+  loadExpired(queue: EntityKey, atMs: number, limit: number): StoredQueueEntry[] {
+    const out: StoredQueueEntry[] = [];
+    for (const [seq, p] of this.messages.get(entityId(queue))?.positions ?? []) {
+      if (p.expiresAtMs !== undefined && p.expiresAtMs <= atMs) out.push(entryOf(seq, p));
+    }
+    // Stable sort: equal expiries stay in seq order.
+    return out.sort((a, b) => a.expiresAtMs! - b.expiresAtMs!).slice(0, limit);
+  }
+
+  earliestExpiryMs(queue: EntityKey): number | undefined {
+    let earliest: number | undefined;
+    for (const p of this.messages.get(entityId(queue))?.positions.values() ?? []) {
+      if (p.expiresAtMs !== undefined && (earliest === undefined || p.expiresAtMs < earliest)) earliest = p.expiresAtMs;
+    }
+    return earliest;
+  }
+
+  backfillPriorities(queue: EntityKey, maxPriority: number): void {
+    for (const p of this.messages.get(entityId(queue))?.positions.values() ?? []) {
+      p.priority ??= Math.min(p.message.priority, maxPriority);
+    }
+  }
+
+  nextDelayedId(): number {
+    let max = 0;
+    for (const id of this.delayed.keys()) max = Math.max(max, id);
+    return max + 1;
+  }
+
+  insertDelayed(rec: DelayedRecord, opts: { readonly scratch: boolean }): void {
+    assert(!this.delayed.has(rec.id), 'delayed ids are unique');
+    this.delayed.set(rec.id, { rec, scratch: opts.scratch });
+    this.ref(rec.message);
+  }
+
+  removeDelayed(id: number): void {
+    const d = this.delayed.get(id);
+    if (d === undefined) return;
+    this.delayed.delete(id);
+    this.unref(d.rec.message.id);
+  }
+
+  loadDelayed(after: DelayedCursor | undefined, limit: number): DelayedRecord[] {
+    const isAfter = (r: DelayedRecord): boolean =>
+      after === undefined || r.dueAtMs > after.dueAtMs || (r.dueAtMs === after.dueAtMs && r.id > after.id);
+    const all = [...this.delayed.values()].map((d) => d.rec).filter(isAfter);
+    return all.sort((a, b) => a.dueAtMs - b.dueAtMs || a.id - b.id).slice(0, limit);
+  }
+
+  countDelayed(): number {
+    return this.delayed.size;
   }
 
   lastSeq(queue: EntityKey): number {
@@ -186,6 +317,7 @@ export class MemoryStore implements Store {
       for (const [seq, p] of [...q.positions]) if (p.scratch) this.removeMessage({ vhost, name }, seq);
       q.lastSeq = this.lastSeq({ vhost, name });
     }
+    for (const [id, d] of this.delayed) if (d.scratch) this.removeDelayed(id);
   }
 
   /** Number of message bodies held (tests: bodies go with their last position). */
@@ -193,9 +325,19 @@ export class MemoryStore implements Store {
     return this.refs.size;
   }
 
+  private ref(message: StoredMessage): void {
+    this.refs.set(message.id, (this.refs.get(message.id) ?? 0) + 1);
+    if (message.id >= this.nextId) this.nextId = message.id + 1;
+  }
+
   private unref(id: number): void {
     const n = (this.refs.get(id) ?? 0) - 1;
     if (n <= 0) this.refs.delete(id);
     else this.refs.set(id, n);
   }
+}
+
+function entryOf(seq: number, p: Position): StoredQueueEntry {
+  const { message, redelivered, deliveryCount, priority, expiresAtMs } = p;
+  return { seq, message, redelivered, deliveryCount, priority, expiresAtMs };
 }

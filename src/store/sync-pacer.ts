@@ -15,8 +15,10 @@
  *   every commit made before it started).
  * The durability rule is the same either way: callbacks run after the sync that covers their writes.
  *
- * No I/O here: the store measures and reports; tests drive it with their own clock values.
+ * No I/O here: the store runs the syncs and reports their durations; time (when a sync ended, when
+ * the next may run inline) is read from the injected Clock, so tests drive it with a fake one.
  */
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** Syncs expected to take longer than this (moving average) never run on the loop. */
 export const INLINE_SYNC_MAX_MS = 0.5;
@@ -31,22 +33,25 @@ export class SyncPacer {
   private offLoopSyncs = 0;
 
   /** `maxMs` 0 keeps every sync off the loop. */
-  constructor(private readonly maxMs: number = INLINE_SYNC_MAX_MS) {
+  constructor(
+    private readonly maxMs: number = INLINE_SYNC_MAX_MS,
+    private readonly clock: Clock = systemClock,
+  ) {
     // Start at the limit: the first syncs run off the loop until measured ones show the disk is fast.
     this.averageMs = maxMs;
   }
 
-  /** True when a sync starting at `now` (performance.now() ms) should run on the loop. */
-  inline(now: number): boolean {
-    return this.maxMs > 0 && this.averageMs < this.maxMs && now >= this.nextInlineAt;
+  /** True when a sync starting now should run on the loop. */
+  inline(): boolean {
+    return this.maxMs > 0 && this.averageMs < this.maxMs && this.clock.now() >= this.nextInlineAt;
   }
 
-  /** Records a finished sync of `ms` that ended at `endedAt`. */
-  record(ms: number, inline: boolean, endedAt: number): void {
+  /** Records a sync of `ms` that has just ended. */
+  record(ms: number, inline: boolean): void {
     this.averageMs += AVERAGE_WEIGHT * (ms - this.averageMs);
     if (inline) {
       this.inlineSyncs++;
-      this.nextInlineAt = endedAt + ms;
+      this.nextInlineAt = this.clock.now() + ms;
     } else {
       this.offLoopSyncs++;
     }

@@ -14,7 +14,8 @@
  *   · remove of a position whose insert is still pending cancels the insert and writes nothing;
  *   · updateDelivery of a position whose insert is pending folds into the insert; of a position
  *     with a pending update, overwrites that update (only the last values matter);
- *   · deleteQueue cancels the queue's pending inserts and updates (the delete removes them anyway).
+ *   · deleteQueue cancels the queue's pending inserts and updates (the delete removes them anyway);
+ *     deleteVhost does the same for every queue of the vhost.
  * - A delivery update that cannot fold into a pending insert or update does not enter the log at
  *   once: it waits in `deferred` (issue order) until promoteUpdates() moves it to the end of the
  *   log. Moving it later is safe because an update commutes with every other operation except those
@@ -24,10 +25,23 @@
  *   A whenDurable waiter that covered a cancelled insert still fires after the commit that contains
  *   the cancelling remove: a publisher confirm for a message already acked is correct to send.
  *
- * Deliberately not here: SQL (sqlite-store.ts executes the operations) and reads.
+ * Time (when a delivery update was issued) is read from the injected Clock.
+ * Deliberately not here: SQL (sqlite-statements.ts executes the operations) and reads.
  */
 import assert from 'node:assert';
-import type { BindingRecord, EntityKey, ExchangeRecord, QueueRecord, StoredMessage } from './store.js';
+import type { Clock } from '../util/clock.js';
+import type {
+  BindingRecord,
+  DelayedRecord,
+  EntityKey,
+  ExchangeRecord,
+  PermissionRecord,
+  QueueRecord,
+  StoredMessage,
+  TopicPermissionRecord,
+  UserRecord,
+  VhostRecord,
+} from './store.js';
 
 export interface InsertOp {
   readonly kind: 'insert';
@@ -35,6 +49,8 @@ export interface InsertOp {
   readonly seq: number;
   readonly message: StoredMessage;
   readonly scratch: boolean;
+  readonly priority: number | undefined;
+  readonly expiresAtMs: number | undefined;
   redelivered: boolean;
   deliveryCount: number;
   live: boolean;
@@ -59,7 +75,28 @@ export type WriteOp =
   | { readonly kind: 'saveQueue'; readonly rec: QueueRecord; live: boolean }
   | { readonly kind: 'deleteQueue'; readonly key: EntityKey; live: boolean }
   | { readonly kind: 'saveBinding'; readonly rec: BindingRecord; live: boolean }
-  | { readonly kind: 'deleteBinding'; readonly rec: BindingRecord; live: boolean };
+  | { readonly kind: 'deleteBinding'; readonly rec: BindingRecord; live: boolean }
+  | { readonly kind: 'backfillPriorities'; readonly queue: EntityKey; readonly maxPriority: number; live: boolean }
+  | AccessOp
+  | { readonly kind: 'insertDelayed'; readonly rec: DelayedRecord; readonly scratch: boolean; live: boolean }
+  | { readonly kind: 'removeDelayed'; readonly id: number; live: boolean };
+
+/** Writes of vhosts, users and permissions: plain log entries, executed in order. */
+export type AccessOp =
+  | { readonly kind: 'saveVhost'; readonly rec: VhostRecord; live: boolean }
+  | { readonly kind: 'deleteVhost'; readonly name: string; live: boolean }
+  | { readonly kind: 'saveUser'; readonly rec: UserRecord; live: boolean }
+  | { readonly kind: 'deleteUser'; readonly name: string; live: boolean }
+  | { readonly kind: 'setPermissions'; readonly rec: PermissionRecord; live: boolean }
+  | { readonly kind: 'clearPermissions'; readonly user: string; readonly vhost: string; live: boolean }
+  | { readonly kind: 'setTopicPermissions'; readonly rec: TopicPermissionRecord; live: boolean }
+  | {
+      readonly kind: 'clearTopicPermissions';
+      readonly user: string;
+      readonly vhost: string;
+      readonly exchange: string | undefined;
+      live: boolean;
+    };
 
 export interface RemoveOp {
   readonly kind: 'remove';
@@ -71,6 +108,7 @@ export interface RemoveOp {
 
 /** Pending per-position operations of one queue, for cancellation and folding. */
 interface QueuePending {
+  readonly vhost: string;
   readonly inserts: Map<number, InsertOp>;
   readonly updates: Map<number, UpdateOp>;
 }
@@ -87,6 +125,13 @@ export function queueKeyString(key: EntityKey): string {
   return `${key.vhost.length}:${key.vhost}${key.name}`;
 }
 
+/** Position options of an insert (see PositionOptions in store.ts). */
+export interface InsertOptions {
+  readonly scratch: boolean;
+  readonly priority?: number | undefined;
+  readonly expiresAtMs?: number | undefined;
+}
+
 export class WriteBatch {
   private ops: WriteOp[] = [];
   /** Global index of ops[0]. */
@@ -95,6 +140,8 @@ export class WriteBatch {
   /** Delivery updates not yet in the log, in issue order, with the time they were issued. */
   private deferred: { readonly op: UpdateOp; readonly at: number }[] = [];
   private deferredHead = 0;
+
+  constructor(private readonly clock: Clock) {}
 
   /** Writes issued so far (cancelled ones included). */
   get issued(): number {
@@ -117,12 +164,24 @@ export class WriteBatch {
 
   push(op: WriteOp): void {
     assert(op.kind !== 'insert' && op.kind !== 'update' && op.kind !== 'remove' && op.kind !== 'removeAfter');
-    assert(op.kind !== 'deleteQueue');
+    assert(op.kind !== 'deleteQueue' && op.kind !== 'deleteVhost');
     this.ops.push(op);
   }
 
-  insert(queue: EntityKey, seq: number, message: StoredMessage, scratch: boolean): void {
-    const op: InsertOp = { kind: 'insert', queue, seq, message, scratch, redelivered: false, deliveryCount: 0, live: true };
+  insert(queue: EntityKey, seq: number, message: StoredMessage, opts: InsertOptions): void {
+    const { scratch, priority, expiresAtMs } = opts;
+    const op: InsertOp = {
+      kind: 'insert',
+      queue,
+      seq,
+      message,
+      scratch,
+      priority,
+      expiresAtMs,
+      redelivered: false,
+      deliveryCount: 0,
+      live: true,
+    };
     const pending = this.pendingOf(queue);
     // A second insert of a pending position is an engine bug (seqs are unique); let SQLite's primary
     // key refuse it at commit rather than silently replacing the first.
@@ -130,7 +189,7 @@ export class WriteBatch {
     this.ops.push(op);
   }
 
-  update(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number, now = 0): void {
+  update(queue: EntityKey, seq: number, redelivered: boolean, deliveryCount: number): void {
     const pending = this.pendingOf(queue);
     const target = pending.inserts.get(seq) ?? pending.updates.get(seq);
     if (target !== undefined) {
@@ -142,7 +201,7 @@ export class WriteBatch {
     }
     const op: UpdateOp = { kind: 'update', queue, seq, redelivered, deliveryCount, live: true };
     pending.updates.set(seq, op);
-    this.deferred.push({ op, at: now });
+    this.deferred.push({ op, at: this.clock.now() });
   }
 
   /** Delivery updates waiting outside the log (live or cancelled, until promoted). */
@@ -231,6 +290,17 @@ export class WriteBatch {
     this.ops.push({ kind: 'deleteQueue', key, live: true });
   }
 
+  /** Deletes a vhost with everything in it; pending position writes of its queues are cancelled. */
+  deleteVhost(name: string): void {
+    for (const [k, pending] of this.byQueue) {
+      if (pending.vhost !== name) continue;
+      for (const op of pending.inserts.values()) op.live = false;
+      for (const op of pending.updates.values()) op.live = false;
+      this.byQueue.delete(k);
+    }
+    this.ops.push({ kind: 'deleteVhost', name, live: true });
+  }
+
   /**
    * The next chunk to commit: a prefix of the log within `limits` (always at least one operation, so
    * one huge message still goes through). Call `commitChunk(chunk)` after its transaction succeeded.
@@ -285,7 +355,7 @@ export class WriteBatch {
     const k = queueKeyString(queue);
     let pending = this.byQueue.get(k);
     if (pending === undefined) {
-      pending = { inserts: new Map(), updates: new Map() };
+      pending = { vhost: queue.vhost, inserts: new Map(), updates: new Map() };
       this.byQueue.set(k, pending);
     }
     return pending;
@@ -298,6 +368,7 @@ function sameQueue(a: EntityKey, b: EntityKey): boolean {
 
 function weightOf(op: WriteOp): { ops: number; bytes: number } {
   if (op.kind === 'insert') return { ops: 1, bytes: op.message.body.length + op.message.properties.length };
+  if (op.kind === 'insertDelayed') return { ops: 1, bytes: op.rec.message.body.length + op.rec.message.properties.length };
   if (op.kind === 'remove') return { ops: op.seqs.length, bytes: 0 };
   return { ops: 1, bytes: 0 };
 }

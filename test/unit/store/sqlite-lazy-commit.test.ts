@@ -1,20 +1,33 @@
 /**
- * SqliteStore commit timing: removals and delivery updates alone wait up to LAZY_COMMIT_MS for a
- * commit (a whenDurable callback or any other write takes them along at once); a delivery update
- * first waits UPDATE_DEFER_MS outside the log for the ack that cancels it; and store_meta's
- * message id is written ahead in steps of MESSAGE_ID_RESERVE. What is committed is read through a
- * second, read-only connection, which sees exactly the committed state (WAL).
+ * SqliteStore commit timing, on a fake clock, against the bounds README "Durability" promises:
+ * acks and delivery counts alone wait up to 25 ms to be committed (a whenDurable callback or any
+ * other write takes them along at once); a delivery-count update first waits up to 50 ms for its
+ * message's ack; in strict mode a commit nothing waits for is synced at most 20 ms after it (so a
+ * power loss undoes at most the last 45 ms of acks). Also: store_meta's message id is written ahead
+ * in steps of MESSAGE_ID_RESERVE. What is committed is read through a second, read-only
+ * connection, which sees exactly the committed state (WAL). The fake clock drives the timers only:
+ * an fdatasync is real I/O, so the tests observe when a sync starts (syncStats().started) and await
+ * its completion for real.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, LAZY_COMMIT_MS, MESSAGE_ID_RESERVE, PAGE_SIZE_BYTES, SqliteStore, UPDATE_DEFER_MS } from '../../../src/store/sqlite-store.js';
+import { DB_FILE_NAME, MESSAGE_ID_RESERVE, PAGE_SIZE_BYTES, type SqliteStore } from '../../../src/store/sqlite-store.js';
 import type { StoredMessage } from '../../../src/store/store.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { sqliteHarness } from './sqlite-harness.js';
+
+/** README "Durability": acks and delivery counts alone wait up to 25 ms to be committed. */
+const README_LAZY_COMMIT_MS = 25;
+/** README: a delivery-count update first waits up to 50 ms for its message's ack. */
+const README_UPDATE_WAIT_MS = 50;
+/** README: commits nothing waits for are synced at most 20 ms after their commit (strict). */
+const README_SYNC_AFTER_COMMIT_MS = 20;
+/** README: after a power cut the last ≤ 45 ms of acks may be undone. */
+const README_ACK_POWER_LOSS_MS = 45;
 
 const Q = { vhost: '/', name: 'q' };
 const turn = (): Promise<void> => new Promise((r) => setImmediate(() => setImmediate(r)));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function msg(id: number): StoredMessage {
   return { id, exchange: '', routingKey: 'q', properties: Buffer.alloc(2), body: Buffer.from(`m${id}`), expiresAtMs: undefined, priority: 0 };
@@ -25,8 +38,17 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function setup(): { store: SqliteStore; reopen: () => SqliteStore; committed: () => { seq: number; delivery_count: number }[]; meta: () => number } {
-  const h = sqliteHarness();
+interface Setup {
+  store: SqliteStore;
+  clock: FakeClock;
+  reopen: () => SqliteStore;
+  committed: () => { seq: number; delivery_count: number }[];
+  meta: () => number;
+}
+
+function setup(): Setup {
+  const clock = new FakeClock();
+  const h = sqliteHarness({ clock });
   const store = h.open() as SqliteStore;
   const reader = new Database(join(h.dataDir, DB_FILE_NAME), { readonly: true });
   cleanups.push(() => {
@@ -37,6 +59,7 @@ function setup(): { store: SqliteStore; reopen: () => SqliteStore; committed: ()
   const meta = reader.prepare(`SELECT value FROM store_meta WHERE key = 'next_message_id'`).pluck();
   return {
     store,
+    clock,
     reopen: () => h.reopen(store) as SqliteStore,
     committed: () => entries.all() as { seq: number; delivery_count: number }[],
     meta: () => meta.get() as number,
@@ -44,8 +67,8 @@ function setup(): { store: SqliteStore; reopen: () => SqliteStore; committed: ()
 }
 
 describe('SqliteStore lazy commits', () => {
-  it('commits an insert at the end of its turn, and a lone ack within LAZY_COMMIT_MS', async () => {
-    const { store, committed } = setup();
+  it('commits an insert at the end of its turn, and a lone ack within 25 ms', async () => {
+    const { store, clock, committed } = setup();
     store.insertMessage(Q, 1, msg(1), { scratch: false });
     store.insertMessage(Q, 2, msg(2), { scratch: false });
     await turn();
@@ -53,12 +76,13 @@ describe('SqliteStore lazy commits', () => {
     store.removeMessage(Q, 1);
     await turn();
     expect(committed().map((e) => e.seq)).toEqual([1, 2]); // still waiting for company
-    await sleep(LAZY_COMMIT_MS * 3);
+    clock.advance(README_LAZY_COMMIT_MS);
+    await turn();
     expect(committed().map((e) => e.seq)).toEqual([2]);
   });
 
-  it('takes pending acks along with the next eager write; a delivery update waits UPDATE_DEFER_MS for its ack', async () => {
-    const { store, committed } = setup();
+  it('takes pending acks along with the next eager write; a delivery update is committed within 50 + 25 ms', async () => {
+    const { store, clock, committed } = setup();
     store.insertMessage(Q, 1, msg(1), { scratch: false });
     store.insertMessage(Q, 2, msg(2), { scratch: false });
     await turn();
@@ -75,7 +99,8 @@ describe('SqliteStore lazy commits', () => {
       { seq: 2, delivery_count: 0 },
       { seq: 3, delivery_count: 0 },
     ]);
-    await sleep(UPDATE_DEFER_MS + LAZY_COMMIT_MS * 3);
+    clock.advance(README_UPDATE_WAIT_MS + README_LAZY_COMMIT_MS);
+    await turn();
     expect(committed()).toEqual([
       { seq: 2, delivery_count: 1 },
       { seq: 3, delivery_count: 0 },
@@ -100,6 +125,45 @@ describe('SqliteStore lazy commits', () => {
     expect(store.invariants()).toBeUndefined();
     await new Promise<void>((resolve) => store.whenDurable(resolve));
     expect(committed()).toEqual([]);
+  });
+});
+
+describe('SqliteStore syncs of commits nothing waits for (strict)', () => {
+  it('syncs a commit nothing waits for within 20 ms of the commit', async () => {
+    const { store, clock } = setup();
+    store.saveQueue({ vhost: '/', name: 'q', durable: true, autoDelete: false, arguments: Buffer.alloc(0) });
+    await turn(); // committed at the turn's end
+    expect(store.syncStats().started).toBe(0); // rides along with the next sync, if one comes
+    clock.advance(README_SYNC_AFTER_COMMIT_MS);
+    expect(store.syncStats().started).toBe(1);
+    await new Promise<void>((resolve) => store.whenDurable(resolve));
+    expect(store.syncStats().started).toBe(1); // that sync covered it: nothing more to sync
+  });
+
+  it('lets an unwaited commit ride along with the next waited-for sync', async () => {
+    const { store, clock } = setup();
+    store.saveQueue({ vhost: '/', name: 'q', durable: true, autoDelete: false, arguments: Buffer.alloc(0) });
+    await turn();
+    clock.advance(README_SYNC_AFTER_COMMIT_MS / 2);
+    store.insertMessage(Q, 1, msg(1), { scratch: false });
+    await new Promise<void>((resolve) => store.whenDurable(resolve));
+    expect(store.syncStats().started).toBe(1);
+    clock.advance(README_SYNC_AFTER_COMMIT_MS);
+    expect(store.syncStats().started).toBe(1);
+  });
+
+  it('syncs a lone ack within 45 ms: committed within 25, synced within 20 after that', async () => {
+    const { store, clock, committed } = setup();
+    store.insertMessage(Q, 1, msg(1), { scratch: false });
+    await new Promise<void>((resolve) => store.whenDurable(resolve));
+    const syncsBefore = store.syncStats().started;
+    store.removeMessage(Q, 1);
+    await turn();
+    clock.advance(README_LAZY_COMMIT_MS);
+    await turn();
+    expect(committed()).toEqual([]);
+    clock.advance(README_ACK_POWER_LOSS_MS - README_LAZY_COMMIT_MS);
+    expect(store.syncStats().started).toBe(syncsBefore + 1);
   });
 });
 

@@ -9,6 +9,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BindingRecord, EntityKey, ExchangeRecord, QueueRecord, Store, StoredMessage } from '../../../src/store/store.js';
+import { accessContract } from './store-contract-access.js';
+import { positionsContract } from './store-contract-positions.js';
 
 export interface StoreHarness {
   /** A fresh, empty store. */
@@ -65,7 +67,7 @@ export function storeContract(backend: string, makeHarness: () => StoreHarness):
     describe('topology', () => {
       it('starts empty', () => {
         const s = open();
-        expect(s.loadTopology()).toEqual({ exchanges: [], queues: [], bindings: [] });
+        expect(s.loadTopology()).toEqual({ vhosts: [], exchanges: [], queues: [], bindings: [] });
         expect(s.nextMessageId()).toBeGreaterThanOrEqual(1);
         expect(s.countMessages(Q1)).toBe(0);
         expect(s.loadMessages(Q1, 0, 10)).toEqual([]);
@@ -421,6 +423,8 @@ export function storeContract(backend: string, makeHarness: () => StoreHarness):
       });
     });
   });
+  accessContract(backend, makeHarness);
+  positionsContract(backend, makeHarness);
 }
 
 const QUEUES: readonly EntityKey[] = [Q1, Q2];

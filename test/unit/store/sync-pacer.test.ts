@@ -6,38 +6,58 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, SqliteStore } from '../../../src/store/sqlite-store.js';
+import { DB_FILE_NAME, type SqliteStore } from '../../../src/store/sqlite-store.js';
 import type { StoredMessage } from '../../../src/store/store.js';
 import { INLINE_SYNC_MAX_MS, SyncPacer } from '../../../src/store/sync-pacer.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { sqliteHarness } from './sqlite-harness.js';
 
 describe('SyncPacer', () => {
+  /** Records syncs of `ms` ending at 0, 1, 2, … ms on `clock`. */
+  const recordAt = (p: SyncPacer, clock: FakeClock, n: number, ms: number): void => {
+    for (let i = 0; i < n; i++) {
+      clock.advanceTo(i);
+      p.record(ms, false);
+    }
+  };
+
   it('keeps syncs off the loop until measured ones average under the limit', () => {
-    const p = new SyncPacer(0.5);
-    expect(p.inline(0)).toBe(false);
-    for (let i = 0; i < 10; i++) p.record(0.1, false, i);
+    const clock = new FakeClock(0);
+    const p = new SyncPacer(0.5, clock);
+    expect(p.inline()).toBe(false);
+    recordAt(p, clock, 10, 0.1);
     expect(p.stats().averageMs).toBeLessThan(0.5);
-    expect(p.inline(100)).toBe(true);
+    clock.advanceTo(100);
+    expect(p.inline()).toBe(true);
   });
 
   it('after an inline sync of d ms, the next may run inline only d ms after it ended', () => {
-    const p = new SyncPacer(0.5);
-    for (let i = 0; i < 10; i++) p.record(0.1, false, i);
-    p.record(0.2, true, 100);
-    expect(p.inline(100.1)).toBe(false);
-    expect(p.inline(100.2)).toBe(true);
+    const clock = new FakeClock(0);
+    const p = new SyncPacer(0.5, clock);
+    recordAt(p, clock, 10, 0.1);
+    clock.advanceTo(100);
+    p.record(0.2, true);
+    clock.advanceTo(100.1);
+    expect(p.inline()).toBe(false);
+    clock.advanceTo(100.2);
+    expect(p.inline()).toBe(true);
     expect(p.stats()).toMatchObject({ inline: 1, offLoop: 10 });
   });
 
   it('goes back off the loop when syncs get slow, and never runs inline with a limit of 0', () => {
-    const p = new SyncPacer(INLINE_SYNC_MAX_MS);
-    for (let i = 0; i < 10; i++) p.record(0.05, false, i);
-    expect(p.inline(1000)).toBe(true);
-    p.record(5, true, 1000);
-    expect(p.inline(2000)).toBe(false);
-    const never = new SyncPacer(0);
-    for (let i = 0; i < 10; i++) never.record(0, false, i);
-    expect(never.inline(1000)).toBe(false);
+    const clock = new FakeClock(0);
+    const p = new SyncPacer(INLINE_SYNC_MAX_MS, clock);
+    recordAt(p, clock, 10, 0.05);
+    clock.advanceTo(1000);
+    expect(p.inline()).toBe(true);
+    p.record(5, true);
+    clock.advanceTo(2000);
+    expect(p.inline()).toBe(false);
+    const neverClock = new FakeClock(0);
+    const never = new SyncPacer(0, neverClock);
+    recordAt(never, neverClock, 10, 0);
+    neverClock.advanceTo(1000);
+    expect(never.inline()).toBe(false);
   });
 });
 
