@@ -8,6 +8,7 @@
  */
 import type { FieldTable } from '../codec/field-types.js';
 import type { Binding } from './binding.js';
+import { MessageCounters } from './counters.js';
 import { createRouter, type ExchangeRouter } from './exchanges/index.js';
 import { stringArg } from './field-values.js';
 
@@ -34,6 +35,8 @@ export class Exchange {
   readonly bindings = new Map<string, Binding>();
   readonly boundFrom = new Set<Binding>();
   deleted = false;
+  /** Messages in / routed out / unroutable here (routing.ts counts them). */
+  readonly counters = new MessageCounters();
 
   constructor(attrs: ExchangeAttributes) {
     this.name = attrs.name;

@@ -21,7 +21,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ConnectionOwner, FlowQueue, VhostApi } from '../broker/api.js';
+import type { FlowQueue, Session, VhostApi } from '../broker/api.js';
+import type { FieldTable } from '../codec/field-types.js';
 import { FrameReader, checkProtocolHeader, PROTOCOL_HEADER, type Frame } from '../codec/frame-reader.js';
 import { encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../codec/frame-writer.js';
 import { METHOD_INFO, method, type ArgsOf, type Method } from '../codec/methods.generated.js';
@@ -43,6 +44,7 @@ import {
   type Tuned,
 } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
+import { openSession } from './session-open.js';
 
 export type ConnectionState = 'awaitingHeader' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed';
 
@@ -57,6 +59,7 @@ export type CloseReason =
   | 'protocolError'
   | 'internalError'
   | 'serverShutdown'
+  | 'forcedClose'
   | 'socketError'
   | 'socketClosed';
 
@@ -76,7 +79,6 @@ export class Connection implements ChannelHost {
   readonly ctx: ProtocolContext;
   readonly log: Logger;
   readonly closed: Promise<void>;
-  owner: ConnectionOwner;
   user = '';
   closeReason: CloseReason | undefined;
 
@@ -87,6 +89,8 @@ export class Connection implements ChannelHost {
   private headerBytes = Buffer.alloc(0);
   private tuned: Tuned | undefined;
   private openVhost: VhostApi | undefined;
+  private openedSession: Session | undefined;
+  private clientProperties: FieldTable = new Map();
   private heartbeat: Heartbeat | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeOkTimer: NodeJS.Timeout | undefined;
@@ -108,7 +112,6 @@ export class Connection implements ChannelHost {
     this.ctx = opts.ctx;
     this.log = opts.log;
     this.channelLog = opts.channelLog;
-    this.owner = { id: this.id, consumerCancelNotify: false };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -125,6 +128,12 @@ export class Connection implements ChannelHost {
   get vhost(): VhostApi {
     if (this.openVhost === undefined) throw new Error('vhost used before connection.open');
     return this.openVhost;
+  }
+
+  /** Who acts on this connection (made at connection.open). */
+  get session(): Session {
+    if (this.openedSession === undefined) throw new Error('session used before connection.open');
+    return this.openedSession;
   }
 
   get channelCount(): number {
@@ -325,7 +334,7 @@ export class Connection implements ChannelHost {
   }
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
-    this.owner = { id: this.id, consumerCancelNotify: clientCapability(a.clientProperties, 'consumer_cancel_notify') };
+    this.clientProperties = a.clientProperties;
     const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials);
     if (!outcome.ok) {
       this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
@@ -362,6 +371,15 @@ export class Connection implements ChannelHost {
     const vhost = this.ctx.broker.vhost(a.virtualHost);
     if (vhost === undefined) throw vhostNotFound(a.virtualHost);
     this.openVhost = vhost;
+    this.openedSession = openSession(this.ctx.broker.registry, {
+      connectionId: this.id,
+      user: this.user,
+      vhost: a.virtualHost,
+      clientProperties: this.clientProperties,
+      socket: this.socket,
+      connectedAtMs: this.openedAtMs,
+      close: (code, text) => this.closeWithError(new AmqpError(code, text), 'forcedClose'),
+    });
     this.state = 'open';
     this.clearHandshakeTimer();
     this.sendMethod(0, method('connection.open-ok', { knownHosts: '' }));
@@ -518,9 +536,10 @@ export class Connection implements ChannelHost {
       ch.release();
     }
     this.channels.clear();
-    if (this.openVhost !== undefined) {
+    if (this.openVhost !== undefined && this.openedSession !== undefined) {
+      this.ctx.broker.registry.removeConnection(this.openedSession);
       try {
-        this.openVhost.connectionClosed(this.owner);
+        this.openVhost.connectionClosed(this.openedSession);
       } catch (err) {
         this.log.error({ err }, 'engine failed to clean up after the connection');
       }
