@@ -38,7 +38,8 @@ export class Exchange {
   /** Messages in / routed out / unroutable here (routing.ts counts them). */
   readonly counters = new MessageCounters();
 
-  constructor(attrs: ExchangeAttributes) {
+  /** `router`: the type's router by default; a wrapper (custody, tests) may be given instead. */
+  constructor(attrs: ExchangeAttributes, router: ExchangeRouter = createRouter(attrs.type)) {
     this.name = attrs.name;
     this.type = attrs.type;
     this.durable = attrs.durable;
@@ -46,7 +47,7 @@ export class Exchange {
     this.internal = attrs.internal;
     this.arguments = attrs.arguments;
     this.alternateExchange = stringArg(attrs.arguments, 'alternate-exchange');
-    this.router = createRouter(attrs.type);
+    this.router = router;
   }
 
   addBinding(b: Binding): void {

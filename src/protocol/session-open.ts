@@ -11,12 +11,20 @@ import { createSession, type Session } from '../broker/session.js';
 import type { FieldTable } from '../codec/field-types.js';
 import { clientCapability } from './handshake.js';
 
+/** The parts of a net.Socket a session reads (undefined once the socket is gone). */
+export interface SocketAddresses {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+}
+
 export interface SessionSource {
   readonly connectionId: string;
   readonly user: string;
   readonly vhost: string;
   readonly clientProperties: FieldTable;
-  readonly socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined; readonly localAddress?: string | undefined; readonly localPort?: number | undefined };
+  readonly socket: SocketAddresses;
   readonly connectedAtMs: number;
   /** Sends connection.close with `code` and `explanation` (RabbitMQ's text is `NAME - explanation`). */
   close(code: number, explanation: string): void;
