@@ -50,6 +50,19 @@ describe('sessions and the registry (real server, amqplib)', () => {
     });
   });
 
+  it('closes a connection by name through the registry with connection.close and the given code and text', async () => {
+    await withServer(async ({ server, url }) => {
+      const conn = await amqp.connect(url);
+      const closed = new Promise<Error>((resolve) => conn.once('close', resolve));
+      const name = server.registry.connections()[0]!.name;
+      expect(server.registry.closeConnection(name, 320, "broker forced connection closure with reason 'test'")).toBe(true);
+      const err = await closed;
+      expect(err.message).toContain("320 (CONNECTION-FORCED) with message \"CONNECTION_FORCED - broker forced connection closure with reason 'test'\"");
+      await settle();
+      expect(server.registry.connectionCount).toBe(0);
+    });
+  });
+
   it('counts publish, deliver, get, ack, redeliver, return and confirm on the queue, the connection and the channel', async () => {
     await withServer(async ({ server, url }) => {
       const reg = server.registry;
