@@ -55,8 +55,8 @@ export interface ConsumerSink {
   cancelledByServer(): void;
   /**
    * Makes the client's kernel see that the broker received what it sent (sends a heartbeat frame,
-   * which clients ignore; its TCP segment carries the acknowledgement). Queue.ack uses it to free
-   * an ack that Nagle holds back in the client (write-hold.ts: lone holds).
+   * which clients ignore; its TCP segment carries the acknowledgement). A queue's hold policy uses
+   * it to free an ack that Nagle holds back in the client (queue/hold-policy.ts: lone holds).
    */
   nudge?(): void;
 }

@@ -19,11 +19,14 @@ import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
 import type { Store } from '../store/store.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Registry } from './registry.js';
 import { Vhost } from './vhost.js';
 import { WriteHold, type WriteHoldStats } from './write-hold.js';
+
+export type { WriteHoldStats } from './write-hold.js';
 
 export interface BrokerOptions {
   readonly store: Store;
@@ -38,6 +41,8 @@ export interface BrokerOptions {
    * consumer ack (write-hold.ts), ms; 0 or absent: every write is issued at once.
    */
   readonly writeHoldMaxMs?: number;
+  /** The time for every timing rule of the engine (default systemClock; tests pass a FakeClock). */
+  readonly clock?: Clock;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -51,6 +56,7 @@ export class Broker implements BrokerApi {
 
   private readonly queueWindow: QueueWindow;
   private readonly writeHold: WriteHold | undefined;
+  private readonly clock: Clock;
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
@@ -58,8 +64,9 @@ export class Broker implements BrokerApi {
     const w = this.queueWindow;
     assert(w.messagesMax >= 1 && w.bytesMax >= 1, 'a queue window holds at least one message');
     assert(w.pageInBatchMessages >= 1 && w.pageInBatchBytes >= 1, 'a page-in reads at least one message');
+    this.clock = opts.clock ?? systemClock;
     const holdMs = opts.writeHoldMaxMs ?? 0;
-    this.writeHold = holdMs > 0 ? new WriteHold(holdMs) : undefined;
+    this.writeHold = holdMs > 0 ? new WriteHold({ maxMs: holdMs, clock: this.clock }) : undefined;
   }
 
   /** Opens the engine over `store` (already opened and migrated) and restores what it holds. */
@@ -112,6 +119,7 @@ export class Broker implements BrokerApi {
       nextMessageId: () => this.messageId++,
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,
+      clock: this.clock,
     });
     this.vhosts.set(name, vhost);
     return vhost;

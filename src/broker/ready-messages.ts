@@ -85,6 +85,12 @@ export class ReadyMessages<T extends Positioned> {
     return max;
   }
 
+  /** Calls fn on every entry, in no particular order (invariants and tests: O(n)). */
+  forEach(fn: (entry: T) => void): void {
+    for (let i = 0; i < this.freshCount; i++) fn(this.freshAt(i));
+    for (const e of this.returned) fn(e);
+  }
+
   invariants(): void {
     for (let i = 1; i < this.freshCount; i++) assert(this.freshAt(i - 1).seq < this.freshAt(i).seq, 'fresh order');
     const h = this.returned;

@@ -26,7 +26,7 @@ import type { Exchange } from './exchange.js';
 export type { CustodyRelease, MessageCustody } from './exchanges/index.js';
 import { toStoredMessage, type Queue } from './queue.js';
 import type { StoredMessage } from '../store/store.js';
-import { PublishWatch } from './write-hold.js';
+import { PublishWatch } from './publish-watch.js';
 
 /** What routing reads from a vhost. */
 export interface RoutingTable {

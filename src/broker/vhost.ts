@@ -54,6 +54,7 @@ import { validateQueueArguments } from './queue-arguments.js';
 import { messageFromStore, restoreVhost } from './recovery.js';
 import { Router, type RoutingTable } from './routing.js';
 import type { WriteHold } from './write-hold.js';
+import type { Clock } from '../util/clock.js';
 
 export { generateQueueName } from './declare-rules.js';
 
@@ -69,6 +70,8 @@ export interface VhostContext {
   readonly queueWindow: QueueWindow;
   /** Write-behind for confirmed persistent messages (absent: written at once). */
   readonly writeHold?: WriteHold | undefined;
+  /** The time, for the queues' timing rules. */
+  readonly clock: Clock;
 }
 
 export class Vhost implements VhostApi, RoutingTable {
@@ -90,6 +93,7 @@ export class Vhost implements VhostApi, RoutingTable {
       window: ctx.queueWindow,
       messageFromStore: (sm) => messageFromStore(ctx.decodeProperties, sm),
       writeHold: ctx.writeHold,
+      clock: ctx.clock,
     };
     this.graph = new BindingGraph({
       vhost: name,

@@ -12,7 +12,7 @@
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Broker } from '../broker/broker.js';
+import { Broker, type WriteHoldStats } from '../broker/broker.js';
 import type { Registry } from '../broker/registry.js';
 import { decodeTable, encodeTable } from '../codec/field-table.js';
 import { decodeProperties } from '../codec/properties.js';
@@ -23,7 +23,6 @@ import type { ProtocolContext, ProtocolLimits } from '../protocol/context.js';
 import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
 import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
-import type { WriteHoldStats } from '../broker/write-hold.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';

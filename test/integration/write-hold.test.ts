@@ -11,6 +11,13 @@ import { withDataDir, withServer } from '../helpers/server.js';
 
 const QUEUE = 'write-hold';
 
+/** A promise resolved from outside (the consumer callback), so the test waits for events, not time. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** A confirm-mode publisher and a consumer (own connections) on QUEUE; the consumer acks each message at once. */
 async function publisherAndConsumer(url: string, prefetch: number, onBody: (body: string) => void) {
   const pubConn = await amqp.connect(url);
@@ -40,14 +47,18 @@ describe('write-behind of confirmed persistent messages (SQLite, strict)', () =>
       const config = { dataDir, durability: 'strict' as const };
       await withServer(async ({ server, url }) => {
         let received = 0;
-        const { pub, cancel, close } = await publisherAndConsumer(url, 50, () => (received += 1));
+        const all = deferred();
+        const { pub, cancel, close } = await publisherAndConsumer(url, 50, () => {
+          received += 1;
+          if (received === 4000) all.resolve();
+        });
         // Rounds of 500 unconfirmed publishes: the queue learns its consumer is quick in the first
         // round(s) and holds from then on.
         for (let round = 0; round < 8; round += 1) {
           for (let i = 0; i < 500; i += 1) pub.sendToQueue(QUEUE, Buffer.from(`r${round}-${i}`), { persistent: true });
           await pub.waitForConfirms();
         }
-        for (let i = 0; i < 200 && received < 4000; i += 1) await new Promise((r) => setTimeout(r, 10));
+        await all.promise;
         expect(received).toBe(4000);
         const stats = server.writeHoldStats();
         expect(stats.held).toBeGreaterThan(1000);
@@ -74,19 +85,24 @@ describe('write-behind of confirmed persistent messages (SQLite, strict)', () =>
   });
 
   // Whether a given message was held depends on the consumer's speed on the machine running the
-  // tests (the unit tests pin the rules down); here every confirm must come, in order, either way.
+  // tests (the timing rules are pinned down on a fake clock in test/unit/broker/write-hold.test.ts);
+  // here every confirm must come, in order, either way.
   it('confirms each message of a lone publisher with a quick consumer on Nagle sockets, in order', async () => {
     await withDataDir(async (dataDir) => {
       await withServer(async ({ url }) => {
         const got: string[] = [];
-        const { pub, close } = await publisherAndConsumer(url, 100, (body) => got.push(body));
         const n = 400;
+        const all = deferred();
+        const { pub, close } = await publisherAndConsumer(url, 100, (body) => {
+          got.push(body);
+          if (got.length === n) all.resolve();
+        });
         for (let i = 0; i < n; i += 1) {
           await new Promise<void>((resolve, reject) =>
             pub.sendToQueue(QUEUE, Buffer.from(`lone-${i}`), { persistent: true }, (err) => (err ? reject(err) : resolve())),
           );
         }
-        for (let i = 0; i < 200 && got.length < n; i += 1) await new Promise((r) => setTimeout(r, 10));
+        await all.promise;
         expect(got).toEqual(Array.from({ length: n }, (_, i) => `lone-${i}`));
         await close();
       }, { config: { dataDir, durability: 'strict' } });
