@@ -7,8 +7,18 @@ import { method, type ArgsOf } from '../../codec/methods.generated.js';
 import type { Channel } from '../channel.js';
 
 export function onExchangeDeclare(ch: Channel, a: ArgsOf<'exchange.declare'>): void {
-  const { type, passive, durable, autoDelete, internal, arguments: args } = a;
-  ch.vhost.exchangeDeclare({ name: a.exchange, type, passive, durable, autoDelete, internal, arguments: args }, ch.session);
+  ch.vhost.exchangeDeclare(
+    {
+      name: a.exchange,
+      type: a.type,
+      passive: a.passive,
+      durable: a.durable,
+      autoDelete: a.autoDelete,
+      internal: a.internal,
+      arguments: a.arguments,
+    },
+    ch.session,
+  );
   if (!a.nowait) ch.send(method('exchange.declare-ok'));
 }
 
