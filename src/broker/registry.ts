@@ -16,6 +16,8 @@ import type { Session } from './session.js';
 /** What the registry may ask of a live connection (implemented by the protocol layer). */
 export interface ConnectionHandle {
   readonly session: Session;
+  /** The connection's state now (the protocol's state machine: open, closing, ...). */
+  state(): string;
   /** Closes the connection with connection.close `code`/`text` (management, vhost deletion). */
   close(code: number, text: string): void;
 }
@@ -49,7 +51,9 @@ export interface ConnectionInfo {
   readonly peerHost: string;
   readonly peerPort: number;
   readonly clientProvidedName: string | undefined;
+  readonly clientProperties: FieldTable;
   readonly connectedAtMs: number;
+  readonly state: string;
   readonly channels: number;
   readonly counters: Readonly<MessageCounters>;
 }
@@ -153,7 +157,9 @@ export class Registry {
         peerHost: s.peerHost,
         peerPort: s.peerPort,
         clientProvidedName: s.clientProvidedName,
+        clientProperties: s.clientProperties,
         connectedAtMs: s.connectedAtMs,
+        state: handle.state(),
         channels: channels.size,
         counters: s.counters,
       };

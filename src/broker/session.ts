@@ -8,6 +8,7 @@
  * identity (exclusive-queue ownership: one session per connection). Deliberately not here: the
  * socket and the wire (the protocol layer keeps those), authentication itself (handshake.ts).
  */
+import type { FieldTable } from '../codec/field-types.js';
 import { MessageCounters } from './counters.js';
 
 /** Client capabilities (connection.start-ok client-properties.capabilities) the engine honours. */
@@ -26,6 +27,8 @@ export interface SessionInit {
   readonly peerPort: number;
   readonly localHost: string;
   readonly localPort: number;
+  /** The client's connection.start-ok client-properties (product, version, capabilities, ...). */
+  readonly clientProperties: FieldTable;
   /** client-properties.connection_name, when the client sent one. */
   readonly clientProvidedName?: string | undefined;
   /** Wall-clock ms when the socket was accepted. */

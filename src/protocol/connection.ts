@@ -378,6 +378,7 @@ export class Connection implements ChannelHost {
       clientProperties: this.clientProperties,
       socket: this.socket,
       connectedAtMs: this.openedAtMs,
+      state: () => this.state,
       close: (code, text) => this.closeWithError(new AmqpError(code, text), 'forcedClose'),
     });
     this.state = 'open';

@@ -26,6 +26,8 @@ export interface SessionSource {
   readonly clientProperties: FieldTable;
   readonly socket: SocketAddresses;
   readonly connectedAtMs: number;
+  /** The connection's state now (for listings). */
+  state(): string;
   /** Sends connection.close with `code` and `explanation` (RabbitMQ's text is `NAME - explanation`). */
   close(code: number, explanation: string): void;
 }
@@ -41,10 +43,11 @@ export function openSession(registry: Registry, src: SessionSource): Session {
     peerPort: socket.remotePort ?? 0,
     localHost: socket.localAddress ?? '?',
     localPort: socket.localPort ?? 0,
+    clientProperties: src.clientProperties,
     clientProvidedName: connectionName(src.clientProperties),
     connectedAtMs: src.connectedAtMs,
   });
-  registry.addConnection({ session, close: (code, explanation) => src.close(code, explanation) });
+  registry.addConnection({ session, state: () => src.state(), close: (code, explanation) => src.close(code, explanation) });
   return session;
 }
 

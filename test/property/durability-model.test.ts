@@ -51,7 +51,7 @@ const WINDOW: Partial<QueueWindow> = { messagesMax: 2, bytesMax: 64, pageInBatch
 const QUEUES = ['q0', 'q1', 'q2'] as const;
 const log = pino({ level: 'silent' });
 const who = createSession({
-  ...{ connectionId: 'model', user: 'guest', vhost: '/', capabilities: { consumerCancelNotify: true } },
+  ...{ connectionId: 'model', user: 'guest', vhost: '/', capabilities: { consumerCancelNotify: true }, clientProperties: new Map() },
   ...{ peerHost: '127.0.0.1', peerPort: 1, localHost: '127.0.0.1', localPort: 5672, connectedAtMs: 0 },
 });
 const PERSISTENT_PROPS = encodeProperties({ deliveryMode: 2 });

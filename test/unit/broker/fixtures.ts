@@ -39,6 +39,7 @@ export function owner(user = 'guest'): Session {
     user,
     vhost: '/',
     capabilities: { consumerCancelNotify: true },
+    clientProperties: new Map(),
     peerHost: '127.0.0.1',
     peerPort: 40000 + n,
     localHost: '127.0.0.1',

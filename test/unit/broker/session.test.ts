@@ -18,6 +18,7 @@ describe('sessions in the engine', () => {
       user: 'u',
       vhost: 'v',
       capabilities: { consumerCancelNotify: false },
+      clientProperties: new Map(),
       peerHost: '10.0.0.1',
       peerPort: 50000,
       localHost: '10.0.0.2',

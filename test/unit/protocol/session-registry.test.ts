@@ -34,6 +34,9 @@ describe('sessions and the registry (real server, amqplib)', () => {
       expect(others).toEqual([]);
       expect(info).toMatchObject({ user: 'guest', vhost: '/', peerHost: '127.0.0.1', peerPort: clientPort(conn), channels: 2 });
       expect(info?.clientProvidedName).toBe('reg-test');
+      expect(info?.state).toBe('open');
+      const product = info?.clientProperties.get('product');
+      expect(product?.tag === 'S' ? product.value.toString() : product).toBe('amqplib');
       expect(info?.name).toBe(`127.0.0.1:${clientPort(conn)} -> 127.0.0.1:${server.address().port}`);
       const byNumber = new Map(reg.channels().map((c) => [c.number, c]));
       expect(byNumber.get(1)).toMatchObject({ prefetchCount: 5, consumers: 1, mode: 'none', user: 'guest', connection: info?.name });
