@@ -18,6 +18,8 @@ export interface ConnectionHandle {
   readonly session: Session;
   /** The connection's state now (the protocol's state machine: open, closing, ...). */
   state(): string;
+  /** Socket bytes received and sent so far (RabbitMQ's recv_oct / send_oct), read when listing. */
+  octets(): { readonly recv: number; readonly send: number };
   /** Closes the connection with connection.close `code`/`text` (management, vhost deletion). */
   close(code: number, text: string): void;
 }
@@ -54,6 +56,8 @@ export interface ConnectionInfo {
   readonly clientProperties: FieldTable;
   readonly connectedAtMs: number;
   readonly state: string;
+  readonly recvOct: number;
+  readonly sendOct: number;
   readonly channels: number;
   readonly counters: Readonly<MessageCounters>;
 }
@@ -149,6 +153,7 @@ export class Registry {
   connections(): ConnectionInfo[] {
     return [...this.byId.values()].map(({ handle, channels }) => {
       const s = handle.session;
+      const octets = handle.octets();
       return {
         name: s.name,
         id: s.connectionId,
@@ -160,6 +165,8 @@ export class Registry {
         clientProperties: s.clientProperties,
         connectedAtMs: s.connectedAtMs,
         state: handle.state(),
+        recvOct: octets.recv,
+        sendOct: octets.send,
         channels: channels.size,
         counters: s.counters,
       };

@@ -11,12 +11,14 @@ import { createSession, type Session } from '../broker/session.js';
 import type { FieldTable } from '../codec/field-types.js';
 import { clientCapability } from './handshake.js';
 
-/** The parts of a net.Socket a session reads (undefined once the socket is gone). */
+/** The parts of a net.Socket a session reads (addresses are undefined once the socket is gone). */
 export interface SocketAddresses {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
   readonly localAddress?: string | undefined;
   readonly localPort?: number | undefined;
+  readonly bytesRead?: number | undefined;
+  readonly bytesWritten?: number | undefined;
 }
 
 export interface SessionSource {
@@ -47,7 +49,12 @@ export function openSession(registry: Registry, src: SessionSource): Session {
     clientProvidedName: connectionName(src.clientProperties),
     connectedAtMs: src.connectedAtMs,
   });
-  registry.addConnection({ session, state: () => src.state(), close: (code, explanation) => src.close(code, explanation) });
+  registry.addConnection({
+    session,
+    state: () => src.state(),
+    octets: () => ({ recv: socket.bytesRead ?? 0, send: socket.bytesWritten ?? 0 }),
+    close: (code, explanation) => src.close(code, explanation),
+  });
   return session;
 }
 

@@ -30,13 +30,13 @@ describe('registry', () => {
     const reg = new Registry();
     const s = owner('alice');
     const closed: [number, string][] = [];
-    reg.addConnection({ session: s, state: () => 'open', close: (code, text) => closed.push([code, text]) });
+    reg.addConnection({ session: s, state: () => 'open', octets: () => ({ recv: 7, send: 9 }), close: (code, text) => closed.push([code, text]) });
     const ch = channel(s, 1);
     reg.addChannel(ch);
     reg.addConsumer(ch, { tag: 'c1', queue: 'q', noAck: false, exclusive: false, prefetchCount: 10, arguments: EMPTY });
 
     expect(reg.connections()).toEqual([
-      expect.objectContaining({ name: s.name, user: 'alice', vhost: '/', peerHost: '127.0.0.1', peerPort: s.peerPort, channels: 1, state: 'open' }),
+      expect.objectContaining({ name: s.name, user: 'alice', vhost: '/', peerHost: '127.0.0.1', peerPort: s.peerPort, channels: 1, state: 'open', recvOct: 7, sendOct: 9 }),
     ]);
     expect(s.name).toBe(`127.0.0.1:${s.peerPort} -> 127.0.0.1:5672`);
     expect(reg.channels()).toEqual([
@@ -63,7 +63,7 @@ describe('registry', () => {
     const s = owner();
     reg.addChannel(channel(s, 1));
     expect(reg.channelCount).toBe(0);
-    reg.addConnection({ session: s, state: () => 'open', close: () => undefined });
+    reg.addConnection({ session: s, state: () => 'open', octets: () => ({ recv: 7, send: 9 }), close: () => undefined });
     const first = channel(s, 1);
     reg.addChannel(first);
     reg.removeChannel(channel(s, 1)); // another handle with the same number: not ours
@@ -78,8 +78,8 @@ describe('registry', () => {
     const reg = new Registry();
     const a = owner();
     const b = owner();
-    reg.addConnection({ session: a, state: () => 'open', close: () => undefined });
-    reg.addConnection({ session: b, state: () => 'open', close: () => undefined });
+    reg.addConnection({ session: a, state: () => 'open', octets: () => ({ recv: 7, send: 9 }), close: () => undefined });
+    reg.addConnection({ session: b, state: () => 'open', octets: () => ({ recv: 7, send: 9 }), close: () => undefined });
     a.counters.published = 5;
     a.counters.acked = 2;
     b.counters.published = 1;

@@ -103,6 +103,11 @@ describe('sessions and the registry (real server, amqplib)', () => {
       const byNumber = new Map(reg.channels().map((ch) => [ch.number, ch.counters]));
       expect(byNumber.get(1)).toMatchObject({ published: 5, confirmed: 5, returned: 1, delivered: 0, acked: 0 });
       expect(byNumber.get(2)).toMatchObject({ published: 0, delivered: 4, acked: 3, gotNoAck: 1, gotEmpty: 1 });
+      // Socket octets: what the client wrote and read so far (handshake, frames and bodies).
+      const { recvOct, sendOct } = reg.connections()[0]!;
+      const stream = (conn as unknown as { connection: { stream: Socket } }).connection.stream;
+      expect(recvOct).toBeGreaterThan(12);
+      expect([recvOct, sendOct]).toEqual([stream.bytesWritten, stream.bytesRead]);
       expect(returned).toEqual(['lost']);
 
       await conn.close();
