@@ -1,7 +1,8 @@
 /**
  * The engine's surface as the protocol layer sees it. The engine (vhost, exchanges, queues,
  * bindings, consumers) knows nothing of bytes or sockets; the protocol layer implements
- * `ConsumerSink` and `ConnectionOwner` and calls the methods below. Every method throws
+ * `ConsumerSink` and calls the methods below, passing the client's `Session` (session.ts) to
+ * every call that acts for a client. Every method throws
  * `AmqpError` (from src/errors) with RabbitMQ's reply code and text on bad input; the channel
  * dispatcher adds the class/method ids.
  *
@@ -12,13 +13,11 @@
  */
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
+import type { MessageCounters } from './counters.js';
+import type { Registry } from './registry.js';
+import type { Session } from './session.js';
 
-/** The connection that owns exclusive queues; the engine compares owners by identity. */
-export interface ConnectionOwner {
-  readonly id: string;
-  /** Client advertised capabilities.consumer_cancel_notify (server-sent basic.cancel allowed). */
-  readonly consumerCancelNotify: boolean;
-}
+export type { Session } from './session.js';
 
 export interface Message {
   readonly id: number;
@@ -46,7 +45,8 @@ export interface ConsumerSink {
   readonly tag: string;
   readonly noAck: boolean;
   readonly exclusive: boolean;
-  readonly owner: ConnectionOwner;
+  /** The session that consumes (its connection's exclusive queues, its capabilities). */
+  readonly owner: Session;
   /** True when it may take one more message now (prefetch per consumer/channel, socket buffer). */
   hasCredit(): boolean;
   /** Hands over one message; only called right after hasCredit() returned true. */
@@ -65,7 +65,9 @@ export interface QueueApi {
   readonly name: string;
   readonly vhost: string;
   readonly durable: boolean;
-  readonly exclusiveOwner: ConnectionOwner | undefined;
+  readonly exclusiveOwner: Session | undefined;
+  /** Monotonic message counters (routing counts publishes, the channel deliveries and acks). */
+  readonly counters: MessageCounters;
   messageCount(): number;
   consumerCount(): number;
   /** Ack: the position is gone for good. */
@@ -116,6 +118,8 @@ export interface PublishResult {
   readonly needsDurableWrite: boolean;
   /** A target queue whose consumers lag behind (Queue.flowBacklogged): the publisher should pause. */
   readonly backlogged?: FlowQueue | undefined;
+  /** An exchange on the way took custody of the message (routing.ts): it is not unroutable. */
+  readonly held?: boolean;
 }
 
 /** A publish in confirm mode: what to call once it is safe, and how many the channel has unconfirmed. */
@@ -142,42 +146,45 @@ export interface FlowQueue {
 
 export interface VhostApi {
   readonly name: string;
-  exchangeDeclare(args: ExchangeDeclare): void;
-  exchangeDelete(name: string, ifUnused: boolean): void;
-  exchangeBind(destination: string, source: string, routingKey: string, args: FieldTable): void;
-  exchangeUnbind(destination: string, source: string, routingKey: string, args: FieldTable): void;
+  exchangeDeclare(args: ExchangeDeclare, session: Session): void;
+  exchangeDelete(name: string, ifUnused: boolean, session: Session): void;
+  exchangeBind(destination: string, source: string, routingKey: string, args: FieldTable, session: Session): void;
+  exchangeUnbind(destination: string, source: string, routingKey: string, args: FieldTable, session: Session): void;
 
-  queueDeclare(args: QueueDeclare, owner: ConnectionOwner): QueueDeclareResult;
-  queueBind(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: ConnectionOwner): void;
-  queueUnbind(queue: string, exchange: string, routingKey: string, args: FieldTable, owner: ConnectionOwner): void;
+  queueDeclare(args: QueueDeclare, session: Session): QueueDeclareResult;
+  queueBind(queue: string, exchange: string, routingKey: string, args: FieldTable, session: Session): void;
+  queueUnbind(queue: string, exchange: string, routingKey: string, args: FieldTable, session: Session): void;
   /** Returns the number of ready messages purged (unacked ones stay). */
-  queuePurge(queue: string, owner: ConnectionOwner): number;
+  queuePurge(queue: string, session: Session): number;
   /** Returns the message count of the deleted queue (0 when it did not exist: RabbitMQ is idempotent). */
-  queueDelete(queue: string, opts: { ifUnused: boolean; ifEmpty: boolean }, owner: ConnectionOwner): number;
+  queueDelete(queue: string, opts: { ifUnused: boolean; ifEmpty: boolean }, session: Session): number;
   /** Looks a queue up for consume/get, applying the exclusive check (405) and 404. */
-  queueForUse(queue: string, owner: ConnectionOwner): QueueApi;
+  queueForUse(queue: string, session: Session): QueueApi;
 
   /**
    * Routes and enqueues. Throws 404 for an unknown exchange, 403 for an internal one. With
    * `confirm` (confirm mode), `confirm.onSafe` is called exactly once, when every copy of a
    * persistent message is durable or has already left its queue (settled by a consumer, purged,
-   * deleted); at once (synchronously) when nothing needs to be durable.
+   * deleted); at once (synchronously) when nothing needs to be durable. `session` is the client
+   * publishing (absent for publishes the broker makes itself, e.g. management or tests).
    */
-  publish(exchange: string, message: Message, confirm?: PublishConfirm): PublishResult;
+  publish(exchange: string, message: Message, confirm?: PublishConfirm, session?: Session): PublishResult;
   /** basic.get: the next ready message (delivery count bumped), or undefined when empty. */
-  basicGet(queue: string, owner: ConnectionOwner): Envelope | undefined;
+  basicGet(queue: string, session: Session): Envelope | undefined;
   /** basic.consume: registers the sink; delivery starts right away. */
   consume(sink: ConsumerSink, opts: ConsumeOptions): QueueApi;
   /** basic.cancel or channel close: removes the sink (auto-delete queues may go). */
   cancel(queue: QueueApi, sink: ConsumerSink): void;
-  /** The connection closed: its exclusive queues are deleted. */
-  connectionClosed(owner: ConnectionOwner): void;
+  /** The session's connection closed: its exclusive queues are deleted. */
+  connectionClosed(session: Session): void;
   /** Allocates a message id for a new publish. */
   nextMessageId(): number;
 }
 
 export interface BrokerApi {
   vhost(name: string): VhostApi | undefined;
+  /** Live connections, channels and consumers (the protocol layer keeps it up to date). */
+  readonly registry: Registry;
   /** Runs cb once every durable write issued so far is on disk (publisher confirms, tx.commit). */
   whenDurable(cb: () => void): void;
   close(): Promise<void>;

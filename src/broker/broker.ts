@@ -1,6 +1,7 @@
 /**
  * The broker engine's root: owns the store and the vhosts, allocates message ids, and exposes
- * `whenDurable` for publisher confirms and tx.commit.
+ * `whenDurable` for publisher confirms and tx.commit, and the registry of live connections,
+ * channels and consumers (registry.ts) that management lists.
  *
  * `Broker.open` rebuilds state from the store: predeclared exchanges first, then the stored
  * durable exchanges, queues, bindings; each durable queue counts its stored messages and reads
@@ -21,6 +22,7 @@ import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
+import { Registry } from './registry.js';
 import { Vhost } from './vhost.js';
 import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
@@ -47,6 +49,8 @@ export const DEFAULT_VHOST = '/';
 
 export class Broker implements BrokerApi {
   private readonly vhosts = new Map<string, Vhost>();
+  /** Live connections, channels and consumers, kept by the protocol layer (registry.ts). */
+  readonly registry = new Registry();
   private messageId: number;
   private closed = false;
 

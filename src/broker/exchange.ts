@@ -8,6 +8,7 @@
  */
 import type { FieldTable } from '../codec/field-types.js';
 import type { Binding } from './binding.js';
+import { MessageCounters } from './counters.js';
 import { createRouter, type ExchangeRouter } from './exchanges/index.js';
 import { stringArg } from './field-values.js';
 
@@ -34,8 +35,11 @@ export class Exchange {
   readonly bindings = new Map<string, Binding>();
   readonly boundFrom = new Set<Binding>();
   deleted = false;
+  /** Messages in / routed out / unroutable here (routing.ts counts them). */
+  readonly counters = new MessageCounters();
 
-  constructor(attrs: ExchangeAttributes) {
+  /** `router`: the type's router by default; a wrapper (custody, tests) may be given instead. */
+  constructor(attrs: ExchangeAttributes, router: ExchangeRouter = createRouter(attrs.type)) {
     this.name = attrs.name;
     this.type = attrs.type;
     this.durable = attrs.durable;
@@ -43,7 +47,7 @@ export class Exchange {
     this.internal = attrs.internal;
     this.arguments = attrs.arguments;
     this.alternateExchange = stringArg(attrs.arguments, 'alternate-exchange');
-    this.router = createRouter(attrs.type);
+    this.router = router;
   }
 
   addBinding(b: Binding): void {

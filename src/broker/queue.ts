@@ -19,7 +19,8 @@ import assert from 'node:assert';
 import type { FieldTable } from '../codec/field-types.js';
 import { accessRefused, resource } from '../errors/index.js';
 import type { EntityKey, Store, StoredMessage } from '../store/store.js';
-import type { ConnectionOwner, ConsumerSink, Envelope, Message } from './api.js';
+import type { ConsumerSink, Envelope, Message, Session } from './api.js';
+import { MessageCounters } from './counters.js';
 import type { Binding } from './binding.js';
 import { FlowControl } from './flow-control.js';
 import type { PublishWatch } from './publish-watch.js';
@@ -55,7 +56,7 @@ export interface QueueAttributes {
   readonly name: string;
   readonly durable: boolean;
   readonly autoDelete: boolean;
-  readonly exclusiveOwner: ConnectionOwner | undefined;
+  readonly exclusiveOwner: Session | undefined;
   readonly arguments: FieldTable;
 }
 
@@ -65,13 +66,15 @@ export class Queue implements EntryQueue {
   readonly vhost: string;
   readonly durable: boolean;
   readonly autoDelete: boolean;
-  readonly exclusiveOwner: ConnectionOwner | undefined;
+  readonly exclusiveOwner: Session | undefined;
   readonly arguments: FieldTable;
   /** Bindings whose destination is this queue. */
   readonly boundFrom = new Set<Binding>();
   /** Auto-delete only applies once a consumer has been attached (RabbitMQ errata §5). */
   hadConsumer = false;
   deleted = false;
+  /** Published/delivered/acked... (routing and the channel count them; counters.ts). */
+  readonly counters = new MessageCounters();
 
   private readonly key: EntityKey;
   private readonly store: Store;

@@ -16,6 +16,7 @@ export const CLOSE_REASONS = {
   protocolError: 'a hard error other than a frame error (connection.close with its code)',
   internalError: 'a bug: an unexpected exception (541 INTERNAL_ERROR)',
   serverShutdown: 'the broker shuts down (320 CONNECTION_FORCED)',
+  forcedClose: 'an operator closed it (320 CONNECTION_FORCED with their reason)',
   socketError: 'the socket reported an error',
   socketClosed: 'the peer closed the socket without connection.close',
 } as const;

@@ -11,27 +11,34 @@
  * `consumers` has a distinct tag. release() is the one close path: it cancels consumers, requeues
  * unacked envelopes (RabbitMQ: back to their original position, redelivered) and stops confirms.
  *
+ * Counting (broker/counters.ts): every publish, delivery, get, ack, return and confirm is counted
+ * here on the channel, its session and (deliveries, gets, acks) the envelope's queue. The channel
+ * registers itself and its consumers in the broker's registry and leaves it in release().
+ *
  * Deliberately not here: which method is legal when (dispatcher.ts) and the bytes (connection.ts).
  */
 import assert from 'node:assert';
 import type { Logger } from 'pino';
-import type { ConnectionOwner, Envelope, FlowQueue, Message, PublishConfirm, PublishResult, QueueApi, VhostApi } from '../broker/api.js';
+import type { Envelope, FlowQueue, Message, PublishConfirm, PublishResult, QueueApi, Session, VhostApi } from '../broker/api.js';
+import { MessageCounters } from '../broker/counters.js';
+import type { ChannelHandle, Registry } from '../broker/registry.js';
+import type { FieldTable } from '../codec/field-types.js';
 import { method, type Method } from '../codec/methods.generated.js';
 import { preconditionFailed } from '../errors/index.js';
 import { type AssemblerState, initialAssemblerState } from './command-assembler.js';
 import { ConfirmTracker } from './confirms.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import type { ProtocolContext } from './context.js';
-import { REPLY_PSEUDO_QUEUE, REPLY_TO_PREFIX } from './direct-reply-to.js';
+import { REPLY_TO_PREFIX } from './direct-reply-to.js';
 
 export type ChannelState = 'open' | 'closing' | 'closed';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
-  readonly owner: ConnectionOwner;
+  /** The connection's session (user, vhost, capabilities); channels exist only after open. */
+  readonly session: Session;
   readonly vhost: VhostApi;
   readonly ctx: ProtocolContext;
-  readonly user: string;
   sendMethod(channel: number, m: Method): void;
   sendContent(channel: number, m: Method, rawProperties: Buffer, body: Buffer): void;
   /** False while the socket's write buffer is over its high-water mark. */
@@ -61,7 +68,7 @@ interface TxState {
   settles: { tag: number; entry: Unacked; op: SettleOp }[];
 }
 
-export class Channel implements ConsumerHost {
+export class Channel implements ConsumerHost, ChannelHandle {
   state: ChannelState = 'open';
   assembler: AssemblerState<Method> = initialAssemblerState<Method>();
   readonly consumers = new Map<string, Consumer>();
@@ -77,16 +84,20 @@ export class Channel implements ConsumerHost {
   /** Name of the last queue declared on this channel (RabbitMQ: '' means this queue). */
   lastQueueName: string | undefined;
   replyToConsumer: Consumer | undefined;
+  /** Monotonic message counters of this channel. */
+  readonly counters = new MessageCounters();
+  readonly session: Session;
+  private readonly registry: Registry;
   private released = false;
 
   constructor(
     readonly id: number,
     readonly host: ChannelHost,
     readonly log: Logger,
-  ) {}
-
-  get owner(): ConnectionOwner {
-    return this.host.owner;
+  ) {
+    this.session = host.session;
+    this.registry = host.ctx.broker.registry;
+    this.registry.addChannel(this);
   }
 
   get vhost(): VhostApi {
@@ -106,6 +117,30 @@ export class Channel implements ConsumerHost {
   sendContent(m: Method, rawProperties: Buffer, body: Buffer): void {
     if (this.state !== 'open') return;
     this.host.sendContent(this.id, m, rawProperties, body);
+  }
+
+  // ---- ChannelHandle (registry listings) ---------------------------------------------------
+
+  unackedCount(): number {
+    return this.unacked.size;
+  }
+
+  mode(): 'confirm' | 'tx' | 'none' {
+    return this.confirms !== undefined ? 'confirm' : this.tx !== undefined ? 'tx' : 'none';
+  }
+
+  /** A consumer the engine (or direct reply-to) accepted: tracked here and in the registry. */
+  addConsumer(consumer: Consumer, queue: string, args: FieldTable): void {
+    this.consumers.set(consumer.tag, consumer);
+    const { tag, noAck, exclusive, prefetchCount } = consumer;
+    this.registry.addConsumer(this, { tag, queue, noAck, exclusive, prefetchCount, arguments: args });
+  }
+
+  /** basic.cancel or a server cancel: forgets the consumer here and in the registry. */
+  removeConsumer(consumer: Consumer): void {
+    this.consumers.delete(consumer.tag);
+    consumer.active = false;
+    this.registry.removeConsumer(this, consumer.tag);
   }
 
   // ---- ConsumerHost ------------------------------------------------------------------------
@@ -134,7 +169,17 @@ export class Channel implements ConsumerHost {
       routingKey: msg.routingKey,
     });
     this.sendContent(m, msg.rawProperties, msg.body);
+    this.countOut(envelope, consumer.noAck, false);
     if (consumer.noAck) envelope.queue.ack(envelope);
+  }
+
+  /** Counts one message handed to the client (deliver or get) on channel, session and queue. */
+  private countOut(envelope: Envelope, noAck: boolean, get: boolean): void {
+    const bytes = envelope.message.body.length;
+    const r = envelope.redelivered;
+    countOut(this.counters, noAck, get, r, bytes);
+    countOut(this.session.counters, noAck, get, r, bytes);
+    countOut(envelope.queue.counters, noAck, get, r, bytes);
   }
 
   nudge(): void {
@@ -143,10 +188,9 @@ export class Channel implements ConsumerHost {
 
   consumerCancelledByServer(consumer: Consumer): void {
     if (this.consumers.get(consumer.tag) !== consumer) return;
-    this.consumers.delete(consumer.tag);
-    consumer.active = false;
+    this.removeConsumer(consumer);
     this.log.info({ consumerTag: consumer.tag, queue: consumer.queue?.name }, 'consumer cancelled: queue deleted');
-    if (this.owner.consumerCancelNotify && this.state === 'open') {
+    if (this.session.capabilities.consumerCancelNotify && this.state === 'open') {
       this.send(method('basic.cancel', { consumerTag: consumer.tag, nowait: true }));
     }
   }
@@ -166,6 +210,7 @@ export class Channel implements ConsumerHost {
       messageCount: envelope.queue.messageCount(),
     });
     this.sendContent(m, msg.rawProperties, msg.body);
+    this.countOut(envelope, noAck, true);
     if (noAck) envelope.queue.ack(envelope);
   }
 
@@ -218,8 +263,14 @@ export class Channel implements ConsumerHost {
         this.globalUnacked--;
       }
     }
-    if (op === 'ack') for (const e of entries) e.envelope.queue.ack(e.envelope);
-    else if (op === 'drop') for (const e of entries) e.envelope.queue.reject(e.envelope, false);
+    if (op === 'ack') {
+      for (const e of entries) {
+        e.envelope.queue.ack(e.envelope);
+        e.envelope.queue.counters.acked++;
+      }
+      this.counters.acked += entries.length;
+      this.session.counters.acked += entries.length;
+    } else if (op === 'drop') for (const e of entries) e.envelope.queue.reject(e.envelope, false);
     else requeueGrouped(entries);
   }
 
@@ -277,23 +328,35 @@ export class Channel implements ConsumerHost {
    */
   publishNow(p: TxPublish, confirm?: PublishConfirm): PublishResult {
     const msg = p.message;
+    const bytes = msg.body.length;
+    this.counters.published++;
+    this.counters.bytesIn += bytes;
+    this.session.counters.published++;
+    this.session.counters.bytesIn += bytes;
     let result: PublishResult;
     if (p.exchange === '' && msg.routingKey.startsWith(REPLY_TO_PREFIX)) {
       const consumer = this.ctx.replyTo.lookup(msg.routingKey);
-      if (consumer !== undefined) {
-        consumer.deliverDirect({ queue: REPLY_PSEUDO_QUEUE, seq: 0, message: msg, redelivered: false, deliveryCount: 0 });
-      }
+      consumer?.deliverDirect(msg);
       result = { routedQueues: consumer !== undefined ? 1 : 0, needsDurableWrite: false };
       confirm?.onSafe();
     } else {
-      result = this.vhost.publish(p.exchange, msg, confirm);
+      result = this.vhost.publish(p.exchange, msg, confirm, this.session);
       if (result.backlogged !== undefined) this.host.throttle?.(result.backlogged);
     }
-    if (result.routedQueues === 0 && p.mandatory) {
-      const m = method('basic.return', { replyCode: 312, replyText: 'NO_ROUTE', exchange: p.exchange, routingKey: msg.routingKey });
-      this.sendContent(m, msg.rawProperties, msg.body);
+    if (result.routedQueues === 0 && result.held !== true) {
+      this.counters.unroutable++;
+      this.session.counters.unroutable++;
+      if (p.mandatory) this.sendReturn(p.exchange, msg);
     }
     return result;
+  }
+
+  private sendReturn(exchange: string, msg: Message): void {
+    const m = method('basic.return', { replyCode: 312, replyText: 'NO_ROUTE', exchange, routingKey: msg.routingKey });
+    this.sendContent(m, msg.rawProperties, msg.body);
+    if (this.state !== 'open') return;
+    this.counters.returned++;
+    this.session.counters.returned++;
   }
 
   // ---- close -------------------------------------------------------------------------------
@@ -319,6 +382,7 @@ export class Channel implements ConsumerHost {
       }
     }
     this.consumers.clear();
+    this.registry.removeChannel(this);
     this.replyToConsumer = undefined;
     this.rollback();
     this.tx = undefined;
@@ -338,6 +402,16 @@ export class Channel implements ConsumerHost {
     if (this.tx === undefined) assert(sum <= this.globalUnacked);
     this.confirms?.invariants();
   }
+}
+
+function countOut(c: MessageCounters, noAck: boolean, get: boolean, redelivered: boolean, bytes: number): void {
+  if (get) {
+    if (noAck) c.gotNoAck++;
+    else c.got++;
+  } else if (noAck) c.deliveredNoAck++;
+  else c.delivered++;
+  if (redelivered) c.redelivered++;
+  c.bytesOut += bytes;
 }
 
 /** Requeues envelopes queue by queue, keeping their order, in one call per queue. */

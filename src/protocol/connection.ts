@@ -1,32 +1,25 @@
 /**
- * Connection: one AMQP 0-9-1 client connection over one socket: the connection state machine, the
- * one place where errors are caught and turned into channel.close or connection.close, and the
- * wiring of its parts: FrameIntake (frame-intake.ts: header check, frames with fairness, the one
- * ReadGate for flow control and alarms), SocketWriter (socket-writer.ts: corking, backpressure),
- * ChannelTable (channel-table.ts), Heartbeat and ConnectionTimers, both on the injected Clock.
+ * One AMQP 0-9-1 client connection: the connection state machine, and the one place where errors
+ * become channel.close (soft, channel > 0) or connection.close (hard, channel 0, or our bugs: 541).
+ * Parts: FrameIntake (header check, fair frame reading, the ReadGate), SocketWriter, ChannelTable,
+ * Heartbeat and ConnectionTimers (both on the injected Clock), the Session (session-open.ts).
  *
  *   awaitingHeader ─header ok─▶ starting ─start-ok─▶ tuning ─tune-ok─▶ opening ─open─▶ open
  *         │ bad header                 (any state) ─error / close─▶ closing ─close-ok─▶ closed
  *         └──────────────▶ (our header back, socket ended) ─────────────────────────▶ closed
  *
- * Errors (STYLE §4): handlers throw AmqpError; handleFrameSafely catches them. Soft errors on a
- * channel > 0 close that channel (channel.close with the failing method's ids); hard errors and
- * errors on channel 0 close the connection. Any other exception is our bug: it is logged with its
- * stack and closes this connection with 541, and the broker keeps serving the others.
- *
- * Invariants: state only moves forward along the diagram; every channel in `channels` is open or
- * closing (we sent channel.close and wait for close-ok); teardown() runs once and releases every
- * channel before the engine is told the connection is gone (exclusive queues).
- * Deliberately not here: the pure parts of the handshake (handshake.ts), what each method means
- * (handlers/), listening (server/).
+ * Invariants: state only moves forward; teardown() runs once and releases every channel before the
+ * engine is told the connection is gone. Not here: handshake rules (handshake.ts), methods (handlers/).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ConnectionOwner, FlowQueue, VhostApi } from '../broker/api.js';
+import type { FlowQueue, Session, VhostApi } from '../broker/api.js';
+import type { FieldTable } from '../codec/field-types.js';
 import { PROTOCOL_HEADER, type Frame, type ProtocolHeaderCheck } from '../codec/frame-reader.js';
 import { encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../codec/frame-writer.js';
 import { method, type ArgsOf, type Method } from '../codec/methods.generated.js';
 import { AmqpError, ReplyCode, channelError, connectionForced, internalError, unexpectedFrame } from '../errors/index.js';
+import type { CloseReason } from '../errors/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { ChannelTable, type ChannelTableHost } from './channel-table.js';
@@ -46,23 +39,14 @@ import {
 import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
 import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
 import type { ReadGateState } from './read-gate.js';
+import { openSession } from './session-open.js';
 import { SocketWriter } from './socket-writer.js';
 
 export type ConnectionState = 'awaitingHeader' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed';
 
 /** Why a connection ended, for logs and management (STYLE §4). */
-export type CloseReason =
-  | 'clientClose'
-  | 'badProtocolHeader'
-  | 'authFailure'
-  | 'handshakeTimeout'
-  | 'heartbeatTimeout'
-  | 'frameError'
-  | 'protocolError'
-  | 'internalError'
-  | 'serverShutdown'
-  | 'socketError'
-  | 'socketClosed';
+/** Why a connection closed: the catalogue in src/errors/close-reasons.ts. */
+export type { CloseReason };
 
 export const SHUTDOWN_TEXT = "broker forced connection closure with reason 'shutdown'";
 
@@ -82,7 +66,6 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   readonly ctx: ProtocolContext;
   readonly log: Logger;
   readonly closed: Promise<void>;
-  owner: ConnectionOwner;
   user = '';
   closeReason: CloseReason | undefined;
 
@@ -97,6 +80,8 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private readonly timers: ConnectionTimers;
   private tornDown = false;
   private readonly openedAtMs: number;
+  private openedSession: Session | undefined;
+  private clientProperties: FieldTable = new Map();
   private resolveClosed: () => void = () => undefined;
 
   constructor(opts: ConnectionOptions) {
@@ -110,7 +95,6 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.channels = new ChannelTable(this, opts.channelLog);
     this.intake = new FrameIntake(this.socket, this);
     this.out = new SocketWriter(this.socket, () => this.heartbeat?.sent());
-    this.owner = { id: this.id, consumerCancelNotify: false };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.intake.push(chunk));
@@ -126,6 +110,12 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   get vhost(): VhostApi {
     if (this.openVhost === undefined) throw new Error('vhost used before connection.open');
     return this.openVhost;
+  }
+
+  /** Who acts on this connection (made at connection.open). */
+  get session(): Session {
+    if (this.openedSession === undefined) throw new Error('session used before connection.open');
+    return this.openedSession;
   }
 
   get channelCount(): number {
@@ -268,7 +258,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   }
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
-    this.owner = { id: this.id, consumerCancelNotify: clientCapability(a.clientProperties, 'consumer_cancel_notify') };
+    this.clientProperties = a.clientProperties;
     const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials);
     if (!outcome.ok) {
       this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
@@ -306,6 +296,12 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     const vhost = this.ctx.broker.vhost(a.virtualHost);
     if (vhost === undefined) throw vhostNotFound(a.virtualHost);
     this.openVhost = vhost;
+    const openedAtWallMs = Math.round(this.clock.wallMs() - (this.clock.now() - this.openedAtMs));
+    this.openedSession = openSession(this.ctx.broker.registry, {
+      connectionId: this.id, user: this.user, vhost: a.virtualHost, clientProperties: this.clientProperties,
+      socket: this.socket, connectedAtMs: openedAtWallMs, state: () => this.state,
+      close: (_code, text) => this.closeWithError(connectionForced(text), 'forcedClose'), // operators: 320, as RabbitMQ
+    });
     this.state = 'open';
     this.timers.handshakeDone();
     this.sendMethod(0, method('connection.open-ok', { knownHosts: '' }));
@@ -392,9 +388,10 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     if (this.tornDown) return;
     this.tornDown = true;
     this.channels.releaseAll();
-    if (this.openVhost !== undefined) {
+    if (this.openVhost !== undefined && this.openedSession !== undefined) {
+      this.ctx.broker.registry.removeConnection(this.openedSession);
       try {
-        this.openVhost.connectionClosed(this.owner);
+        this.openVhost.connectionClosed(this.openedSession);
       } catch (err) {
         this.log.error({ err }, 'engine failed to clean up after the connection');
       }

@@ -10,12 +10,12 @@
  * map plus those held in an open transaction. Deliberately not here: the unacked map itself and
  * the wire (both the channel's).
  */
-import type { ConnectionOwner, ConsumerSink, Envelope, QueueApi } from '../broker/api.js';
+import type { ConsumerSink, Envelope, Message, QueueApi, Session } from '../broker/api.js';
 import type { ReplyConsumer } from './direct-reply-to.js';
 
 /** What a consumer needs from its channel. */
 export interface ConsumerHost {
-  readonly owner: ConnectionOwner;
+  readonly session: Session;
   /** Open and the socket accepts more. */
   canDeliver(): boolean;
   /** Channel-wide prefetch has room. */
@@ -34,6 +34,8 @@ export class Consumer implements ConsumerSink, ReplyConsumer {
   unackedCount = 0;
   /** Token in the direct reply-to registry, when this consumes amq.rabbitmq.reply-to. */
   replyToToken: string | undefined;
+  /** The pseudo-queue its direct replies name (the session's vhost), with replyToToken. */
+  replyQueue: QueueApi | undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -44,8 +46,8 @@ export class Consumer implements ConsumerSink, ReplyConsumer {
     readonly prefetchCount: number,
   ) {}
 
-  get owner(): ConnectionOwner {
-    return this.host.owner;
+  get owner(): Session {
+    return this.host.session;
   }
 
   hasCredit(): boolean {
@@ -60,8 +62,9 @@ export class Consumer implements ConsumerSink, ReplyConsumer {
   }
 
   /** Direct reply-to: replies bypass credit, as on RabbitMQ. */
-  deliverDirect(envelope: Envelope): void {
-    if (this.active) this.host.deliver(this, envelope);
+  deliverDirect(message: Message): void {
+    if (!this.active || this.replyQueue === undefined) return;
+    this.host.deliver(this, { queue: this.replyQueue, seq: 0, message, redelivered: false, deliveryCount: 0 });
   }
 
   cancelledByServer(): void {

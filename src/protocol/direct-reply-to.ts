@@ -7,21 +7,24 @@
  *
  * Invariant: a token maps to at most one live consumer; the channel unregisters it on cancel and on
  * close, so a reply to a gone consumer is dropped (or returned when mandatory). One registry per
- * broker, shared by all connections. Deliberately not here: persistence (replies are transient).
+ * broker, shared by all connections. A reply consumer's deliveries name the pseudo-queue of its
+ * session's vhost. Deliberately not here: persistence (replies are transient).
  */
 import { randomBytes } from 'node:crypto';
-import type { Envelope, QueueApi } from '../broker/api.js';
+import type { Message, QueueApi } from '../broker/api.js';
+import { MessageCounters } from '../broker/counters.js';
 
 export const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
 export const REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
 
 /** What the registry needs from a reply consumer (implemented by protocol/consumer.ts). */
 export interface ReplyConsumer {
-  deliverDirect(envelope: Envelope): void;
+  deliverDirect(message: Message): void;
 }
 
 export class DirectReplyToRegistry {
   private readonly byToken = new Map<string, ReplyConsumer>();
+  private readonly pseudoQueues = new Map<string, QueueApi>();
 
   register(consumer: ReplyConsumer): string {
     let token = randomBytes(18).toString('base64url');
@@ -43,18 +46,31 @@ export class DirectReplyToRegistry {
   get size(): number {
     return this.byToken.size;
   }
+
+  /** The pseudo-queue replies in `vhost` come from (one per vhost, with its own counters). */
+  pseudoQueue(vhost: string): QueueApi {
+    let q = this.pseudoQueues.get(vhost);
+    if (q === undefined) {
+      q = replyPseudoQueue(vhost);
+      this.pseudoQueues.set(vhost, q);
+    }
+    return q;
+  }
 }
 
 /** Replies have no queue; acks never reach it because reply consumers are no-ack. */
-export const REPLY_PSEUDO_QUEUE: QueueApi = {
-  name: REPLY_TO_QUEUE,
-  vhost: '/',
-  durable: false,
-  exclusiveOwner: undefined,
-  messageCount: () => 0,
-  consumerCount: () => 0,
-  ack: () => undefined,
-  reject: () => undefined,
-  requeueAll: () => undefined,
-  pump: () => undefined,
-};
+function replyPseudoQueue(vhost: string): QueueApi {
+  return {
+    name: REPLY_TO_QUEUE,
+    vhost,
+    durable: false,
+    exclusiveOwner: undefined,
+    counters: new MessageCounters(),
+    messageCount: () => 0,
+    consumerCount: () => 0,
+    ack: () => undefined,
+    reject: () => undefined,
+    requeueAll: () => undefined,
+    pump: () => undefined,
+  };
+}

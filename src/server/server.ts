@@ -13,6 +13,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
+import type { Registry } from '../broker/registry.js';
 import { decodeTable, encodeTable } from '../codec/field-table.js';
 import { decodeProperties } from '../codec/properties.js';
 import type { Config } from '../config/config.js';
@@ -142,6 +143,11 @@ export class AmqpServer {
       consumers += c.consumerCount;
     }
     return { connections: this.connections.size, channels, consumers };
+  }
+
+  /** Live connections, channels and consumers with their counters (management lists these). */
+  get registry(): Registry {
+    return this.broker.registry;
   }
 
   /** Confirmed persistent messages held back from the store, and how many of them were written. */

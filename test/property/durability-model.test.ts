@@ -34,8 +34,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConnectionOwner, Envelope } from '../../src/broker/api.js';
+import type { Envelope } from '../../src/broker/api.js';
 import { Broker } from '../../src/broker/broker.js';
+import { createSession } from '../../src/broker/session.js';
 import type { QueueWindow } from '../../src/broker/queue.js';
 import type { Vhost } from '../../src/broker/vhost.js';
 import { decodeTable, encodeTable } from '../../src/codec/field-table.js';
@@ -49,7 +50,10 @@ const TIME_LIMIT_MS = Number(process.env['AMQPD_MODEL_MS'] ?? 3_000);
 const WINDOW: Partial<QueueWindow> = { messagesMax: 2, bytesMax: 64, pageInBatchMessages: 2, pageInBatchBytes: 64 };
 const QUEUES = ['q0', 'q1', 'q2'] as const;
 const log = pino({ level: 'silent' });
-const who: ConnectionOwner = { id: 'model', consumerCancelNotify: true };
+const who = createSession({
+  ...{ connectionId: 'model', user: 'guest', vhost: '/', capabilities: { consumerCancelNotify: true }, clientProperties: new Map() },
+  ...{ peerHost: '127.0.0.1', peerPort: 1, localHost: '127.0.0.1', localPort: 5672, connectedAtMs: 0 },
+});
 const PERSISTENT_PROPS = encodeProperties({ deliveryMode: 2 });
 const TRANSIENT_PROPS = encodeProperties({});
 

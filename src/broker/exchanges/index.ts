@@ -25,4 +25,4 @@ export function createRouter(type: string): ExchangeRouter {
   return f();
 }
 
-export type { ExchangeRouter, RoutingInput } from './exchange-router.js';
+export type { CustodyRelease, ExchangeRouter, MessageCustody, RoutingInput } from './exchange-router.js';

@@ -39,7 +39,7 @@ export function onBasicConsume(ch: Channel, a: ArgsOf<'basic.consume'>): void {
   if (a.queue === REPLY_TO_QUEUE) return consumeReplyTo(ch, a, tag);
   const consumer = new Consumer(ch, tag, a.noAck, a.exclusive, ch.consumerPrefetch);
   consumer.queue = ch.vhost.consume(consumer, { queue: expandQueueName(ch, a.queue), arguments: a.arguments });
-  ch.consumers.set(tag, consumer);
+  ch.addConsumer(consumer, consumer.queue.name, a.arguments);
   if (!a.nowait) ch.send(method('basic.consume-ok', { consumerTag: tag }));
   consumer.active = true;
   consumer.queue.pump();
@@ -50,7 +50,8 @@ function consumeReplyTo(ch: Channel, a: ArgsOf<'basic.consume'>, tag: string): v
   if (ch.replyToConsumer !== undefined) throw preconditionFailed('reply consumer already set');
   const consumer = new Consumer(ch, tag, true, true, 0);
   consumer.replyToToken = ch.ctx.replyTo.register(consumer);
-  ch.consumers.set(tag, consumer);
+  consumer.replyQueue = ch.ctx.replyTo.pseudoQueue(ch.session.vhost);
+  ch.addConsumer(consumer, REPLY_TO_QUEUE, a.arguments);
   ch.replyToConsumer = consumer;
   if (!a.nowait) ch.send(method('basic.consume-ok', { consumerTag: tag }));
   consumer.active = true;
@@ -59,8 +60,7 @@ function consumeReplyTo(ch: Channel, a: ArgsOf<'basic.consume'>, tag: string): v
 export function onBasicCancel(ch: Channel, a: ArgsOf<'basic.cancel'>): void {
   const consumer = ch.consumers.get(a.consumerTag);
   if (consumer !== undefined) {
-    ch.consumers.delete(a.consumerTag);
-    consumer.active = false;
+    ch.removeConsumer(consumer);
     if (consumer.replyToToken !== undefined) {
       ch.ctx.replyTo.unregister(consumer.replyToToken);
       ch.replyToConsumer = undefined;
@@ -71,9 +71,12 @@ export function onBasicCancel(ch: Channel, a: ArgsOf<'basic.cancel'>): void {
 }
 
 export function onBasicGet(ch: Channel, a: ArgsOf<'basic.get'>): void {
-  const envelope = ch.vhost.basicGet(expandQueueName(ch, a.queue), ch.owner);
-  if (envelope === undefined) ch.send(method('basic.get-empty', { clusterId: '' }));
-  else ch.deliverGet(envelope, a.noAck);
+  const envelope = ch.vhost.basicGet(expandQueueName(ch, a.queue), ch.session);
+  if (envelope === undefined) {
+    ch.counters.gotEmpty++;
+    ch.session.counters.gotEmpty++;
+    ch.send(method('basic.get-empty', { clusterId: '' }));
+  } else ch.deliverGet(envelope, a.noAck);
 }
 
 export function onBasicAck(ch: Channel, a: ArgsOf<'basic.ack'>): void {
@@ -114,14 +117,21 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
     return;
   }
   const seq = confirms.next();
-  ch.publishNow(p, { onSafe: () => confirms.ack(seq), inFlight: confirms.unconfirmed() });
+  const onSafe = (): void => {
+    if (ch.state === 'open') {
+      ch.counters.confirmed++;
+      ch.session.counters.confirmed++;
+    }
+    confirms.ack(seq);
+  };
+  ch.publishNow(p, { onSafe, inFlight: confirms.unconfirmed() });
 }
 
 function buildMessage(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content): Message {
   let rawProperties = content.properties;
   let properties: BasicProperties = decodeProperties(rawProperties);
-  if (properties.userId !== undefined && properties.userId !== ch.host.user) {
-    throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${ch.host.user}'`);
+  if (properties.userId !== undefined && properties.userId !== ch.session.user) {
+    throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${ch.session.user}'`);
   }
   if (properties.replyTo === REPLY_TO_QUEUE) {
     const token = ch.replyToConsumer?.replyToToken;

@@ -33,7 +33,7 @@ export function onQueueDeclare(ch: Channel, a: ArgsOf<'queue.declare'>): void {
       autoDelete: a.autoDelete,
       arguments: a.arguments,
     },
-    ch.owner,
+    ch.session,
   );
   ch.lastQueueName = r.name;
   if (!a.nowait) {
@@ -44,23 +44,23 @@ export function onQueueDeclare(ch: Channel, a: ArgsOf<'queue.declare'>): void {
 export function onQueueBind(ch: Channel, a: ArgsOf<'queue.bind'>): void {
   const queue = expandQueueName(ch, a.queue);
   const routingKey = a.queue === '' && a.routingKey === '' ? queue : a.routingKey;
-  ch.vhost.queueBind(queue, a.exchange, routingKey, a.arguments, ch.owner);
+  ch.vhost.queueBind(queue, a.exchange, routingKey, a.arguments, ch.session);
   if (!a.nowait) ch.send(method('queue.bind-ok'));
 }
 
 export function onQueueUnbind(ch: Channel, a: ArgsOf<'queue.unbind'>): void {
   const queue = expandQueueName(ch, a.queue);
   const routingKey = a.queue === '' && a.routingKey === '' ? queue : a.routingKey;
-  ch.vhost.queueUnbind(queue, a.exchange, routingKey, a.arguments, ch.owner);
+  ch.vhost.queueUnbind(queue, a.exchange, routingKey, a.arguments, ch.session);
   ch.send(method('queue.unbind-ok'));
 }
 
 export function onQueuePurge(ch: Channel, a: ArgsOf<'queue.purge'>): void {
-  const messageCount = ch.vhost.queuePurge(expandQueueName(ch, a.queue), ch.owner);
+  const messageCount = ch.vhost.queuePurge(expandQueueName(ch, a.queue), ch.session);
   if (!a.nowait) ch.send(method('queue.purge-ok', { messageCount }));
 }
 
 export function onQueueDelete(ch: Channel, a: ArgsOf<'queue.delete'>): void {
-  const messageCount = ch.vhost.queueDelete(expandQueueName(ch, a.queue), { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty }, ch.owner);
+  const messageCount = ch.vhost.queueDelete(expandQueueName(ch, a.queue), { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty }, ch.session);
   if (!a.nowait) ch.send(method('queue.delete-ok', { messageCount }));
 }

@@ -33,11 +33,11 @@ describe('exchange declare', () => {
     declareQueue(vhost, 'q', o);
     expect(errorOf(() => declareExchange(vhost, '', 'direct'))).toEqual({ code: 403, text });
     expect(errorOf(() => declareExchange(vhost, '', 'direct', { passive: true }))).toEqual({ code: 403, text });
-    expect(errorOf(() => vhost.exchangeDelete('', false))).toEqual({ code: 403, text });
+    expect(errorOf(() => vhost.exchangeDelete('', false, owner()))).toEqual({ code: 403, text });
     expect(errorOf(() => vhost.queueBind('q', '', 'q', EMPTY, o))).toEqual({ code: 403, text });
     expect(errorOf(() => vhost.queueUnbind('q', '', 'q', EMPTY, o))).toEqual({ code: 403, text });
-    expect(errorOf(() => vhost.exchangeBind('amq.direct', '', 'k', EMPTY))).toEqual({ code: 403, text });
-    expect(errorOf(() => vhost.exchangeBind('', 'amq.direct', 'k', EMPTY))).toEqual({ code: 403, text });
+    expect(errorOf(() => vhost.exchangeBind('amq.direct', '', 'k', EMPTY, owner()))).toEqual({ code: 403, text });
+    expect(errorOf(() => vhost.exchangeBind('', 'amq.direct', 'k', EMPTY, owner()))).toEqual({ code: 403, text });
     expect(vhost.publish('', message(vhost, { routingKey: 'q' })).routedQueues).toBe(1);
   });
 
@@ -77,8 +77,8 @@ describe('exchange declare', () => {
 describe('exchange delete', () => {
   it('is idempotent, refuses amq.* with 403 and honours if-unused', () => {
     const { vhost } = openBroker();
-    vhost.exchangeDelete('missing', false);
-    expect(errorOf(() => vhost.exchangeDelete('amq.direct', false))).toEqual({
+    vhost.exchangeDelete('missing', false, owner());
+    expect(errorOf(() => vhost.exchangeDelete('amq.direct', false, owner()))).toEqual({
       code: 403,
       text: "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed",
     });
@@ -86,8 +86,8 @@ describe('exchange delete', () => {
     declareExchange(vhost, 'x', 'direct');
     declareQueue(vhost, 'q', o);
     vhost.queueBind('q', 'x', 'k', EMPTY, o);
-    expect(errorOf(() => vhost.exchangeDelete('x', true))).toEqual({ code: 406, text: "PRECONDITION_FAILED - exchange 'x' in vhost '/' in use" });
-    vhost.exchangeDelete('x', false);
+    expect(errorOf(() => vhost.exchangeDelete('x', true, owner()))).toEqual({ code: 406, text: "PRECONDITION_FAILED - exchange 'x' in vhost '/' in use" });
+    vhost.exchangeDelete('x', false, owner());
     expect(vhost.getExchange('x')).toBeUndefined();
     expect(vhost.getQueue('q')?.boundFrom.size).toBe(0);
     vhost.invariants();
@@ -153,7 +153,7 @@ describe('routing', () => {
       code: 403,
       text: "ACCESS_REFUSED - cannot publish to internal exchange 'inner' in vhost '/'",
     });
-    vhost.exchangeBind('inner', 'amq.direct', 'k', EMPTY);
+    vhost.exchangeBind('inner', 'amq.direct', 'k', EMPTY, owner());
     expect(vhost.publish('amq.direct', message(vhost, { routingKey: 'k' })).routedQueues).toBe(1);
   });
 
@@ -163,9 +163,9 @@ describe('routing', () => {
     declareExchange(vhost, 'x1', 'fanout');
     declareExchange(vhost, 'x2', 'fanout');
     declareExchange(vhost, 'x3', 'topic');
-    vhost.exchangeBind('x2', 'x1', '', EMPTY);
-    vhost.exchangeBind('x1', 'x2', '', EMPTY); // cycle x1 ⇄ x2
-    vhost.exchangeBind('x3', 'x2', '', EMPTY);
+    vhost.exchangeBind('x2', 'x1', '', EMPTY, owner());
+    vhost.exchangeBind('x1', 'x2', '', EMPTY, owner()); // cycle x1 ⇄ x2
+    vhost.exchangeBind('x3', 'x2', '', EMPTY, owner());
     declareQueue(vhost, 'q1', o);
     declareQueue(vhost, 'q3', o);
     vhost.queueBind('q1', 'x1', '', EMPTY, o);
@@ -175,18 +175,18 @@ describe('routing', () => {
     expect(vhost.publish('x2', message(vhost, { routingKey: 'zzz' })).routedQueues).toBe(1);
     expect(vhost.getQueue('q1')?.messageCount()).toBe(2);
     expect(vhost.getQueue('q3')?.messageCount()).toBe(1);
-    vhost.exchangeUnbind('x3', 'x2', '', EMPTY);
+    vhost.exchangeUnbind('x3', 'x2', '', EMPTY, owner());
     expect(vhost.publish('x1', message(vhost, { routingKey: 'a.b' })).routedQueues).toBe(1);
     vhost.invariants();
   });
 
   it('exchange bind to a missing exchange is 404 naming the missing one', () => {
     const { vhost } = openBroker();
-    expect(errorOf(() => vhost.exchangeBind('dst', 'amq.direct', 'k', EMPTY))).toEqual({
+    expect(errorOf(() => vhost.exchangeBind('dst', 'amq.direct', 'k', EMPTY, owner()))).toEqual({
       code: 404,
       text: "NOT_FOUND - no exchange 'dst' in vhost '/'",
     });
-    expect(errorOf(() => vhost.exchangeBind('amq.direct', 'src', 'k', EMPTY))).toEqual({
+    expect(errorOf(() => vhost.exchangeBind('amq.direct', 'src', 'k', EMPTY, owner()))).toEqual({
       code: 404,
       text: "NOT_FOUND - no exchange 'src' in vhost '/'",
     });
@@ -223,7 +223,7 @@ describe('routing', () => {
     declareQueue(vhost, 'any', o);
     vhost.queueBind('all', 'amq.headers', '', table({ 'x-match': 'all', a: 1, b: 'two' }), o);
     vhost.queueBind('any', 'amq.match', '', table({ 'x-match': 'any', a: 1, b: 'two' }), o);
-    vhost.exchangeBind('amq.match', 'amq.headers', '', table({ 'x-match': 'any' , a: 1 }));
+    vhost.exchangeBind('amq.match', 'amq.headers', '', table({ 'x-match': 'any' , a: 1 }), owner());
     const r = vhost.publish('amq.headers', message(vhost, { props: { headers: table({ a: 1, b: 'two' }) } }));
     expect(r.routedQueues).toBe(2);
     const r2 = vhost.publish('amq.headers', message(vhost, { props: { headers: table({ a: 1 }) } }));
@@ -254,7 +254,7 @@ describe('auto-delete exchanges', () => {
     vhost.queueBind('q2', 'ad', 'k', EMPTY, o);
     vhost.queueUnbind('q1', 'ad', 'k', EMPTY, o);
     expect(vhost.getExchange('ad')).toBeDefined();
-    vhost.exchangeBind('ad', 'ad2', '', EMPTY);
+    vhost.exchangeBind('ad', 'ad2', '', EMPTY, owner());
     vhost.queueDelete('q2', { ifUnused: false, ifEmpty: false }, o); // last binding of ad → ad goes → ad2 empty → goes
     expect(vhost.getExchange('ad')).toBeUndefined();
     expect(vhost.getExchange('ad2')).toBeUndefined();

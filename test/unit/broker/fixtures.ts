@@ -6,7 +6,8 @@ import pino from 'pino';
 import { decodeTable, encodeTable, tableFromJs, type JsFieldValue } from '../../../src/codec/field-table.js';
 import type { FieldTable } from '../../../src/codec/field-types.js';
 import { decodeProperties, encodeProperties, type BasicPropertiesInit } from '../../../src/codec/properties.js';
-import type { ConnectionOwner, ConsumerSink, Envelope, Message } from '../../../src/broker/api.js';
+import type { ConsumerSink, Envelope, Message, Session } from '../../../src/broker/api.js';
+import { createSession } from '../../../src/broker/session.js';
 import { Broker, type BrokerOptions } from '../../../src/broker/broker.js';
 import type { Vhost } from '../../../src/broker/vhost.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
@@ -30,8 +31,21 @@ export function openBroker(store: MemoryStore = new MemoryStore()): { broker: Br
 }
 
 let ownerSeq = 0;
-export function owner(): ConnectionOwner {
-  return { id: `conn-${++ownerSeq}`, consumerCancelNotify: true };
+/** A fresh session (one per simulated connection), as the protocol layer makes at connection.open. */
+export function owner(user = 'guest'): Session {
+  const n = ++ownerSeq;
+  return createSession({
+    connectionId: `conn-${n}`,
+    user,
+    vhost: '/',
+    capabilities: { consumerCancelNotify: true },
+    clientProperties: new Map(),
+    peerHost: '127.0.0.1',
+    peerPort: 40000 + n,
+    localHost: '127.0.0.1',
+    localPort: 5672,
+    connectedAtMs: 0,
+  });
 }
 
 export const table = (obj: { readonly [k: string]: JsFieldValue } = {}): FieldTable => tableFromJs(obj);
@@ -63,7 +77,7 @@ export class FakeSink implements ConsumerSink {
   credit: number;
 
   constructor(
-    readonly owner: ConnectionOwner,
+    readonly owner: Session,
     readonly tag: string,
     opts: { credit?: number; noAck?: boolean; exclusive?: boolean } = {},
   ) {
@@ -114,7 +128,7 @@ export function errorOf(fn: () => unknown): { code: number; text: string } {
   throw new Error('expected an AmqpError, nothing was thrown');
 }
 
-export function declareQueue(vhost: Vhost, name: string, who: ConnectionOwner, opts: Partial<{ durable: boolean; exclusive: boolean; autoDelete: boolean; arguments: FieldTable }> = {}) {
+export function declareQueue(vhost: Vhost, name: string, who: Session, opts: Partial<{ durable: boolean; exclusive: boolean; autoDelete: boolean; arguments: FieldTable }> = {}) {
   return vhost.queueDeclare(
     { name, passive: false, durable: opts.durable ?? false, exclusive: opts.exclusive ?? false, autoDelete: opts.autoDelete ?? false, arguments: opts.arguments ?? EMPTY },
     who,
@@ -130,5 +144,5 @@ export function declareExchange(vhost: Vhost, name: string, type: string, opts: 
     autoDelete: opts.autoDelete ?? false,
     internal: opts.internal ?? false,
     arguments: opts.arguments ?? EMPTY,
-  });
+  }, owner());
 }

@@ -90,7 +90,7 @@ describe('restart from a MemoryStore', () => {
     declareQueue(v1, 'xq', o, { durable: true, exclusive: true });
     v1.queueBind('dq', 'dx', 'a.#', EMPTY, o);
     v1.queueBind('tq', 'dx', 'a.#', EMPTY, o); // transient end: not stored
-    v1.exchangeBind('dx', 'amq.direct', 'k', EMPTY);
+    v1.exchangeBind('dx', 'amq.direct', 'k', EMPTY, owner());
     for (let i = 0; i < 4; i++) v1.publish('dx', message(v1, { routingKey: 'a.b', body: `p${i}`, persistent: true }));
     v1.publish('dx', message(v1, { routingKey: 'a.b', body: 'transient' }));
     const delivered = v1.basicGet('dq', o) as Envelope; // p0: delivered, never acked
@@ -114,7 +114,7 @@ describe('restart from a MemoryStore', () => {
     // bindings came back: e2e amq.direct → dx → dq
     expect(v2.publish('amq.direct', message(v2, { routingKey: 'k' })).routedQueues).toBe(0); // 'k' does not match a.#
     expect(v2.publish('amq.direct', message(v2, { routingKey: 'k', persistent: true })).routedQueues).toBe(0);
-    v2.exchangeUnbind('dx', 'amq.direct', 'k', EMPTY);
+    v2.exchangeUnbind('dx', 'amq.direct', 'k', EMPTY, owner());
     expect(v2.publish('dx', message(v2, { routingKey: 'a.z' })).routedQueues).toBe(1);
     v2.invariants();
   });
@@ -125,7 +125,7 @@ describe('restart from a MemoryStore', () => {
     declareExchange(first.vhost, 'dx', 'fanout', { durable: true });
     declareQueue(first.vhost, 'dq', o, { durable: true });
     first.vhost.queueBind('dq', 'dx', '', EMPTY, o);
-    first.vhost.exchangeBind('dx', 'amq.topic', '#', EMPTY);
+    first.vhost.exchangeBind('dx', 'amq.topic', '#', EMPTY, owner());
     await first.broker.close();
     const { vhost } = openBroker(first.store);
     expect(vhost.publish('amq.topic', message(vhost, { routingKey: 'any.thing' })).routedQueues).toBe(1);
@@ -139,7 +139,7 @@ describe('restart from a MemoryStore', () => {
     first.vhost.queueBind('dq', 'dx', 'k', EMPTY, o);
     first.vhost.publish('dx', message(first.vhost, { routingKey: 'k', persistent: true }));
     first.vhost.queueDelete('dq', { ifUnused: false, ifEmpty: false }, o);
-    first.vhost.exchangeDelete('dx', false);
+    first.vhost.exchangeDelete('dx', false, owner());
     await first.broker.close();
     const { vhost, store } = openBroker(first.store);
     expect(vhost.getQueue('dq')).toBeUndefined();

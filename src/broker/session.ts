@@ -1,0 +1,48 @@
+/**
+ * Session: who acts when a client calls the engine. One per AMQP connection, made at
+ * connection.open (after authentication and vhost selection) and passed to every engine call that
+ * acts for a client (declare, bind, publish, consume, get, purge, delete, and the exchange
+ * methods); a later issue puts the permission checks on it.
+ *
+ * Invariant: a session is immutable except for its counters, and the engine compares sessions by
+ * identity (exclusive-queue ownership: one session per connection). Deliberately not here: the
+ * socket and the wire (the protocol layer keeps those), authentication itself (handshake.ts).
+ */
+import type { FieldTable } from '../codec/field-types.js';
+import { MessageCounters } from './counters.js';
+
+/** Client capabilities (connection.start-ok client-properties.capabilities) the engine honours. */
+export interface ClientCapabilities {
+  /** capabilities.consumer_cancel_notify: the client accepts a server-sent basic.cancel. */
+  readonly consumerCancelNotify: boolean;
+}
+
+export interface SessionInit {
+  /** Connection id, unique for the life of the server. */
+  readonly connectionId: string;
+  readonly user: string;
+  readonly vhost: string;
+  readonly capabilities: ClientCapabilities;
+  readonly peerHost: string;
+  readonly peerPort: number;
+  readonly localHost: string;
+  readonly localPort: number;
+  /** The client's connection.start-ok client-properties (product, version, capabilities, ...). */
+  readonly clientProperties: FieldTable;
+  /** client-properties.connection_name, when the client sent one. */
+  readonly clientProvidedName?: string | undefined;
+  /** Wall-clock ms when the socket was accepted. */
+  readonly connectedAtMs: number;
+}
+
+export interface Session extends SessionInit {
+  /** RabbitMQ's connection name: `peerHost:peerPort -> localHost:localPort`. */
+  readonly name: string;
+  /** Monotonic message counters of the whole connection (every channel adds to them). */
+  readonly counters: MessageCounters;
+}
+
+export function createSession(init: SessionInit): Session {
+  const name = `${init.peerHost}:${init.peerPort} -> ${init.localHost}:${init.localPort}`;
+  return { ...init, name, counters: new MessageCounters() };
+}
