@@ -1,0 +1,517 @@
+/**
+ * Shared machinery of the crash test (run.mjs, SIGKILL) and the power-cut test (test/powercut):
+ * the broker as a child process, the workload, the ledger of what the clients saw, and the checks
+ * made after every restart.
+ *
+ * Topology: a durable fanout exchange in front of three durable queues. Per cycle (seeded): a
+ * confirm-mode publisher (to the fanout or straight to one queue; publish windows none / 50–500 / 1),
+ * often a tx publisher too (batches of 1–20, tx.commit), and per queue a consumer that acks at once,
+ * acks late, nacks or rejects with requeue now and then, or no consumer at all. Consumers take
+ * "sync points": a queue.declare (passive) round trip on their channel after acks, whose reply
+ * proves the broker had processed every ack sent before it.
+ *
+ * Checks after each restart (a violation throws CheckFailure; `policy` says which are only counted):
+ * - lost: confirmed (or tx-committed) messages neither acked (ack sent) nor drained, per queue;
+ * - invented: drained ids never published; duplicates: one id twice in one queue's drain;
+ * - order: per queue, each publisher's messages come back in publish order;
+ * - acked-then-back: acked messages that come back; those whose ack had a sync point more than
+ *   policy.ackBoundMs before the kill are violations, the others are counted;
+ * - redelivered: a message delivered more than policy.flagBoundMs before the kill must come back
+ *   with redelivered=true (the broker commits delivery counts lazily, so recent ones are counted);
+ * - at least one confirm in every cycle, and no client error while the broker was not being killed.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import amqp from 'amqplib';
+import { prng } from '../helpers/prng.mjs';
+
+const require = createRequire(import.meta.url);
+const defs = require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js'));
+
+export const EXCHANGE = 'crash-fanout';
+export const QUEUES = ['crash-q0', 'crash-q1', 'crash-q2'];
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    if (!a.startsWith('--')) continue;
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith('--')) out[a.slice(2)] = 'true';
+    else out[a.slice(2)] = argv[++i];
+  }
+  return out;
+}
+
+/** A failed check (as opposed to a run that could not proceed): `kind` names the check. */
+export class CheckFailure extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+/**
+ * Client errors are failures unless the broker is being killed: amqplib throws some socket errors
+ * from event handlers (a handshake cut at open-ok) instead of rejecting. `guard.dying` is set from
+ * just before the kill until every client of the killed broker has closed.
+ */
+export const guard = { dying: false, failure: undefined, fail: undefined };
+guard.failed = new Promise((_, reject) => (guard.fail = reject));
+guard.failed.catch(() => {});
+const EXPECTED_WHILE_DYING = /closed|Unexpected close|Heartbeat timeout|ECONNRESET|EPIPE|ECONNREFUSED|Channel ended|Connection closing/;
+
+export function isDyingError(err) {
+  return guard.dying && EXPECTED_WHILE_DYING.test(String(err?.message ?? err));
+}
+
+/** Records the first unexpected client error; the running cycle fails with it. */
+export function clientError(where, err) {
+  if (isDyingError(err)) return;
+  if (guard.failure !== undefined) return;
+  guard.failure = new Error(`${where}: ${err?.stack ?? err}`);
+  guard.fail(guard.failure);
+}
+
+export function installProcessGuards(onFatal) {
+  const handler = (err) => {
+    if (isDyingError(err)) return;
+    onFatal(err);
+  };
+  process.on('uncaughtException', handler);
+  process.on('unhandledRejection', handler);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node <entry...> --port P --data-dir D --durability X` and waits until it accepts a login. */
+export async function startBroker({ entry, dataDir, durability, env }) {
+  const port = await freePort();
+  const argv = [...entry, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn'];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = `amqp://guest:guest@127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`broker exited (${child.exitCode ?? child.signalCode}) at start:\n${stderr}`);
+    try {
+      const conn = await amqp.connect(url);
+      await conn.close();
+      return { child, url, exited, stderr: () => stderr };
+    } catch {
+      await sleep(50);
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`broker did not accept connections:\n${stderr}`);
+}
+
+/** Ids are `<cycle>:<stream>:<n>:`; `stream` is one publisher (c = confirms, t = tx). */
+function parseId(id) {
+  const [cycle, stream, n] = id.split(':');
+  return { cycle: Number(cycle), stream, n: Number(n) };
+}
+
+/** What the clients published, had confirmed, were delivered, acked, and when acks were synced. */
+export class Ledger {
+  constructor() {
+    this.published = new Set();
+    this.routes = new Map();
+    this.cycleConfirmed = 0;
+    this.queues = new Map(QUEUES.map((q) => [q, { outstanding: new Set(), acked: new Map(), unsynced: [], deliveredAt: new Map() }]));
+  }
+
+  publish(id, queues) {
+    this.published.add(id);
+    this.routes.set(id, queues);
+  }
+
+  /** A confirm (or tx.commit-ok): every queue it was routed to must keep it until it is acked there. */
+  confirm(id) {
+    this.cycleConfirmed += 1;
+    for (const q of this.routes.get(id)) {
+      const s = this.queues.get(q);
+      if (!s.acked.has(id)) s.outstanding.add(id);
+    }
+  }
+
+  deliver(q, id, now) {
+    const s = this.queues.get(q);
+    if (!s.deliveredAt.has(id)) s.deliveredAt.set(id, now);
+  }
+
+  ack(q, id) {
+    const s = this.queues.get(q);
+    s.outstanding.delete(id);
+    s.acked.set(id, null);
+    s.unsynced.push(id);
+  }
+
+  /** The acks covered by a sync point about to be requested on q's channel. */
+  beginSync(q) {
+    const s = this.queues.get(q);
+    const ids = s.unsynced;
+    s.unsynced = [];
+    return ids;
+  }
+
+  endSync(q, ids, at) {
+    const acked = this.queues.get(q).acked;
+    for (const id of ids) if (acked.get(id) === null) acked.set(id, at);
+  }
+}
+
+export function emptyStats() {
+  return { confirmed: 0, recovered: 0, lost: 0, ackedBack: 0, ackedBackUnsynced: 0, ackedBackLate: 0, maxAckedBackAgeMs: 0, unflaggedRecent: 0, flagged: 0 };
+}
+
+/**
+ * Checks one restart's drain against the ledger. `killedAt` is when the kill was sent. `policy`:
+ * { lossAllowed, ackPromiseMs, ackBoundMs, flagBoundMs }. Adds to `stats`; throws CheckFailure.
+ */
+export function checkDrain(ledger, drained, killedAt, policy, stats, label) {
+  const problems = [];
+  for (const q of QUEUES) {
+    const s = ledger.queues.get(q);
+    const msgs = drained.get(q);
+    const seen = new Set();
+    const last = new Map();
+    const bad = { invented: [], duplicate: [], order: [], ackedBack: [], unflagged: [] };
+    for (const m of msgs) {
+      if (!ledger.published.has(m.id)) bad.invented.push(m.id);
+      if (seen.has(m.id)) bad.duplicate.push(m.id);
+      seen.add(m.id);
+      const p = parseId(m.id);
+      const prev = last.get(p.stream);
+      if (prev !== undefined && (p.cycle < prev.cycle || (p.cycle === prev.cycle && p.n <= prev.n))) bad.order.push(`${m.id} after ${prev.id}`);
+      last.set(p.stream, { ...p, id: m.id });
+      if (s.acked.has(m.id)) {
+        stats.ackedBack += 1;
+        const at = s.acked.get(m.id);
+        if (at === null) stats.ackedBackUnsynced += 1;
+        else {
+          const age = killedAt - at;
+          stats.maxAckedBackAgeMs = Math.max(stats.maxAckedBackAgeMs, age);
+          if (age > policy.ackBoundMs) bad.ackedBack.push(`${m.id} (ack synced ${age} ms before the kill)`);
+          else if (age > policy.ackPromiseMs) stats.ackedBackLate += 1;
+        }
+      }
+      const deliveredAt = s.deliveredAt.get(m.id);
+      if (m.redelivered) stats.flagged += 1;
+      else if (deliveredAt !== undefined) {
+        const age = killedAt - deliveredAt;
+        if (age > policy.flagBoundMs) bad.unflagged.push(`${m.id} (delivered ${age} ms before the kill)`);
+        else stats.unflaggedRecent += 1;
+      }
+    }
+    const lost = [...s.outstanding].filter((id) => !seen.has(id));
+    stats.lost += lost.length;
+    stats.recovered += msgs.length;
+    const report = (kind, list, what) => {
+      if (list.length > 0) problems.push({ kind, text: `${q}: ${list.length} ${what} (e.g. ${list.slice(0, 3).join(', ')})` });
+    };
+    if (!policy.lossAllowed) report('lost', lost.map((id) => id.slice(0, 24)), 'confirmed messages lost (neither acked nor recovered)');
+    report('invented', bad.invented.map((id) => id.slice(0, 24)), 'recovered messages never published');
+    report('duplicate', bad.duplicate.map((id) => id.slice(0, 24)), 'messages recovered twice');
+    report('order', bad.order, 'messages out of publish order');
+    report('acked-back', bad.ackedBack, `acked messages back beyond ${policy.ackBoundMs} ms`);
+    report('redelivered', bad.unflagged, 'messages delivered before the kill came back without redelivered=true');
+  }
+  if (problems.length > 0) {
+    const err = new CheckFailure(problems[0].kind, `${label}:\n  ${problems.map((p) => p.text).join('\n  ')}`);
+    err.kinds = problems.map((p) => p.kind);
+    throw err;
+  }
+}
+
+/** Declares the topology (idempotent) and drains every queue. Returns q → [{id, redelivered}] and the sync time. */
+export async function drainAll(url) {
+  const conn = await amqp.connect(url);
+  conn.on('error', (err) => clientError('drain connection', err));
+  const ch = await conn.createChannel();
+  await ch.assertExchange(EXCHANGE, 'fanout', { durable: true });
+  const out = new Map();
+  for (const q of QUEUES) {
+    const { messageCount } = await ch.assertQueue(q, { durable: true });
+    await ch.bindQueue(q, EXCHANGE, '');
+    out.set(q, await drainQueue(ch, q, messageCount));
+  }
+  for (const q of QUEUES) {
+    const { messageCount } = await ch.checkQueue(q);
+    if (messageCount !== 0) throw new Error(`${q} still holds ${messageCount} messages after the drain`);
+  }
+  const syncedAt = Date.now();
+  await ch.close();
+  await conn.close();
+  return { drained: out, syncedAt };
+}
+
+/** Right after a restart nothing else is connected: declare-ok's count is what must come. */
+async function drainQueue(ch, q, messageCount) {
+  const found = [];
+  if (messageCount === 0) return found;
+  await ch.prefetch(1000);
+  await new Promise((resolve, reject) => {
+    // Bounded: a broker announcing more than it delivers fails the run instead of hanging it.
+    const timer = setTimeout(() => reject(new Error(`drain of ${q} got ${found.length} of the ${messageCount} messages declare-ok announced`)), 30_000);
+    ch.consume(q, (m) => {
+      if (m === null) return;
+      found.push({ id: m.content.toString('latin1', 0, 40).split(':').slice(0, 3).join(':') + ':', redelivered: m.fields.redelivered });
+      ch.ack(m);
+      if (found.length === messageCount) {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).catch(reject);
+  });
+  return found;
+}
+
+/** After the checks: the drain acked everything it got, with a sync point at `syncedAt`. */
+export function settleDrain(ledger, drained, syncedAt) {
+  for (const q of QUEUES) {
+    const s = ledger.queues.get(q);
+    for (const m of drained.get(q)) {
+      s.deliveredAt.delete(m.id);
+      ledger.deliver(q, m.id, syncedAt);
+      ledger.ack(q, m.id);
+    }
+    ledger.endSync(q, ledger.beginSync(q), syncedAt);
+    s.outstanding.clear();
+  }
+}
+
+/** Chooses a cycle's workload from the seeded generator. */
+export function planCycle(rand) {
+  const mode = rand();
+  return {
+    window: mode < 1 / 3 ? 0 : mode < 2 / 3 ? 50 + Math.floor(rand() * 450) : 1,
+    target: rand() < 0.7 ? 'fanout' : QUEUES[Math.floor(rand() * QUEUES.length)],
+    tx: rand() < 0.5,
+    bodySize: Math.floor(rand() * 4096),
+    consumers: QUEUES.map(() => ['ack', 'ack', 'late', 'requeue', 'none'][Math.floor(rand() * 5)]),
+    prefetch: 1 + Math.floor(rand() * 100),
+    killAfterMs: 20 + Math.floor(rand() * 600),
+  };
+}
+
+export function describePlan(p) {
+  return `window ${p.window || 'none'}, to ${p.target}${p.tx ? ', +tx' : ''}, consumers ${p.consumers.join('/')}`;
+}
+
+/** Starts the workload; resolves `firstConfirm` at the first confirm/commit-ok. Call stop() after the kill. */
+export function startLoad(url, rand, cycle, plan, ledger) {
+  const conns = [];
+  let firstConfirmResolve;
+  const firstConfirm = new Promise((resolve) => (firstConfirmResolve = resolve));
+  const confirm = (id) => {
+    ledger.confirm(id);
+    firstConfirmResolve();
+  };
+  const connect = async (name) => {
+    const conn = await amqp.connect(url);
+    conn.on('error', (err) => clientError(`${name} connection`, err));
+    const closed = new Promise((resolve) => conn.once('close', resolve));
+    conns.push(closed);
+    return conn;
+  };
+  // Set at the cut and never cleared: late ack timers of this load must not touch its dead channels.
+  const halted = { now: false };
+  const tasks = [consumers(connect, rand, plan, ledger, halted), confirmPublisher(connect, cycle, plan, ledger, confirm, halted)];
+  if (plan.tx) tasks.push(txPublisher(connect, rand, cycle, plan, ledger, confirm, halted));
+  const running = Promise.all(tasks.map((t) => t.catch((err) => clientError('workload', err))));
+  return {
+    firstConfirm,
+    halt() {
+      halted.now = true;
+    },
+    /** After the kill: every task ends and every connection has closed (bounded). */
+    async stop() {
+      const all = Promise.all([running, ...conns]);
+      const timeout = sleep(10_000).then(() => {
+        throw new Error('clients of the killed broker did not close within 10 s');
+      });
+      await Promise.race([all, timeout]);
+    },
+  };
+}
+
+function bodyOf(id, size) {
+  return Buffer.concat([Buffer.from(id, 'latin1'), Buffer.alloc(size, 0x61)]);
+}
+
+async function confirmPublisher(connect, cycle, plan, ledger, confirm, halted) {
+  const conn = await connect('publisher');
+  const ch = await conn.createConfirmChannel();
+  ch.on('error', (err) => clientError('publisher channel', err));
+  const closed = new Promise((resolve) => ch.once('close', () => resolve(false)));
+  const routes = plan.target === 'fanout' ? QUEUES : [plan.target];
+  for (let n = 0; !halted.now; n += 1) {
+    const id = `${cycle}:c:${n}:`;
+    ledger.publish(id, routes);
+    const cb = (err) => {
+      if (err === null || err === undefined) confirm(id);
+    };
+    const body = bodyOf(id, plan.bodySize);
+    const ok = plan.target === 'fanout' ? ch.publish(EXCHANGE, '', body, { persistent: true }, cb) : ch.sendToQueue(plan.target, body, { persistent: true }, cb);
+    if (!ok) {
+      // Flow control may hold the publisher here; a kill closes the channel instead of draining it.
+      const drained = await Promise.race([new Promise((resolve) => ch.once('drain', () => resolve(true))), closed]);
+      if (!drained) return;
+    }
+    if (plan.window > 0 && (n + 1) % plan.window === 0) await ch.waitForConfirms();
+    else if (n % 50 === 0) await sleep(0);
+  }
+}
+
+async function txPublisher(connect, rand, cycle, plan, ledger, confirm, halted) {
+  const conn = await connect('tx publisher');
+  const ch = await conn.createChannel();
+  ch.on('error', (err) => clientError('tx channel', err));
+  await ch.rpc(defs.TxSelect, {}, defs.TxSelectOk);
+  let n = 0;
+  while (!halted.now) {
+    const batch = [];
+    const size = 1 + Math.floor(rand() * 20);
+    for (let i = 0; i < size; i += 1) {
+      const id = `${cycle}:t:${n++}:`;
+      ledger.publish(id, QUEUES);
+      ch.publish(EXCHANGE, '', bodyOf(id, plan.bodySize), { persistent: true });
+      batch.push(id);
+    }
+    await ch.rpc(defs.TxCommit, {}, defs.TxCommitOk);
+    for (const id of batch) confirm(id);
+    await sleep(Math.floor(rand() * 5));
+  }
+}
+
+/** One channel per consumed queue; each acks as its mode says and takes sync points after acks. */
+async function consumers(connect, rand, plan, ledger, halted) {
+  const conn = await connect('consumer');
+  const jobs = [];
+  for (const [i, q] of QUEUES.entries()) {
+    const mode = plan.consumers[i];
+    if (mode === 'none') continue;
+    const ch = await conn.createChannel();
+    ch.on('error', (err) => clientError(`consumer channel ${q}`, err));
+    await ch.prefetch(plan.prefetch);
+    let syncing = false;
+    const sync = () => {
+      if (syncing || halted.now) return;
+      const ids = ledger.beginSync(q);
+      if (ids.length === 0) return;
+      syncing = true;
+      ch.checkQueue(q).then(
+        () => {
+          ledger.endSync(q, ids, Date.now());
+          syncing = false;
+          sync();
+        },
+        (err) => clientError(`sync point on ${q}`, err),
+      );
+    };
+    const ack = (m, id) => {
+      if (halted.now) return;
+      ch.ack(m);
+      ledger.ack(q, id);
+      sync();
+    };
+    jobs.push(
+      ch.consume(q, (m) => {
+        if (m === null || halted.now) return;
+        const id = m.content.toString('latin1', 0, 40).split(':').slice(0, 3).join(':') + ':';
+        ledger.deliver(q, id, Date.now());
+        const r = rand();
+        if (mode === 'late') setTimeout(() => ack(m, id), Math.floor(r * 30));
+        else if (mode === 'requeue' && r < 0.1) ch.nack(m, false, true);
+        else if (mode === 'requeue' && r < 0.2) ch.reject(m, true);
+        else ack(m, id);
+      }),
+    );
+  }
+  await Promise.all(jobs);
+}
+
+/** Waits for `p` unless a client error comes first (or `ms` pass: then fails with `what`). */
+async function orFailure(p, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
+  try {
+    return await Promise.race([p, guard.failed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The cycles: start, drain and check what the previous cycle left, run a workload, let it confirm at
+ * least once, wait, `cut(broker)` (kill, and for a power cut restore the synced state), repeat; the
+ * last start only drains and checks, then stops the broker gracefully. Returns the stats; throws
+ * CheckFailure on a violated check, Error when the run could not proceed.
+ */
+export async function runCycles({ cycles, seed, start, cut, policy, log }) {
+  const rand = prng(seed);
+  const ledger = new Ledger();
+  const stats = emptyStats();
+  let killedAt = 0;
+  for (let cycle = 0; cycle <= cycles; cycle += 1) {
+    const broker = await start();
+    try {
+      const { drained, syncedAt } = await orFailure(drainAll(broker.url), 60_000, 'drain took over 60 s');
+      const before = { ...stats };
+      checkDrain(ledger, drained, killedAt, policy, stats, `after cycle ${cycle - 1} (seed ${seed})`);
+      settleDrain(ledger, drained, syncedAt);
+      if (cycle > 0) log(`  restart: ${stats.recovered - before.recovered} recovered, ${stats.ackedBack - before.ackedBack} acked-then-back, ${stats.lost - before.lost} lost`);
+      if (cycle === cycles) {
+        broker.child.kill('SIGTERM');
+        const { code } = await broker.exited;
+        if (code !== 0) throw new Error(`graceful stop exited ${code}:\n${broker.stderr()}`);
+        break;
+      }
+      const plan = planCycle(rand);
+      ledger.cycleConfirmed = 0;
+      const load = startLoad(broker.url, rand, cycle, plan, ledger);
+      await orFailure(load.firstConfirm, 10_000, `cycle ${cycle}: no confirm within 10 s`);
+      await orFailure(sleep(plan.killAfterMs), 60_000, 'unreachable');
+      guard.dying = true;
+      load.halt();
+      killedAt = Date.now();
+      await cut(broker);
+      await load.stop();
+      guard.dying = false;
+      if (guard.failure !== undefined) throw guard.failure;
+      if (ledger.cycleConfirmed === 0) throw new CheckFailure('no-confirm', `cycle ${cycle}: nothing was confirmed`);
+      stats.confirmed += ledger.cycleConfirmed;
+      log(`cycle ${cycle}: cut ${plan.killAfterMs} ms after the first confirm (${describePlan(plan)}); ${ledger.cycleConfirmed} confirmed`);
+    } catch (err) {
+      guard.dying = true;
+      broker.child.kill('SIGKILL');
+      await broker.exited;
+      err.brokerStderr = broker.stderr();
+      throw err;
+    }
+  }
+  return stats;
+}
+
+export function formatStats(s, policy) {
+  return (
+    `${s.confirmed} confirmed, ${s.recovered} recovered, ${s.lost} lost, ${s.ackedBack} acked-then-back ` +
+    `(${s.ackedBackUnsynced} before any sync point, ${s.ackedBackLate} synced ${policy.ackPromiseMs}–${policy.ackBoundMs} ms before the cut, ` +
+    `oldest sync ${s.maxAckedBackAgeMs} ms), ${s.unflaggedRecent} recent deliveries back without redelivered`
+  );
+}
