@@ -10,6 +10,8 @@
  *   after every restart, however long ago they were acked;
  * - confirm-early: whenDurable runs its callback at once while message writes reach the store
  *   300 ms late: confirms go out before the write (a crash loses confirmed messages);
+ * - forget-deliveries: delivery flags and counts are never written: messages delivered before a
+ *   crash come back without redelivered=true;
  * - no-sync: the store's own fdatasync of the WAL does nothing (SQLite's own syncs stay): strict
  *   mode then confirms what is only in the page cache, which a SIGKILL cannot tell but a power cut
  *   can.
@@ -20,7 +22,7 @@ const argv = process.argv.slice(2);
 const at = argv.indexOf('--break');
 const mode = at >= 0 ? argv[at + 1] : undefined;
 if (at >= 0) argv.splice(at, 2);
-const MODES = ['forget-acks', 'confirm-early', 'no-sync'];
+const MODES = ['forget-acks', 'confirm-early', 'forget-deliveries', 'no-sync'];
 if (!MODES.includes(mode)) {
   process.stderr.write(`broken-broker: --break must be one of ${MODES.join(', ')}\n`);
   process.exit(2);
@@ -48,6 +50,9 @@ if (mode === 'confirm-early') {
   proto.whenDurable = function whenDurable(cb) {
     queueMicrotask(cb);
   };
+}
+if (mode === 'forget-deliveries') {
+  proto.updateDelivery = function updateDelivery() {};
 }
 process.stderr.write(`broken-broker: running with --break ${mode}\n`);
 const { main } = await import('../../dist/src/cli/main.js');

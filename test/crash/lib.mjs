@@ -15,7 +15,8 @@
  * - invented: drained ids never published; duplicates: one id twice in one queue's drain;
  * - order: per queue, each publisher's messages come back in publish order;
  * - acked-then-back: acked messages that come back; those whose ack had a sync point more than
- *   policy.ackBoundMs before the kill are violations, the others are counted;
+ *   policy.ackBoundMs before the kill are violations (policy.quietAckBoundMs for acks made by the
+ *   drain, when nothing else runs), the others are counted;
  * - redelivered: a message delivered more than policy.flagBoundMs before the kill must come back
  *   with redelivered=true (the broker commits delivery counts lazily, so recent ones are counted);
  * - at least one confirm in every cycle, and no client error while the broker was not being killed.
@@ -132,7 +133,7 @@ export class Ledger {
     this.published = new Set();
     this.routes = new Map();
     this.cycleConfirmed = 0;
-    this.queues = new Map(QUEUES.map((q) => [q, { outstanding: new Set(), acked: new Map(), unsynced: [], deliveredAt: new Map() }]));
+    this.queues = new Map(QUEUES.map((q) => [q, { outstanding: new Set(), acked: new Map(), quiet: new Set(), unsynced: [], deliveredAt: new Map() }]));
   }
 
   publish(id, queues) {
@@ -157,6 +158,7 @@ export class Ledger {
   ack(q, id) {
     const s = this.queues.get(q);
     s.outstanding.delete(id);
+    s.quiet.delete(id);
     s.acked.set(id, null);
     s.unsynced.push(id);
   }
@@ -176,12 +178,12 @@ export class Ledger {
 }
 
 export function emptyStats() {
-  return { confirmed: 0, recovered: 0, lost: 0, ackedBack: 0, ackedBackUnsynced: 0, ackedBackLate: 0, maxAckedBackAgeMs: 0, unflaggedRecent: 0, flagged: 0 };
+  return { confirmed: 0, recovered: 0, lost: 0, ackedBack: 0, ackedBackUnsynced: 0, ackedBackLate: 0, maxAckedBackAgeMs: undefined, maxUnflaggedAgeMs: undefined, unflaggedRecent: 0, flagged: 0 };
 }
 
 /**
  * Checks one restart's drain against the ledger. `killedAt` is when the kill was sent. `policy`:
- * { lossAllowed, ackPromiseMs, ackBoundMs, flagBoundMs }. Adds to `stats`; throws CheckFailure.
+ * { lossAllowed, ackPromiseMs, ackBoundMs, quietAckBoundMs, flagBoundMs }. Adds to `stats`; throws CheckFailure.
  */
 export function checkDrain(ledger, drained, killedAt, policy, stats, label) {
   const problems = [];
@@ -205,8 +207,11 @@ export function checkDrain(ledger, drained, killedAt, policy, stats, label) {
         if (at === null) stats.ackedBackUnsynced += 1;
         else {
           const age = killedAt - at;
-          stats.maxAckedBackAgeMs = Math.max(stats.maxAckedBackAgeMs, age);
-          if (age > policy.ackBoundMs) bad.ackedBack.push(`${m.id} (ack synced ${age} ms before the kill)`);
+          stats.maxAckedBackAgeMs = Math.max(stats.maxAckedBackAgeMs ?? age, age);
+          // Acks of the drain are made with nothing else running: the README's bound holds as is.
+          const quiet = s.quiet.has(m.id);
+          if (quiet && age > policy.quietAckBoundMs) bad.ackedBack.push(`${m.id} (acked at the drain, synced ${age} ms before the kill)`);
+          else if (age > policy.ackBoundMs) bad.ackedBack.push(`${m.id} (ack synced ${age} ms before the kill)`);
           else if (age > policy.ackPromiseMs) stats.ackedBackLate += 1;
         }
       }
@@ -214,6 +219,7 @@ export function checkDrain(ledger, drained, killedAt, policy, stats, label) {
       if (m.redelivered) stats.flagged += 1;
       else if (deliveredAt !== undefined) {
         const age = killedAt - deliveredAt;
+        stats.maxUnflaggedAgeMs = Math.max(stats.maxUnflaggedAgeMs ?? age, age);
         if (age > policy.flagBoundMs) bad.unflagged.push(`${m.id} (delivered ${age} ms before the kill)`);
         else stats.unflaggedRecent += 1;
       }
@@ -228,7 +234,7 @@ export function checkDrain(ledger, drained, killedAt, policy, stats, label) {
     report('invented', bad.invented.map((id) => id.slice(0, 24)), 'recovered messages never published');
     report('duplicate', bad.duplicate.map((id) => id.slice(0, 24)), 'messages recovered twice');
     report('order', bad.order, 'messages out of publish order');
-    report('acked-back', bad.ackedBack, `acked messages back beyond ${policy.ackBoundMs} ms`);
+    report('acked-back', bad.ackedBack, `acked messages back beyond their bound (${policy.ackBoundMs} ms under load, ${policy.quietAckBoundMs} ms for drain acks)`);
     report('redelivered', bad.unflagged, 'messages delivered before the kill came back without redelivered=true');
   }
   if (problems.length > 0) {
@@ -289,6 +295,7 @@ export function settleDrain(ledger, drained, syncedAt) {
       s.deliveredAt.delete(m.id);
       ledger.deliver(q, m.id, syncedAt);
       ledger.ack(q, m.id);
+      s.quiet.add(m.id);
     }
     ledger.endSync(q, ledger.beginSync(q), syncedAt);
     s.outstanding.clear();
@@ -464,6 +471,10 @@ async function orFailure(p, ms, what) {
  * CheckFailure on a violated check, Error when the run could not proceed.
  */
 export async function runCycles({ cycles, seed, start, cut, policy, log }) {
+  guard.dying = false;
+  guard.failure = undefined;
+  guard.failed = new Promise((_, reject) => (guard.fail = reject));
+  guard.failed.catch(() => {});
   const rand = prng(seed);
   const ledger = new Ledger();
   const stats = emptyStats();
@@ -509,9 +520,10 @@ export async function runCycles({ cycles, seed, start, cut, policy, log }) {
 }
 
 export function formatStats(s, policy) {
+  const late = Number.isFinite(policy.ackBoundMs) ? `, ${s.ackedBackLate} synced ${policy.ackPromiseMs}–${policy.ackBoundMs} ms before the cut` : ', not bounded';
+  const oldest = s.maxAckedBackAgeMs === undefined ? 'none synced' : `oldest sync ${s.maxAckedBackAgeMs} ms before the cut`;
   return (
     `${s.confirmed} confirmed, ${s.recovered} recovered, ${s.lost} lost, ${s.ackedBack} acked-then-back ` +
-    `(${s.ackedBackUnsynced} before any sync point, ${s.ackedBackLate} synced ${policy.ackPromiseMs}–${policy.ackBoundMs} ms before the cut, ` +
-    `oldest sync ${s.maxAckedBackAgeMs} ms), ${s.unflaggedRecent} recent deliveries back without redelivered`
+    `(${s.ackedBackUnsynced} before any sync point${late}; ${oldest}), ${s.unflaggedRecent} deliveries back without redelivered (oldest ${s.maxUnflaggedAgeMs ?? '-'} ms before the cut)`
   );
 }
