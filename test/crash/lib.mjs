@@ -6,7 +6,8 @@
  * Topology: a durable fanout exchange in front of three durable queues. Per cycle (seeded): a
  * confirm-mode publisher (to the fanout or straight to one queue; publish windows none / 50–500 / 1),
  * often a tx publisher too (batches of 1–20, tx.commit), and per queue a consumer that acks at once,
- * acks late, nacks or rejects with requeue now and then, or no consumer at all. Consumers take
+ * acks late, nacks or rejects with requeue now and then, never acks (holds its prefetch window), or
+ * no consumer at all. Consumers take
  * "sync points": a queue.declare (passive) round trip on their channel after acks, whose reply
  * proves the broker had processed every ack sent before it.
  *
@@ -310,7 +311,7 @@ export function planCycle(rand) {
     target: rand() < 0.7 ? 'fanout' : QUEUES[Math.floor(rand() * QUEUES.length)],
     tx: rand() < 0.5,
     bodySize: Math.floor(rand() * 4096),
-    consumers: QUEUES.map(() => ['ack', 'ack', 'late', 'requeue', 'none'][Math.floor(rand() * 5)]),
+    consumers: QUEUES.map(() => ['ack', 'ack', 'late', 'requeue', 'hold', 'none'][Math.floor(rand() * 6)]),
     prefetch: 1 + Math.floor(rand() * 100),
     killAfterMs: 20 + Math.floor(rand() * 600),
   };
@@ -443,6 +444,7 @@ async function consumers(connect, rand, plan, ledger, halted) {
         const id = m.content.toString('latin1', 0, 40).split(':').slice(0, 3).join(':') + ':';
         ledger.deliver(q, id, Date.now());
         const r = rand();
+        if (mode === 'hold') return;
         if (mode === 'late') setTimeout(() => ack(m, id), Math.floor(r * 30));
         else if (mode === 'requeue' && r < 0.1) ch.nack(m, false, true);
         else if (mode === 'requeue' && r < 0.2) ch.reject(m, true);
