@@ -6,13 +6,13 @@
  * restarted on the same data dir, drained and checked (lib.mjs says what is checked). The bounds
  * are the README's ("Durability"): a crash of the process loses no confirmed message, and undoes at
  * most the last ≤ 25 ms of acks; delivery counts wait ≤ 50 ms for their ack and are then committed
- * like acks. `--slack-ms` (default 50) is added to those bounds for the scheduling of a loaded
+ * like acks. `--slack-ms` (default 100) is added to those bounds for the scheduling of a loaded
  * machine; acked messages back inside the bound are counted and reported.
  *
- * Usage: npm run test:crash -- [--cycles 20] [--seed N] [--bin path/to/amqpd] [--slack-ms 50]
+ * Usage: npm run test:crash -- [--cycles 20] [--seed N] [--bin path/to/amqpd] [--slack-ms 100]
  *          [--ack-bound-ms N] [--flag-bound-ms N] [--keep]
  * (--ack-bound-ms / --flag-bound-ms replace the README-derived bounds for acks and deliveries made
- * under load, 75 and 125 ms by default; acks made by the drain keep 25 ms + slack.)
+ * under load, 125 and 175 ms by default; acks made by the drain keep 25 ms + slack.)
  *        node test/crash/run.mjs --break forget-acks|confirm-early --expect-failure [--cycles 4]
  * With --break the broker is test/crash/broken-broker.mjs (a patched store); with --expect-failure
  * the run passes only if a check fails (the proof that this test can fail).
@@ -31,7 +31,7 @@ const args = parseArgs(process.argv.slice(2));
 const expectFailure = args['expect-failure'] !== undefined;
 const cycles = Number(args.cycles ?? (expectFailure ? 4 : 20));
 const seed = Number(args.seed ?? Math.floor(Math.random() * 2 ** 31));
-const slack = Number(args['slack-ms'] ?? 50);
+const slack = Number(args['slack-ms'] ?? 100);
 const entry = args.break !== undefined ? [join(here, 'broken-broker.mjs'), '--break', args.break] : [args.bin ?? join(root, 'bin', 'amqpd')];
 const policy = {
   lossAllowed: false,

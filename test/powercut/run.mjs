@@ -19,7 +19,7 @@
  *   the layer drops every sync (PC_MODE=nosync).
  *
  * Usage: npm run test:powercut -- [--cycles 4] [--stage strict|relaxed|can-fail|self-test]
- *          [--seed N] [--slack-ms 50] [--ack-bound-ms N] [--flag-bound-ms N] [--keep]
+ *          [--seed N] [--slack-ms 100] [--ack-bound-ms N] [--flag-bound-ms N] [--keep]
  * Last line: "power-cut test passed: …" or "power-cut test FAILED …"; exit code 1 on failure.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -34,7 +34,7 @@ const root = join(here, '..', '..');
 const args = parseArgs(process.argv.slice(2));
 const cycles = Number(args.cycles ?? 4);
 const seed = Number(args.seed ?? Math.floor(Math.random() * 2 ** 31));
-const slack = Number(args['slack-ms'] ?? 50);
+const slack = Number(args['slack-ms'] ?? 100);
 const stages = args.stage !== undefined ? [args.stage] : ['self-test', 'strict', 'relaxed', 'can-fail'];
 const work = mkdtempSync(join(tmpdir(), 'amqpd-powercut-'));
 const log = (line) => process.stdout.write(`${line}\n`);
