@@ -112,16 +112,29 @@ async function cutCycles({ name, so, durability, policy, entry, layerMode, count
     cut: async (broker) => {
       broker.child.kill('SIGKILL');
       await broker.exited;
-      restoreSynced(data, shadow);
+      log(`  [${name}] cut: ${restoreSynced(data, shadow)}`);
     },
   });
   return stats;
 }
 
-/** After the cut: the data dir holds what was synced, nothing else. */
+/** After the cut: the data dir holds what was synced, nothing else. Says how much was dropped. */
 function restoreSynced(data, shadow) {
+  const sizes = ['amqpd.db', 'amqpd.db-wal'].map((f) => `${f} ${unsyncedKiB(join(data, f), join(shadow, f))} KiB`).join(', ');
   for (const f of readdirSync(data)) rmSync(join(data, f), { recursive: true, force: true });
   for (const f of readdirSync(shadow)) if (!f.endsWith('-shm')) cpSync(join(shadow, f), join(data, f));
+  return `unsynced (dropped): ${sizes}`;
+}
+
+/** KiB of 4 KiB blocks in which the written file and its synced copy differ. */
+function unsyncedKiB(written, synced) {
+  const a = existsSync(written) ? readFileSync(written) : Buffer.alloc(0);
+  const b = existsSync(synced) ? readFileSync(synced) : Buffer.alloc(0);
+  let blocks = 0;
+  for (let off = 0; off < Math.max(a.length, b.length); off += 4096) {
+    if (!a.subarray(off, off + 4096).equals(b.subarray(off, off + 4096))) blocks += 1;
+  }
+  return blocks * 4;
 }
 
 const bin = [join(root, 'bin', 'amqpd')];
