@@ -3,7 +3,7 @@
  * Crash test (STYLE §9): the real broker (bin/amqpd, built) as a child process, SIGKILLed at a random
  * moment while publishers (confirms, tx) send persistent messages through a durable fanout to three
  * durable queues whose consumers ack, ack late, nack/reject with requeue, or are absent; then
- * restarted on the same data dir, drained and checked (lib.mjs says what is checked). The bounds
+ * restarted on the same data dir, drained and checked (lib.mjs says what is checked, workload.mjs what runs). The bounds
  * are the README's ("Durability"): a crash of the process loses no confirmed message, and undoes at
  * most the last ≤ 25 ms of acks; delivery counts wait ≤ 50 ms for their ack and are then committed
  * like acks. `--slack-ms` (default 100) is added to those bounds for the scheduling of a loaded
@@ -23,7 +23,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CheckFailure, formatStats, installProcessGuards, parseArgs, runCycles, startBroker } from './lib.mjs';
+import { formatStats, runCycles } from './cycles.mjs';
+import { CheckFailure, installProcessGuards, parseArgs, startBroker } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');

@@ -27,7 +27,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CheckFailure, formatStats, installProcessGuards, parseArgs, runCycles, startBroker } from '../crash/lib.mjs';
+import { formatStats, runCycles } from '../crash/cycles.mjs';
+import { CheckFailure, installProcessGuards, parseArgs, startBroker } from '../crash/lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
