@@ -13,9 +13,10 @@
  *          [--ack-bound-ms N] [--flag-bound-ms N] [--keep]
  * (--ack-bound-ms / --flag-bound-ms replace the README-derived bounds for acks and deliveries made
  * under load, 125 and 175 ms by default; acks made by the drain keep 25 ms + slack.)
- *        node test/crash/run.mjs --break forget-acks|confirm-early --expect-failure [--cycles 4]
+ *        node test/crash/run.mjs --break forget-acks|confirm-early --expect-failure [--cycles 10]
  * With --break the broker is test/crash/broken-broker.mjs (a patched store); with --expect-failure
- * the run passes only if a check fails (the proof that this test can fail).
+ * the run passes only if a check fails (the proof that this test can fail); it stops at the first
+ * failure, so the 10 cycles are a ceiling (a broken broker is usually caught in the first one to three).
  * Prints the seed first; rerun with --seed to replay the same plans and kill times (the broker's
  * own scheduling still varies). Last line: "crash test passed: …" or "crash test FAILED …".
  */
@@ -30,7 +31,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const args = parseArgs(process.argv.slice(2));
 const expectFailure = args['expect-failure'] !== undefined;
-const cycles = Number(args.cycles ?? (expectFailure ? 4 : 20));
+const cycles = Number(args.cycles ?? (expectFailure ? 10 : 20));
 const seed = Number(args.seed ?? Math.floor(Math.random() * 2 ** 31));
 const slack = Number(args['slack-ms'] ?? 100);
 const entry = args.break !== undefined ? [join(here, 'broken-broker.mjs'), '--break', args.break] : [args.bin ?? join(root, 'bin', 'amqpd')];
