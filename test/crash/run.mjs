@@ -13,7 +13,7 @@
  *          [--ack-bound-ms N] [--flag-bound-ms N] [--keep]
  * (--ack-bound-ms / --flag-bound-ms replace the README-derived bounds for acks and deliveries made
  * under load, 125 and 175 ms by default; acks made by the drain keep 25 ms + slack.)
- *        node test/crash/run.mjs --break forget-acks|confirm-early --expect-failure [--cycles 10]
+ *        node test/crash/run.mjs --break forget-acks|confirm-early|forget-deliveries --expect-failure
  * With --break the broker is test/crash/broken-broker.mjs (a patched store); with --expect-failure
  * the run passes only if a check fails (the proof that this test can fail); it stops at the first
  * failure, so the 10 cycles are a ceiling (a broken broker is usually caught in the first one to three).

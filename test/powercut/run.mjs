@@ -179,7 +179,7 @@ async function main() {
   }
   if (stages.includes('can-fail')) {
     const broken = [join(root, 'test', 'crash', 'broken-broker.mjs'), '--break', 'no-sync'];
-    const strictOpts = { so, durability: 'strict', policy: strictPolicy, count: 3 };
+    const strictOpts = { so, durability: 'strict', policy: strictPolicy, count: 6 }; // a ceiling: stops at the first loss
     summary.push(await expectLoss('strict broker without its WAL sync', { ...strictOpts, name: 'no-sync-broker', entry: broken }));
     summary.push(await expectLoss('a layer that drops every sync', { ...strictOpts, name: 'nosync-layer', entry: bin, layerMode: 'nosync' }));
   }
