@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * A deliberately broken amqpd, for showing that the crash and power-cut tests can fail.
+ *
+ *   node test/crash/broken-broker.mjs --break MODE [amqpd flags...]
+ *
+ * Runs the built CLI (dist/src/cli/main.js, the same entry as bin/amqpd) after patching the built
+ * SqliteStore (ES modules are shared, so the server gets the patched class); src/ is not touched:
+ * - forget-acks: acks (removals of a queue position) are never written: acked messages come back
+ *   after every restart, however long ago they were acked;
+ * - confirm-early: whenDurable runs its callback at once while message writes reach the store
+ *   300 ms late: confirms go out before the write (a crash loses confirmed messages);
+ * - forget-deliveries: delivery flags and counts are never written: messages delivered before a
+ *   crash come back without redelivered=true;
+ * - no-sync: the store's own fdatasync of the WAL does nothing (SQLite's own syncs stay): strict
+ *   mode then confirms what is only in the page cache, which a SIGKILL cannot tell but a power cut
+ *   can.
+ */
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+
+const argv = process.argv.slice(2);
+const at = argv.indexOf('--break');
+const mode = at >= 0 ? argv[at + 1] : undefined;
+if (at >= 0) argv.splice(at, 2);
+const MODES = ['forget-acks', 'confirm-early', 'forget-deliveries', 'no-sync'];
+if (!MODES.includes(mode)) {
+  process.stderr.write(`broken-broker: --break must be one of ${MODES.join(', ')}\n`);
+  process.exit(2);
+}
+
+if (mode === 'no-sync') {
+  // Patch before the store module is loaded: its `import { fdatasync } from 'node:fs'` bindings are
+  // refreshed by syncBuiltinESMExports.
+  const fs = createRequire(import.meta.url)('node:fs');
+  fs.fdatasync = (_fd, cb) => setImmediate(() => cb(null));
+  fs.fdatasyncSync = () => {};
+  syncBuiltinESMExports();
+}
+
+const { SqliteStore } = await import('../../dist/src/store/sqlite-store.js');
+const proto = SqliteStore.prototype;
+if (mode === 'forget-acks') {
+  proto.removeMessage = function removeMessage() {};
+}
+if (mode === 'confirm-early') {
+  const insert = proto.insertMessage;
+  proto.insertMessage = function insertMessage(...args) {
+    setTimeout(() => insert.apply(this, args), 300);
+  };
+  proto.whenDurable = function whenDurable(cb) {
+    queueMicrotask(cb);
+  };
+}
+if (mode === 'forget-deliveries') {
+  proto.updateDelivery = function updateDelivery() {};
+}
+process.stderr.write(`broken-broker: running with --break ${mode}\n`);
+const { main } = await import('../../dist/src/cli/main.js');
+await main(argv);
