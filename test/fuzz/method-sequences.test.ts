@@ -91,7 +91,7 @@ function step(r: Rand, ch: number): Buffer[] {
     case 20:
       return m(method('channel.flow', { active: true }));
     default:
-      return r() < 0.5 ? m(method('channel.close', { replyCode: 200, replyText: 'bye' })) : m(method('channel.close-ok'));
+      return r() < 0.5 ? m(method('channel.close', { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 })) : m(method('channel.close-ok'));
   }
 }
 
@@ -134,7 +134,7 @@ async function runCase(port: number, r: Rand, seen: Map<string, number>): Promis
     const cut = int(r, frames.length + 1);
     c.send(Buffer.concat(frames.slice(0, cut)));
     c.send(Buffer.concat(frames.slice(cut)));
-    c.sendMethod(0, method('connection.close', { replyCode: 200, replyText: 'done' }));
+    c.sendMethod(0, method('connection.close', { replyCode: 200, replyText: 'done', classId: 0, methodId: 0 }));
     const deadline = Date.now() + 5000;
     for (;;) {
       let f;

@@ -299,8 +299,9 @@ describe('publishing', () => {
       const returned = new Promise<amqp.Message>((resolve) => ch.once('return', resolve));
       ch.publish('amq.direct', 'nobody', Buffer.from('ret'), { mandatory: true, correlationId: 'c-1' });
       const m = await returned;
-      expect(m.fields.replyCode).toBe(312);
-      expect(m.fields.replyText).toBe('NO_ROUTE');
+      const fields = m.fields as amqp.MessageFields & { replyCode?: number; replyText?: string };
+      expect(fields.replyCode).toBe(312);
+      expect(fields.replyText).toBe('NO_ROUTE');
       expect(m.properties.correlationId).toBe('c-1');
       expect(m.content.toString()).toBe('ret');
     });
