@@ -98,6 +98,8 @@ function step(r: Rand, ch: number): Buffer[] {
 /** A valid-looking sequence on channels 1 and 2, then frame-level mutations. */
 function sequence(r: Rand): Buffer[] {
   const frames: Buffer[] = [encodeMethodFrame(1, method('channel.open')), encodeMethodFrame(2, method('channel.open'))];
+  // Usually start from declared queues, so that more sequences get as far as deliveries.
+  if (r() < 0.7) for (const queue of ['fq1', 'fq2']) frames.push(encodeMethodFrame(1, method('queue.declare', { queue, durable: bool(r) })));
   const n = 3 + int(r, 25);
   for (let i = 0; i < n; i++) frames.push(...step(r, r() < 0.85 ? 1 : 2));
   const mutations = int(r, 4);
