@@ -13,7 +13,7 @@
 // control (--url without --restart-cmd) such scenarios are skipped: "skipped: needs restart control".
 //
 // Invariant: every scenario is bounded (its own timeout, python subprocesses are killed on
-// timeout); the run ends with a plain `N passed, M failed[, K skipped]` line and exits 1 on any
+// timeout); the run ends with a plain `N passed, M failed, K skipped` line and exits 1 on any
 // failure. Deliberately not here: building (the npm script builds) and any AMQP assertions.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -87,7 +87,6 @@ async function runAmqplib(s, env) {
   const logs = [];
   const ctx = makeContext({ url: env.url, suffix, restart: env.restart, log: (m) => logs.push(String(m)) });
   const timeoutMs = s.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  env.current = s.id;
   try {
     await within(timeoutMs, Promise.resolve().then(() => s.run(ctx)), `scenario to finish (timeout ${timeoutMs} ms)`);
     return { status: 'pass', logs };
@@ -96,7 +95,6 @@ async function runAmqplib(s, env) {
     return { status: 'fail', detail: e && e.stack ? e.stack : String(e), logs };
   } finally {
     await ctx.dispose();
-    env.current = null;
   }
 }
 
@@ -187,7 +185,7 @@ async function main() {
       await broker.start();
     } catch (e) {
       console.log(`FAIL  setup: could not start bin/amqpd\n${indent(e.message)}`);
-      console.log(`0 passed, ${scenarios.length + setupFailures.length} failed`);
+      console.log(`0 passed, ${scenarios.length + setupFailures.length} failed, 0 skipped`);
       return 1;
     }
     env.url = broker.url;
@@ -195,32 +193,48 @@ async function main() {
     console.log(`target: bin/amqpd on ${broker.url} (data dir ${broker.dataDir})`);
   }
 
-  // A stray async error from a client library must fail the scenario in flight, not the runner.
+  // A stray async error (from a client library, the restart hook, the runner itself) must not
+  // kill the runner and must not vanish: one raised while a scenario runs (amqplib or pika, its
+  // cleanup included) fails that scenario; one raised between scenarios is a failure of its own.
   const strays = [];
-  process.on('uncaughtException', (e) => strays.push(`${env.current ?? '(between scenarios)'}: ${e.stack ?? e}`));
-  process.on('unhandledRejection', (e) => strays.push(`${env.current ?? '(between scenarios)'}: ${e?.stack ?? e}`));
+  const onStray = (e) => strays.push({ during: env.current, text: String(e?.stack ?? e) });
+  process.on('uncaughtException', onStray);
+  process.on('unhandledRejection', onStray);
 
   const counts = { pass: 0, fail: setupFailures.length, skip: 0 };
+  const failBetween = () => {
+    for (const x of strays.splice(0).filter((y) => y.during === null)) {
+      counts.fail++;
+      console.log(`FAIL  stray error between scenarios\n${indent(x.text)}`);
+    }
+  };
   const started = Date.now();
   for (const s of scenarios) {
+    failBetween();
     const t0 = Date.now();
     let r;
+    env.current = s.id;
     if (s.needsRestart && !env.restart) r = { status: 'skip', detail: 'needs restart control' };
     else if (s.client === 'amqplib') r = await runAmqplib(s, env);
     else r = await runPika(s, env);
-    const mine = strays.filter((x) => x.startsWith(`${s.id}:`));
-    if (mine.length && r.status === 'pass') r = { status: 'fail', detail: `uncaught error during scenario:\n${mine.join('\n')}` };
+    env.current = null;
+    const mine = strays.filter((x) => x.during === s.id).map((x) => x.text);
+    if (mine.length) {
+      const detail = `uncaught error during scenario:\n${mine.join('\n')}`;
+      r = r.status === 'fail' ? { ...r, detail: `${r.detail}\n${detail}` } : { ...r, status: 'fail', detail };
+    }
     counts[r.status]++;
     printResult(s, r, Date.now() - t0, opts.verbose);
   }
 
+  if (broker) await broker.stop();
+  failBetween();
   if (broker) {
-    await broker.stop();
     if (counts.fail === 0) broker.cleanup();
     else console.log(`broker data dir kept for inspection: ${broker.dataDir}\nbroker stderr tail:\n${indent(broker.stderrTail)}`);
   }
   console.log(`total time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  console.log(`${counts.pass} passed, ${counts.fail} failed${counts.skip ? `, ${counts.skip} skipped` : ''}`);
+  console.log(`${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped`);
   return counts.fail > 0 ? 1 : 0;
 }
 
@@ -228,7 +242,7 @@ main().then(
   (code) => process.exit(code),
   (e) => {
     console.error(e);
-    console.log('0 passed, 1 failed');
+    console.log('0 passed, 1 failed, 0 skipped');
     process.exit(1);
   },
 );

@@ -33,6 +33,11 @@ export const scenarios = [
       assert.equal(m2.fields.messageCount, 0);
       assert.equal(await ch.get(q), false);
       assert.equal((await ch.checkQueue(q)).messageCount, 0);
+      // message_count counts ready messages only (an ignored ack leaves m1 unacked): closing the
+      // channel returns every unacked message, so only then does 0 prove the ack took.
+      await ch.close();
+      const { ch: other } = await ctx.channel();
+      assert.equal((await other.checkQueue(q)).messageCount, 0, 'nothing comes back when the channel closes');
     },
   },
   {
@@ -58,9 +63,13 @@ export const scenarios = [
       assert.equal(third.fields.redelivered, true);
       ch.ack(third, true); // multiple ack: m2 and m5
       await expectQuiet(box, 200, 'after everything was settled');
+      // message_count counts ready messages only: an ignored ack would hide as "unacked". Closing
+      // the channel returns every unacked message to the queue, so only now does 0 prove the
+      // acks, rejects and nacks took effect.
+      await ch.close();
       const { ch: other } = await ctx.channel();
       const ok = await other.checkQueue(q);
-      assert.equal(ok.messageCount, 0);
+      assert.equal(ok.messageCount, 0, 'nothing comes back when the consuming channel closes');
     },
   },
   {

@@ -90,6 +90,12 @@ export const scenarios = [
       ch.ack(m);
       await ch.rpc(defs.TxCommit, {}, defs.TxCommitOk);
       assert.equal((await observer.checkQueue(q)).messageCount, 1);
+      // message_count counts ready messages only (an ignored ack leaves t1 unacked, not ready):
+      // recover returns every unacked message, so t1 comes back unless the committed ack took.
+      await ch.recover();
+      assert.equal((await observer.checkQueue(q)).messageCount, 1, 'the committed ack survives basic.recover');
+      const next = await ch.get(q, { noAck: true });
+      assert.equal(next && next.content.toString(), 't2', 't1 was acked; t2 is next');
       // tx and confirm exclude each other.
       const ch2 = await conn.createChannel();
       await ch2.rpc(defs.TxSelect, {}, defs.TxSelectOk);

@@ -33,6 +33,12 @@ def get_empty(ctx):
     assert b2 == b'two' and m2.message_count == 0
     assert ch.basic_get(q) == (None, None, None)
     assert ch.queue_declare(queue=q, passive=True).method.message_count == 0
+    # message_count counts ready messages only (an ignored ack leaves m1 unacked): closing the
+    # channel returns every unacked message, so only then does 0 prove the ack took.
+    ch.close()
+    conn2, other = ctx.channel()
+    assert other.queue_declare(queue=q, passive=True).method.message_count == 0, \
+        'nothing comes back when the channel closes'
 
 
 @scenario('ack-nack-reject-requeue-and-multiple')
@@ -57,8 +63,12 @@ def acks(ctx):
     ch.basic_ack(third[0].delivery_tag, multiple=True)  # m2 and m5
     pump(conn, 0.2)
     assert len(box.messages) == 8
+    # message_count counts ready messages only: an ignored ack would hide as "unacked". Closing
+    # the channel returns every unacked message, so only then does 0 prove the settlements took.
+    ch.close()
     conn2, other = ctx.channel()
-    assert other.queue_declare(queue=q, passive=True).method.message_count == 0
+    assert other.queue_declare(queue=q, passive=True).method.message_count == 0, \
+        'nothing comes back when the consuming channel closes'
 
 
 @scenario('requeue-keeps-original-order')

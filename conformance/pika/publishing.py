@@ -75,6 +75,13 @@ def tx(ctx):
     ch.basic_ack(m.delivery_tag)
     ch.tx_commit()
     assert observer.queue_declare(queue=q, passive=True).method.message_count == 1
+    # message_count counts ready messages only (an ignored ack leaves t1 unacked, not ready):
+    # recover returns every unacked message, so t1 comes back unless the committed ack took.
+    ch.basic_recover(requeue=True)
+    assert observer.queue_declare(queue=q, passive=True).method.message_count == 1, \
+        'the committed ack survives basic.recover'
+    _, _, nxt = ch.basic_get(q, auto_ack=True)
+    assert nxt == b't2', 't1 was acked; t2 is next (got %r)' % (nxt,)
     ch2 = conn.channel()
     ch2.tx_select()
     expect_channel_error(ch2.confirm_delivery, 406,

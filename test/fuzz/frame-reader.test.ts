@@ -2,8 +2,8 @@
  * Fuzz: random and mutated bytes into the FrameReader. The only allowed outcomes are frames or
  * an AmqpError with a connection-closing code (501, 502, 540); never another exception, never a
  * hang (each step consumes bytes or asks for more), and buffered bytes stay bounded by
- * frame max + one chunk. Seeded and time-boxed: FUZZ_MS (default 2000) and FUZZ_SEED select the
- * run; the seed is printed in the failure message.
+ * frame max + one chunk. A fixed number of cases from a printed seed (test/helpers/seed.ts:
+ * AMQPD_SEED replays a run, AMQPD_SOAK runs more cases).
  */
 import { describe, expect, it } from 'vitest';
 import { AmqpError } from '../../src/errors/index.js';
@@ -13,9 +13,9 @@ import { encodeMethodFrame, method } from '../../src/codec/methods.generated.js'
 import { decodeProperties, encodeProperties } from '../../src/codec/properties.js';
 import { tableFromJs } from '../../src/codec/field-table.js';
 import { prng } from '../helpers/prng.mjs';
+import { SEED, announce, runs, seedNote } from '../helpers/seed.js';
 
-const FUZZ_MS = Number(process.env['FUZZ_MS'] ?? 2000);
-const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
+const CASES = runs(20_000);
 const FRAME_MAX = 4096;
 const CHUNK_MAX = 512;
 const ALLOWED_CODES = new Set([501, 502, 540]);
@@ -108,11 +108,11 @@ function run(r: Rand, input: Buffer): 'frames' | number {
 describe('fuzz: FrameReader', () => {
   it('turns random and mutated bytes into frames or an AmqpError only', () => {
     const r = prng(SEED);
-    const deadline = Date.now() + FUZZ_MS;
+    announce('fuzz: FrameReader', CASES);
     let cases = 0;
     const outcomes = new Map<string | number, number>();
     try {
-      while (Date.now() < deadline || cases < 100) {
+      while (cases < CASES) {
         const kind = int(r, 3);
         const input = kind === 0 ? randomBytes(r) : mutate(r);
         const outcome = run(r, input);
@@ -120,8 +120,9 @@ describe('fuzz: FrameReader', () => {
         cases++;
       }
     } catch (err) {
-      throw new Error(`fuzz failed with FUZZ_SEED=${SEED} after ${cases} cases: ${String(err)}`, { cause: err });
+      throw new Error(`fuzz failed at case ${cases}, ${seedNote()}: ${String(err)}`, { cause: err });
     }
+    expect(cases).toBe(CASES);
     // Both outcomes must have been exercised for the run to mean anything.
     expect(outcomes.get(501) ?? 0).toBeGreaterThan(0);
     expect(outcomes.get('frames') ?? 0).toBeGreaterThan(0);

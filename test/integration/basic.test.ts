@@ -122,14 +122,19 @@ describe('queues and exchanges', () => {
 describe('consume, ack and redelivery', () => {
   it('delivers in order and acks with multiple', async () => {
     expect.hasAssertions();
-    await withChannel(async (ch) => {
+    await withChannel(async (ch, conn) => {
       const q = await ch.assertQueue('', { exclusive: true });
       for (let i = 0; i < 10; i++) ch.sendToQueue(q.queue, Buffer.from(String(i)));
       const got = await consumeN(ch, q.queue, 10);
       expect(got.map((m) => m.content.toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-      ch.ack(got[9] as amqp.ConsumeMessage, true);
-      await sleep(30);
-      expect((await ch.checkQueue(q.queue)).messageCount).toBe(0);
+      ch.ack(got[8] as amqp.ConsumeMessage, true);
+      // message_count counts ready messages only, so an ignored ack would still read 0 here:
+      // closing the channel returns every unacked message; only the tenth may come back.
+      await ch.close();
+      const ch2 = await conn.createChannel();
+      expect((await ch2.checkQueue(q.queue)).messageCount).toBe(1);
+      const back = await consumeN(ch2, q.queue, 1, { noAck: true });
+      expect(back.map((m) => [m.content.toString(), m.fields.redelivered])).toEqual([['9', true]]);
     });
   });
 
@@ -194,8 +199,11 @@ describe('consume, ack and redelivery', () => {
       const m = (await ch.get(q.queue)) as amqp.GetMessage;
       expect(m.fields.messageCount).toBe(0);
       ch.nack(m, false, false);
+      // basic.recover returns every unacked message: a nack that was ignored would come back.
+      await ch.recover();
       await sleep(30);
       expect(await ch.get(q.queue)).toBe(false);
+      expect((await ch.checkQueue(q.queue)).messageCount).toBe(0);
     });
   });
 
@@ -291,8 +299,9 @@ describe('publishing', () => {
       const returned = new Promise<amqp.Message>((resolve) => ch.once('return', resolve));
       ch.publish('amq.direct', 'nobody', Buffer.from('ret'), { mandatory: true, correlationId: 'c-1' });
       const m = await returned;
-      expect(m.fields.replyCode).toBe(312);
-      expect(m.fields.replyText).toBe('NO_ROUTE');
+      const fields = m.fields as amqp.MessageFields & { replyCode?: number; replyText?: string };
+      expect(fields.replyCode).toBe(312);
+      expect(fields.replyText).toBe('NO_ROUTE');
       expect(m.properties.correlationId).toBe('c-1');
       expect(m.content.toString()).toBe('ret');
     });

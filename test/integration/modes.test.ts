@@ -1,8 +1,11 @@
 /**
  * Publisher confirms, transactions and direct reply-to, with amqplib against startBroker.
  */
+import { Socket } from 'node:net';
+import { join } from 'node:path';
 import amqp from 'amqplib';
-import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { describe, expect, it, vi } from 'vitest';
 import { consumeN, nextError, sleep, withBroker, withChannel, withConnection } from '../helpers/broker.js';
 
 /** amqplib's numeric method ids (class << 16 | method), for methods its API does not expose (tx.*). */
@@ -22,20 +25,66 @@ const id = (name: string): number => {
 };
 type RpcChannel = { rpc(method: number, fields: object, expect: number): Promise<unknown> };
 
+const realWrite = Socket.prototype.write;
+
+/** Delivery tags of the basic.ack method frames (class 60, method 80) in a chunk of whole frames. */
+function basicAckTags(buf: Buffer): number[] {
+  const tags: number[] = [];
+  let off = 0;
+  while (off + 7 <= buf.length) {
+    const type = buf.readUInt8(off);
+    const size = buf.readUInt32BE(off + 3);
+    if (off + 8 + size > buf.length) break;
+    if (type === 1 && size >= 12 && buf.readUInt16BE(off + 7) === 60 && buf.readUInt16BE(off + 9) === 80) {
+      tags.push(Number(buf.readBigUInt64BE(off + 11)));
+    }
+    off += 8 + size;
+  }
+  return tags;
+}
+
 describe('publisher confirms', () => {
   it('acks every publish, persistent ones after the store made them durable', async () => {
     expect.hasAssertions();
-    await withConnection(async (conn) => {
+    await withConnection(async (conn, broker) => {
       const ch = await conn.createConfirmChannel();
       await ch.assertQueue('conf', { durable: true });
-      const acks: number[] = [];
-      for (let i = 0; i < 50; i++) {
-        ch.sendToQueue('conf', Buffer.from(String(i)), { persistent: i % 2 === 0 }, (err) => {
-          if (err === null || err === undefined) acks.push(i);
-        });
+      // Every basic.ack the broker writes to its socket is checked the moment it is written: each
+      // persistent publish it covers must already be in the database, read by a second SQLite
+      // connection (committed; the strict mode's fdatasync is the crash tests' business).
+      const db = new Database(join(broker.config.dataDir, 'amqpd.db'), { readonly: true, fileMustExist: true });
+      const stored = db.prepare("SELECT m.body AS body FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue = 'conf'");
+      const early: string[] = [];
+      let confirmedUpTo = 0;
+      const write = vi.spyOn(Socket.prototype, 'write').mockImplementation(function (this: Socket, ...args: unknown[]) {
+        const chunk = args[0];
+        if (Buffer.isBuffer(chunk) || chunk instanceof Uint8Array) {
+          for (const tag of basicAckTags(Buffer.from(chunk))) {
+            const inDb = new Set((stored.all() as { body: Buffer }[]).map((r) => r.body.toString()));
+            for (let seq = confirmedUpTo + 1; seq <= tag; seq++) {
+              const i = seq - 1;
+              if (i % 2 === 0 && !inDb.has(String(i))) early.push(`publish ${i} confirmed before it was stored`);
+            }
+            confirmedUpTo = Math.max(confirmedUpTo, tag);
+          }
+        }
+        return realWrite.apply(this, args as Parameters<Socket['write']>);
+      });
+      try {
+        const acks: number[] = [];
+        for (let i = 0; i < 50; i++) {
+          ch.sendToQueue('conf', Buffer.from(String(i)), { persistent: i % 2 === 0 }, (err) => {
+            if (err === null || err === undefined) acks.push(i);
+          });
+        }
+        await ch.waitForConfirms();
+        expect(acks.length).toBe(50);
+        expect(confirmedUpTo).toBe(50);
+        expect(early).toEqual([]);
+      } finally {
+        write.mockRestore();
+        db.close();
       }
-      await ch.waitForConfirms();
-      expect(acks.length).toBe(50);
       expect((await ch.checkQueue('conf')).messageCount).toBe(50);
       await ch.deleteQueue('conf');
     });

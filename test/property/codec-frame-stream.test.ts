@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParams } from '../helpers/seed.js';
 import { FrameReader, type Frame } from '../../src/codec/frame-reader.js';
 import { encodeContentFrames, encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../../src/codec/frame-writer.js';
 import { encodeProperties } from '../../src/codec/properties.js';
@@ -57,7 +58,7 @@ describe('codec frame stream', () => {
           expect(readChunks(cut(stream, fractions))).toEqual(whole);
         },
       ),
-      { numRuns: 200 },
+      fcParams(200),
     );
   });
 
@@ -69,7 +70,7 @@ describe('codec frame stream', () => {
         for (let i = 0; i < stream.length; i += size) chunks.push(stream.subarray(i, i + size));
         expect(readChunks(chunks)).toEqual(readChunks([stream]));
       }),
-      { numRuns: 30 },
+      fcParams(30),
     );
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParams } from '../helpers/seed.js';
 import { decodeArray, decodeTable, encodeArray, encodeTable, tableEquals } from '../../src/codec/field-table.js';
 import { METHOD_NAMES, decodeMethod, encodeMethodFrame } from '../../src/codec/methods.generated.js';
 import { decodeProperties, encodeProperties } from '../../src/codec/properties.js';
@@ -12,7 +13,7 @@ describe('codec round trips', () => {
         const t = new Map([['k', v]]);
         expect(decodeTable(encodeTable(t))).toEqual(t);
       }),
-      { numRuns: 2000 },
+      fcParams(2000),
     );
   });
 
@@ -21,6 +22,7 @@ describe('codec round trips', () => {
       fc.property(fieldValue(), (v) => {
         expect(decodeArray(encodeArray([v]))).toEqual([v]);
       }),
+      fcParams(100),
     );
   });
 
@@ -33,6 +35,7 @@ describe('codec round trips', () => {
         expect(tableEquals(back, t)).toBe(true);
         expect(encodeTable(back)).toEqual(wire);
       }),
+      fcParams(100),
     );
   });
 
@@ -41,6 +44,7 @@ describe('codec round trips', () => {
       fc.property(fieldArray(), (a) => {
         expect(decodeArray(encodeArray(a))).toEqual(a);
       }),
+      fcParams(100),
     );
   });
 
@@ -56,7 +60,7 @@ describe('codec round trips', () => {
           const decoded = decodeMethod(frame.readUInt16BE(7), frame.readUInt16BE(9), frame, 11, frame.length - 1);
           expect(decoded).toEqual(m);
         }),
-        { numRuns: 50 },
+        fcParams(50),
       );
     });
   }
@@ -68,7 +72,7 @@ describe('codec round trips', () => {
         expect(decodeProperties(raw)).toEqual(p);
         expect(encodeProperties(decodeProperties(raw))).toEqual(raw);
       }),
-      { numRuns: 500 },
+      fcParams(500),
     );
   });
 });

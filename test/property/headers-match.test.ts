@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParams } from '../helpers/seed.js';
 import type { FieldTable, FieldValue } from '../../src/codec/field-types.js';
 import { compileHeadersRule, headersMatch } from '../../src/broker/exchanges/headers-exchange.js';
 
@@ -59,7 +60,7 @@ describe('headers matching', () => {
         const rule = compileHeadersRule(bindingArgs);
         expect(headersMatch(rule, headers)).toBe(reference(mode ?? 'all', bindingArgs, headers));
       }),
-      { numRuns: 2000 },
+      fcParams(2000),
     );
   });
 
@@ -68,6 +69,7 @@ describe('headers matching', () => {
       fc.property(table, (args) => {
         expect(headersMatch(compileHeadersRule(args), args)).toBe(true);
       }),
+      fcParams(100),
     );
   });
 

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParams } from '../helpers/seed.js';
 import type { Binding, Destination } from '../../src/broker/binding.js';
 import { TopicRouter, topicWords } from '../../src/broker/exchanges/topic-exchange.js';
 
@@ -82,7 +83,7 @@ describe('topic matching', () => {
           expect(routed(router, rk)).toEqual(expected);
         }
       }),
-      { numRuns: 500 },
+      fcParams(500),
     );
   });
 

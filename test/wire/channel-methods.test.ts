@@ -141,7 +141,7 @@ describe('channel methods on the wire', () => {
       await c.openChannel(2);
       c.sendMethod(2, method('queue.purge', { queue: 'pq' }));
       expect((await c.expectMethod('queue.purge-ok')).messageCount).toBe(2);
-      c.sendMethod(1, method('channel.close', { replyCode: 200, replyText: 'bye' }));
+      c.sendMethod(1, method('channel.close', { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }));
       await c.expectMethod('channel.close-ok');
       c.sendMethod(2, method('basic.get', { queue: 'pq', noAck: true }));
       expect(await c.expectMethod('basic.get-ok')).toMatchObject({ redelivered: true, messageCount: 0 });

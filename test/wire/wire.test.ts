@@ -68,6 +68,18 @@ describe('wire', () => {
       if (caps?.tag === 'F') {
         expect(caps.value.get('publisher_confirms')).toEqual({ tag: 't', value: true });
         expect(caps.value.has('connection.blocked')).toBe(false);
+        // The README's list, each one a boolean true on the wire; nothing advertised as false.
+        const readme = [
+          'publisher_confirms',
+          'exchange_exchange_bindings',
+          'basic.nack',
+          'consumer_cancel_notify',
+          'authentication_failure_close',
+          'per_consumer_qos',
+          'direct_reply_to',
+        ];
+        for (const name of readme) expect([name, caps.value.get(name)]).toEqual([name, { tag: 't', value: true }]);
+        for (const [name, v] of caps.value) expect([name, v]).toEqual([name, { tag: 't', value: true }]);
       }
       expect(start.mechanisms.split(' ').sort()).toEqual(['AMQPLAIN', 'PLAIN']);
       c.close();

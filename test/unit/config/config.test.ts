@@ -35,9 +35,34 @@ describe('config', () => {
     await expect(parseArgs(['--nope'], {})).rejects.toThrow(ConfigError);
   });
 
-  it('names every env var AMQPD_<FLAG>', () => {
-    expect(OPTIONS.map((o) => envVarName(o.flag))).toContain('AMQPD_DATA_DIR');
-    expect(new Set(OPTIONS.map((o) => o.flag)).size).toBe(OPTIONS.length);
+  it('names every env var AMQPD_<FLAG>', async () => {
+    // The README's table, flag by flag, with a value that differs from the default.
+    const documented: [flag: string, env: string, key: string, raw: string, value: unknown][] = [
+      ['host', 'AMQPD_HOST', 'host', '127.0.0.2', '127.0.0.2'],
+      ['port', 'AMQPD_PORT', 'port', '5999', 5999],
+      ['data-dir', 'AMQPD_DATA_DIR', 'dataDir', '/tmp/x', '/tmp/x'],
+      ['log-level', 'AMQPD_LOG_LEVEL', 'logLevel', 'warn', 'warn'],
+      ['durability', 'AMQPD_DURABILITY', 'durability', 'relaxed', 'relaxed'],
+      ['write-hold-max-ms', 'AMQPD_WRITE_HOLD_MAX_MS', 'writeHoldMaxMs', '7', 7],
+      ['heartbeat', 'AMQPD_HEARTBEAT', 'heartbeatS', '17', 17],
+      ['frame-max', 'AMQPD_FRAME_MAX', 'frameMaxBytes', '65536', 65536],
+      ['channel-max', 'AMQPD_CHANNEL_MAX', 'channelMax', '99', 99],
+      ['product', 'AMQPD_PRODUCT', 'product', 'amqpd', 'amqpd'],
+      ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
+      ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
+      ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+    ];
+    expect(OPTIONS.map((o) => o.flag).sort()).toEqual(documented.map(([flag]) => flag).sort());
+    const help = await parseArgs(['--help'], {});
+    for (const [flag, env, key, raw, value] of documented) {
+      expect(envVarName(flag)).toBe(env);
+      const r = await parseArgs([], { [env]: raw });
+      expect(r.kind).toBe('config');
+      if (r.kind === 'config') expect([env, (r.config as unknown as Record<string, unknown>)[key]]).toEqual([env, value]);
+      expect(buildConfig({})).not.toMatchObject({ [key]: value });
+      if (help.kind === 'exit') expect(help.output.replace(/\s+/g, ' ')).toContain(`env ${env}]`);
+    }
+    expect(help.kind).toBe('exit');
   });
 
   it('prints help and asks to exit 0 for --help', async () => {
