@@ -39,7 +39,7 @@ import { Exchange } from './exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { assertArgsEquivalence, assertFieldEquivalence } from './field-values.js';
 import { Queue, toStoredMessage, type QueueContext, type QueueWindow } from './queue.js';
-import { validateQueueArguments } from './queue-arguments.js';
+import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
 import { PublishWatch } from './publish-watch.js';
 import type { WriteHold } from './write-hold.js';
 import type { Clock } from '../util/clock.js';
@@ -276,7 +276,7 @@ export class Vhost implements VhostApi {
 
   consume(sink: ConsumerSink, opts: ConsumeOptions): QueueApi {
     const q = this.queueForUse(opts.queue, sink.owner);
-    q.addConsumer(sink);
+    q.addConsumer(sink, validateConsumeArguments(q.name, q.vhost, opts.arguments));
     return q;
   }
 
