@@ -135,4 +135,19 @@ describe('single active consumer through the queue', () => {
     publish(vhost, 0, 2);
     expect([a.bodies(), b.bodies()]).toEqual([['m0'], ['m1']]);
   });
+
+  it('a durable single-active-consumer queue is still one after a restart (its arguments pick the policy)', async () => {
+    const first = openBroker();
+    const o = owner();
+    declareQueue(first.vhost, 'q', o, { durable: true, arguments: SAC });
+    await first.broker.close();
+    const { vhost } = openBroker(first.store);
+    const [a, b] = [new FakeSink(o, 'a', { credit: 1 }), new FakeSink(o, 'b')];
+    vhost.consume(a, { queue: 'q', arguments: EMPTY });
+    vhost.consume(b, { queue: 'q', arguments: EMPTY });
+    publish(vhost, 0, 3);
+    expect([a.bodies(), b.bodies()]).toEqual([['m0'], []]);
+    expect(errorOf(() => vhost.consume(new FakeSink(o, 'ex', { exclusive: true }), { queue: 'q', arguments: EMPTY })).code).toBe(403);
+    vhost.invariants();
+  });
 });
