@@ -139,7 +139,6 @@ const UNSUPPORTED_QUEUE_KEYS: readonly string[] = [
   'x-overflow',
   'x-delivery-limit',
   'x-max-priority',
-  'x-single-active-consumer',
 ];
 
 /**

@@ -4,7 +4,8 @@
  * the decisions it coordinates:
  *
  *   Backlog (queue/backlog.ts)         the ready messages, in memory and paged out (FIFO today)
- *   DispatchPolicy (queue/dispatch.ts) which consumer gets the next message (round-robin today)
+ *   DispatchPolicy (queue/dispatch.ts) which consumer gets the next message (consumer priorities,
+ *                                      or single active consumer when the queue's arguments ask)
  *   HoldPolicy (queue/hold-policy.ts)  which persistent writes wait for a quick ack (write-behind)
  *
  *   enqueue ──► ready ──deliver/get──► unacked (channel holds it) ──ack/drop──► gone
@@ -25,10 +26,12 @@ import type { Binding } from './binding.js';
 import { FlowControl } from './flow-control.js';
 import type { PublishWatch } from './publish-watch.js';
 import type { Backlog } from './queue/backlog.js';
-import { RoundRobinDispatch, type DispatchPolicy } from './queue/dispatch.js';
+import type { DispatchPolicy } from './queue/dispatch.js';
 import { FifoBacklog, type BacklogContext } from './queue/fifo-backlog.js';
 import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
+import { PriorityDispatch } from './queue/priority-dispatch.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
+import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
 import type { WriteHold } from './write-hold.js';
 
 export { toStoredMessage } from './queue/fifo-backlog.js';
@@ -79,7 +82,9 @@ export class Queue implements EntryQueue {
   private readonly key: EntityKey;
   private readonly store: Store;
   private readonly backlog: Backlog;
-  private readonly dispatch: DispatchPolicy = new RoundRobinDispatch();
+  /** x-single-active-consumer = true: one consumer receives at a time (queue/single-active-dispatch.ts). */
+  readonly singleActiveConsumer: boolean;
+  private readonly dispatch: DispatchPolicy;
   private readonly hold: HoldPolicy;
   private unacked = 0;
   /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
@@ -97,7 +102,10 @@ export class Queue implements EntryQueue {
     this.exclusiveOwner = attrs.exclusiveOwner;
     this.arguments = attrs.arguments;
     this.key = { vhost: attrs.vhost, name: attrs.name };
-    // Hook: x-max-priority picks a priority backlog, x-single-active-consumer another policy here.
+    // Hook: x-max-priority picks a priority backlog here.
+    const sac = attrs.arguments.get('x-single-active-consumer');
+    this.singleActiveConsumer = sac?.tag === 't' && sac.value;
+    this.dispatch = this.singleActiveConsumer ? new SingleActiveDispatch() : new PriorityDispatch();
     this.backlog = new FifoBacklog(ctx, this, this.key);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
@@ -270,21 +278,32 @@ export class Queue implements EntryQueue {
     }
   }
 
-  /** Adds a consumer; 403 when the queue is in exclusive use or an exclusive consume meets others. */
-  addConsumer(sink: ConsumerSink): void {
+  /**
+   * Adds a consumer with its x-priority (default 0); 403 when the queue is in exclusive use, or an
+   * exclusive consume meets other consumers or a single-active-consumer queue (RabbitMQ §5).
+   */
+  addConsumer(sink: ConsumerSink, priority = 0): void {
     const consumers = this.dispatch.consumers;
     const first = consumers[0];
-    if ((first !== undefined && first.exclusive) || (sink.exclusive && consumers.length > 0)) {
+    const inUse = first !== undefined && first.exclusive;
+    if (inUse || (sink.exclusive && (consumers.length > 0 || this.singleActiveConsumer))) {
       throw accessRefused(`${resource('queue', this.name, this.vhost)} in exclusive use`);
     }
-    this.dispatch.add(sink);
+    this.dispatch.add(sink, priority);
     this.hadConsumer = true;
     this.pump();
   }
 
-  /** Removes a consumer; returns false when it was not attached. */
+  /**
+   * Removes a consumer; returns false when it was not attached. On a single-active-consumer queue
+   * another consumer may have taken over: it is pumped to after the current call stack, so a
+   * channel that closes (cancel, then requeue of its unacked) first puts its messages back and the
+   * new active consumer receives everything in publish order, as on RabbitMQ.
+   */
   removeConsumer(sink: ConsumerSink): boolean {
-    return this.dispatch.remove(sink);
+    const removed = this.dispatch.remove(sink);
+    if (removed && this.singleActiveConsumer && this.dispatch.consumers.length > 0) queueMicrotask(() => this.pump());
+    return removed;
   }
 
   /** Drops every ready message, paged-out ones included (unacked ones stay); returns the count. */

@@ -50,7 +50,7 @@ import {
 import { Exchange } from './exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext, type QueueWindow } from './queue.js';
-import { validateQueueArguments } from './queue-arguments.js';
+import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
 import { messageFromStore, restoreVhost } from './recovery.js';
 import { Router, type RoutingTable } from './routing.js';
 import type { WriteHold } from './write-hold.js';
@@ -242,7 +242,7 @@ export class Vhost implements VhostApi, RoutingTable {
 
   consume(sink: ConsumerSink, opts: ConsumeOptions): QueueApi {
     const q = this.queueForUse(opts.queue, sink.owner);
-    q.addConsumer(sink);
+    q.addConsumer(sink, validateConsumeArguments(q.name, q.vhost, opts.arguments));
     return q;
   }
 

@@ -28,8 +28,7 @@ export interface ServerIdentity {
 
 /**
  * The capabilities we advertise. Only what truly works (rabbitmq-compat.md §2a): not
- * `connection.blocked` (we never send blocked/unblocked yet) and not `consumer_priorities`
- * (the engine contract has no consumer priority).
+ * `connection.blocked` (we never send blocked/unblocked yet).
  */
 export const SERVER_CAPABILITIES = {
   publisher_confirms: true,
@@ -39,6 +38,7 @@ export const SERVER_CAPABILITIES = {
   authentication_failure_close: true,
   per_consumer_qos: true,
   direct_reply_to: true,
+  consumer_priorities: true,
 } as const;
 
 /** server_properties for connection.start, sorted by key as RabbitMQ sends them. */

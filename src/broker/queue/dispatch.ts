@@ -1,7 +1,9 @@
 /**
  * DispatchPolicy: which of a queue's consumers gets the next message. The queue asks `next()` once
  * per message it is about to hand out and delivers to the sink it gets; the policy only chooses
- * (and keeps its consumers in registration order). Today: RoundRobinDispatch.
+ * (and keeps its consumers in registration order). Policies: RoundRobinDispatch (here, also the
+ * building block of the next), PriorityDispatch (priority-dispatch.ts, every queue without single
+ * active consumer), SingleActiveDispatch (single-active-dispatch.ts, x-single-active-consumer).
  *
  * Invariant of every policy: `next()` returns an attached sink whose hasCredit() was true, or
  * undefined when none may take a message now; `consumers` has no duplicates.
@@ -11,20 +13,13 @@ import assert from 'node:assert';
 import type { ConsumerSink } from '../api.js';
 
 /**
- * The interface is shaped for two more policies, picked per queue from its arguments:
- * - Single active consumer (x-single-active-consumer): only `consumers[0]` (the first registered)
- *   is active; `next()` returns it when it has credit, else undefined (never another consumer).
- *   When it is removed the next in registration order takes over, and the queue pumps, as it
- *   already does after every remove.
- * - Consumer priorities (x-priority consume argument): `next()` scans from the highest priority
- *   down and returns the first level with a consumer with credit, round-robin within a level (a
- *   cursor per level, adjusted on remove as RoundRobinDispatch adjusts its one cursor).
- * Both only change which sink `next()` returns, so the queue's dispatch loop stays as it is.
+ * Every policy only changes which sink `next()` returns, so the queue's dispatch loop is the same
+ * for all. `add` takes the consumer's x-priority (default 0); a policy without priorities ignores it.
  */
 export interface DispatchPolicy {
   /** Attached consumers in registration order. */
   readonly consumers: readonly ConsumerSink[];
-  add(sink: ConsumerSink): void;
+  add(sink: ConsumerSink, priority?: number): void;
   /** Detaches `sink`; false when it was not attached. */
   remove(sink: ConsumerSink): boolean;
   /** The consumer to hand the next message to (advancing the policy's state), or undefined. */
