@@ -26,6 +26,8 @@ import type { Binding } from './binding.js';
 import { FlowControl } from './flow-control.js';
 import type { PublishWatch } from './publish-watch.js';
 import type { Backlog } from './queue/backlog.js';
+import type { DeadLetterHook } from './queue/dead-letter-hook.js';
+import type { DeathReason } from './x-death.js';
 import type { DispatchPolicy } from './queue/dispatch.js';
 import { FifoBacklog, type BacklogContext } from './queue/fifo-backlog.js';
 import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
@@ -49,6 +51,8 @@ export {
 export interface QueueContext extends BacklogContext {
   /** Write-behind for confirmed persistent messages (absent: every write is issued at once). */
   readonly writeHold?: WriteHold | undefined;
+  /** Dead-lettering (queue/dead-letter-hook.ts); absent: dead messages are dropped. */
+  readonly deadLetter?: DeadLetterHook | undefined;
 }
 
 /** What enqueue did with a persistent message: nothing to persist, written now, or held back. */
@@ -86,6 +90,7 @@ export class Queue implements EntryQueue {
   readonly singleActiveConsumer: boolean;
   private readonly dispatch: DispatchPolicy;
   private readonly hold: HoldPolicy;
+  private readonly deadLetterHook: DeadLetterHook | undefined;
   private unacked = 0;
   /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
   readonly flow: FlowControl;
@@ -95,6 +100,7 @@ export class Queue implements EntryQueue {
 
   constructor(attrs: QueueAttributes, ctx: QueueContext) {
     this.store = ctx.store;
+    this.deadLetterHook = ctx.deadLetter;
     this.name = attrs.name;
     this.vhost = attrs.vhost;
     this.durable = attrs.durable;
@@ -225,8 +231,7 @@ export class Queue implements EntryQueue {
     if (entry === undefined) return;
     this.unacked--;
     if (!requeue) {
-      // Dead-letter hook: a rejected message would be dead-lettered here (x-dead-letter-exchange).
-      this.forget(entry);
+      this.dropDead(entry, 'rejected');
       return;
     }
     entry.redelivered = true;
@@ -364,6 +369,15 @@ export class Queue implements EntryQueue {
   }
 
   /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
+  /**
+   * A message leaves this queue dead (rejected, expired, maxlen, delivery_limit): it is offered to
+   * dead-lettering, then its position goes, in the same turn (one store transaction).
+   */
+  private dropDead(entry: QueueEntry, reason: DeathReason): void {
+    this.deadLetterHook?.deadLetter(this, entry.message, reason);
+    this.forget(entry);
+  }
+
   private forget(entry: QueueEntry): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
     else if (entry.isHeld) entry.takeHeld();
