@@ -38,6 +38,8 @@ export interface Envelope {
   readonly message: Message;
   redelivered: boolean;
   deliveryCount: number;
+  /** Raw properties to send for this delivery when they differ from the message's (x-delivery-count). */
+  readonly deliveryProperties?: Buffer | undefined;
 }
 
 /** Implemented by the protocol layer (one per basic.consume). */
@@ -120,11 +122,14 @@ export interface PublishResult {
   readonly backlogged?: FlowQueue | undefined;
   /** An exchange on the way took custody of the message (routing.ts): it is not unroutable. */
   readonly held?: boolean;
+  /** A queue refused the message (x-overflow reject-publish): a confirm is a basic.nack, no basic.return. */
+  readonly rejected?: boolean;
 }
 
 /** A publish in confirm mode: what to call once it is safe, and how many the channel has unconfirmed. */
 export interface PublishConfirm {
-  readonly onSafe: () => void;
+  /** `rejected`: a target queue refused the message (max-length reject-publish): nack it. */
+  readonly onSafe: (rejected: boolean) => void;
   /** Unconfirmed publishes of the channel, this one included (a pipelining publisher has many). */
   readonly inFlight: number;
 }

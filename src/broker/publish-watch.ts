@@ -12,9 +12,11 @@ import assert from 'node:assert';
 export class PublishWatch {
   private pending = 0;
   private fired = false;
+  /** A queue refused the message (max-length reject-publish): the confirm is a nack. */
+  private rejected = false;
 
   constructor(
-    private readonly onSafe: () => void,
+    private readonly onSafe: (rejected: boolean) => void,
     /** Unconfirmed publishes of the channel, this one included (the hold policy reads it). */
     readonly inFlight: number,
   ) {}
@@ -24,12 +26,18 @@ export class PublishWatch {
     this.pending += 1;
   }
 
+  /** A target queue refused the message; the other copies still count. */
+  reject(): void {
+    assert(!this.fired, 'watch already fired');
+    this.rejected = true;
+  }
+
   done(): void {
     assert(this.pending > 0 && !this.fired, 'watch settled more often than added');
     this.pending -= 1;
     if (this.pending === 0) {
       this.fired = true;
-      this.onSafe();
+      this.onSafe(this.rejected);
     }
   }
 }

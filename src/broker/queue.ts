@@ -31,6 +31,8 @@ import type { DeathReason } from './x-death.js';
 import type { DispatchPolicy } from './queue/dispatch.js';
 import { FifoBacklog, type BacklogContext } from './queue/fifo-backlog.js';
 import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
+import { deliveryLimitOf, type DeliveryLimit, type EncodeProperties } from './queue/delivery-limit.js';
+import { lengthLimitOf, storedBodyBytes, type LengthLimit } from './queue/length-limit.js';
 import { PriorityDispatch } from './queue/priority-dispatch.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
@@ -53,10 +55,15 @@ export interface QueueContext extends BacklogContext {
   readonly writeHold?: WriteHold | undefined;
   /** Dead-lettering (queue/dead-letter-hook.ts); absent: dead messages are dropped. */
   readonly deadLetter?: DeadLetterHook | undefined;
+  /** The codec's property encoder (x-delivery-count headers); absent: no such header is added. */
+  readonly encodeProperties?: EncodeProperties | undefined;
 }
 
-/** What enqueue did with a persistent message: nothing to persist, written now, or held back. */
-export type EnqueueWrite = 'none' | 'written' | 'held';
+/**
+ * What enqueue did with a persistent message: nothing to persist, written now, or held back; or
+ * 'rejected': a max-length queue with x-overflow reject-publish(-dlx) refused the message.
+ */
+export type EnqueueWrite = 'none' | 'written' | 'held' | 'rejected';
 
 export interface QueueAttributes {
   readonly vhost: string;
@@ -91,6 +98,10 @@ export class Queue implements EntryQueue {
   private readonly dispatch: DispatchPolicy;
   private readonly hold: HoldPolicy;
   private readonly deadLetterHook: DeadLetterHook | undefined;
+  /** x-max-length / x-max-length-bytes (queue/length-limit.ts); undefined without them. */
+  private readonly lengthLimit: LengthLimit | undefined;
+  /** x-delivery-limit (queue/delivery-limit.ts); undefined without it. */
+  private readonly deliveryLimit: DeliveryLimit | undefined;
   private unacked = 0;
   /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
   readonly flow: FlowControl;
@@ -113,6 +124,8 @@ export class Queue implements EntryQueue {
     this.singleActiveConsumer = sac?.tag === 't' && sac.value;
     this.dispatch = this.singleActiveConsumer ? new SingleActiveDispatch() : new PriorityDispatch();
     this.backlog = new FifoBacklog(ctx, this, this.key);
+    this.lengthLimit = lengthLimitOf(attrs.arguments);
+    this.deliveryLimit = deliveryLimitOf(attrs.arguments, ctx.encodeProperties);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
   }
@@ -149,6 +162,11 @@ export class Queue implements EntryQueue {
    */
   enqueue(message: Message, stored: StoredMessage | undefined, watch?: PublishWatch): EnqueueWrite {
     assert(!this.deleted, 'enqueue on a deleted queue');
+    const limit = this.lengthLimit;
+    if (limit !== undefined && limit.refuses(this.backlog.length, this.backlog.bytes, message.body.length)) {
+      if (limit.overflow === 'reject-publish-dlx') this.deadLetterMessage(message, 'maxlen');
+      return 'rejected';
+    }
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
@@ -164,7 +182,17 @@ export class Queue implements EntryQueue {
       this.backlog.push(entry);
     }
     this.pump();
+    if (limit !== undefined) this.dropHead(limit);
     return write;
+  }
+
+  /** drop-head: after a publish (and delivery to waiting consumers), the oldest ready messages go while over a limit. */
+  private dropHead(limit: LengthLimit): void {
+    while (limit.over(this.backlog.length, this.backlog.bytes)) {
+      const head = this.backlog.shift();
+      if (head === undefined) return;
+      this.dropDead(head, 'maxlen');
+    }
   }
 
   /** A persistent entry going to memory: held back (the hold policy's call) or written now. */
@@ -206,7 +234,8 @@ export class Queue implements EntryQueue {
     const count = this.store.countMessages(this.key);
     if (count === 0) return 0;
     this.nextSeq = this.store.lastSeq(this.key) + 1;
-    this.backlog.recover(count);
+    const bytes = this.lengthLimit?.countsBytes === true ? storedBodyBytes(this.store, this.key) : 0;
+    this.backlog.recover(count, bytes);
     return count;
   }
 
@@ -234,6 +263,10 @@ export class Queue implements EntryQueue {
       this.dropDead(entry, 'rejected');
       return;
     }
+    if (this.deliveryLimit?.exceeded(entry.deliveryCount) === true) {
+      this.dropDead(entry, 'delivery_limit');
+      return;
+    }
     entry.redelivered = true;
     this.backlog.putBack(entry);
     this.pump();
@@ -244,6 +277,10 @@ export class Queue implements EntryQueue {
       const entry = this.own(e);
       if (entry === undefined) continue;
       this.unacked--;
+      if (this.deliveryLimit?.exceeded(entry.deliveryCount) === true) {
+        this.dropDead(entry, 'delivery_limit');
+        continue;
+      }
       entry.redelivered = true;
       this.backlog.putBack(entry);
     }
@@ -363,6 +400,9 @@ export class Queue implements EntryQueue {
    */
   private handOut(entry: QueueEntry, noAck: boolean): void {
     entry.deliveryCount++;
+    if (this.deliveryLimit !== undefined) {
+      entry.deliveryProperties = this.deliveryLimit.propertiesFor(entry.message, entry.deliveryCount - 1);
+    }
     this.unacked++;
     this.flow.handedOut();
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
@@ -376,6 +416,11 @@ export class Queue implements EntryQueue {
   private dropDead(entry: QueueEntry, reason: DeathReason): void {
     this.deadLetterHook?.deadLetter(this, entry.message, reason);
     this.forget(entry);
+  }
+
+  /** A message that dies without having had a position here (reject-publish-dlx): offered to dead-lettering. */
+  private deadLetterMessage(message: Message, reason: DeathReason): void {
+    this.deadLetterHook?.deadLetter(this, message, reason);
   }
 
   private forget(entry: QueueEntry): void {

@@ -89,6 +89,7 @@ export class Router {
     let stored: StoredMessage | undefined;
     let durable = false;
     let backlogged: Queue | undefined;
+    let rejected = false;
     // One unit for the routing itself, so the watch cannot fire before every queue has had it.
     const watch = confirm === undefined ? undefined : new PublishWatch(confirm.onSafe, confirm.inFlight);
     watch?.add();
@@ -97,11 +98,15 @@ export class Router {
       q.counters.published++;
       q.counters.bytesIn += bytes;
       if (message.persistent && q.durable && stored === undefined) stored = toStoredMessage(message);
-      if (q.enqueue(message, stored, watch) !== 'none') durable = true;
+      const write = q.enqueue(message, stored, watch);
+      if (write === 'rejected') rejected = true;
+      else if (write !== 'none') durable = true;
       if (backlogged === undefined && q.flowBacklogged()) backlogged = q;
     }
+    if (rejected) watch?.reject();
     watch?.done();
     const result = { routedQueues: routed.queues.size, needsDurableWrite: durable, backlogged };
+    if (rejected) return { ...result, rejected, ...(routed.held > 0 ? { held: true } : {}) };
     return routed.held > 0 ? { ...result, held: true } : result;
   }
 

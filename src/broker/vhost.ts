@@ -65,6 +65,8 @@ export interface VhostContext {
   readonly encodeTable: (t: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
+  /** The codec's property encoder (headers the broker adds, e.g. x-delivery-count). */
+  readonly encodeProperties?: ((p: BasicProperties) => Buffer) | undefined;
   readonly nextMessageId: () => number;
   /** The in-memory window of every queue of this vhost (paging beyond it). */
   readonly queueWindow: QueueWindow;
@@ -94,6 +96,7 @@ export class Vhost implements VhostApi, RoutingTable {
       messageFromStore: (sm) => messageFromStore(ctx.decodeProperties, sm),
       writeHold: ctx.writeHold,
       clock: ctx.clock,
+      encodeProperties: ctx.encodeProperties,
     };
     this.graph = new BindingGraph({
       vhost: name,

@@ -168,7 +168,7 @@ export class Channel implements ConsumerHost, ChannelHandle {
       exchange: msg.exchange,
       routingKey: msg.routingKey,
     });
-    this.sendContent(m, msg.rawProperties, msg.body);
+    this.sendContent(m, envelope.deliveryProperties ?? msg.rawProperties, msg.body);
     this.countOut(envelope, consumer.noAck, false);
     if (consumer.noAck) envelope.queue.ack(envelope);
   }
@@ -209,7 +209,7 @@ export class Channel implements ConsumerHost, ChannelHandle {
       routingKey: msg.routingKey,
       messageCount: envelope.queue.messageCount(),
     });
-    this.sendContent(m, msg.rawProperties, msg.body);
+    this.sendContent(m, envelope.deliveryProperties ?? msg.rawProperties, msg.body);
     this.countOut(envelope, noAck, true);
     if (noAck) envelope.queue.ack(envelope);
   }
@@ -338,7 +338,7 @@ export class Channel implements ConsumerHost, ChannelHandle {
       const consumer = this.ctx.replyTo.lookup(msg.routingKey);
       consumer?.deliverDirect(msg);
       result = { routedQueues: consumer !== undefined ? 1 : 0, needsDurableWrite: false };
-      confirm?.onSafe();
+      confirm?.onSafe(false);
     } else {
       result = this.vhost.publish(p.exchange, msg, confirm, this.session);
       if (result.backlogged !== undefined) this.host.throttle?.(result.backlogged);

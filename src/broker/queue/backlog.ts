@@ -33,6 +33,11 @@ import type { QueueEntry } from './queue-entry.js';
 export interface Backlog {
   /** Ready messages, in memory and paged out. */
   readonly length: number;
+  /**
+   * Body bytes of the ready messages, in memory and paged out (max-length-bytes). Exact, except
+   * after a recovery that was not given the paged-out bytes (then a lower bound).
+   */
+  readonly bytes: number;
   /** Ready messages held only by the store (tests, management). */
   pagedOutCount(): number;
   /** True when a new `message` may go to memory (push); false: it must be paged out (pageOut). */
@@ -57,8 +62,11 @@ export interface Backlog {
   purge(): { readonly entries: QueueEntry[]; readonly pagedOut: number };
   /** The queue is deleted: empties memory (returned) and forgets the paged-out region. */
   clear(): QueueEntry[];
-  /** At open, before any enqueue: the store's positions of this queue become the paged-out region. */
-  recover(count: number): void;
+  /**
+   * At open, before any enqueue: the store's positions of this queue become the paged-out region
+   * (`bytes`: their body bytes, when the queue needs them counted).
+   */
+  recover(count: number, bytes?: number): void;
   /** Checks the backlog's invariants; `nextSeq` is the queue's next unused seq. */
   invariants(nextSeq: number): void;
 }

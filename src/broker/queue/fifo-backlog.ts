@@ -41,6 +41,8 @@ export class FifoBacklog implements Backlog {
   private readyBytes = 0;
   /** Ready messages held only by the store, all with seq > pageCursor. */
   private pagedCount = 0;
+  /** Body bytes of the paged-out messages (a lower bound after a recovery given no bytes). */
+  private pagedBytes = 0;
   /** Seq of the last entry placed in memory; the store's entries above it are the paged-out ones. */
   private pageCursor = 0;
   /** The window's limits, copied out of ctx for the hot path. */
@@ -62,6 +64,10 @@ export class FifoBacklog implements Backlog {
 
   get length(): number {
     return this.ready.length + this.pagedCount;
+  }
+
+  get bytes(): number {
+    return this.readyBytes + this.pagedBytes;
   }
 
   pagedOutCount(): number {
@@ -86,6 +92,7 @@ export class FifoBacklog implements Backlog {
       this.wroteScratch = true;
     }
     this.pagedCount++;
+    this.pagedBytes += message.body.length;
   }
 
   putBack(entry: QueueEntry): void {
@@ -111,6 +118,7 @@ export class FifoBacklog implements Backlog {
     const pagedOut = this.pagedCount;
     if (pagedOut > 0) {
       this.pagedCount = 0;
+      this.pagedBytes = 0;
       this.store.removeMessagesAfter(this.key, this.pageCursor);
     }
     const entries = this.ready.drain();
@@ -127,20 +135,23 @@ export class FifoBacklog implements Backlog {
     const entries = this.ready.drain();
     this.readyBytes = 0;
     this.pagedCount = 0;
+    this.pagedBytes = 0;
     if (this.wroteScratch && !this.queue.durable) this.store.deleteQueue(this.key);
     return entries;
   }
 
-  recover(count: number): void {
+  recover(count: number, bytes = 0): void {
     assert(this.ready.length === 0 && this.pagedCount === 0 && this.pageCursor === 0, 'recover on a used backlog');
     this.pagedCount = count;
+    this.pagedBytes = bytes;
   }
 
   invariants(nextSeq: number): void {
     this.ready.invariants();
     const head = this.ready.peek();
     if (head !== undefined) assert(head.seq < nextSeq, 'ready seq beyond nextSeq');
-    assert(this.pagedCount >= 0 && this.readyBytes >= 0, 'negative paging counters');
+    assert(this.pagedCount >= 0 && this.readyBytes >= 0 && this.pagedBytes >= 0, 'negative paging counters');
+    if (this.pagedCount === 0) assert(this.pagedBytes === 0, 'bytes counted for an empty paged-out region');
     if (this.ready.length === 0) assert(this.readyBytes === 0, 'bytes counted for an empty window');
     if (this.pagedCount > 0) assert(this.pageCursor < nextSeq - 1, 'paged-out messages without seqs');
     if (this.pagedCount > 0) assert(this.ready.maxSeq() <= this.pageCursor, 'memory seq above the paged-out region');
@@ -164,8 +175,10 @@ export class FifoBacklog implements Backlog {
     const page = this.store.loadMessages(this.key, this.pageCursor, limit, { bytesMax: w.pageInBatchBytes });
     assert(page.length > 0, `queue '${this.key.name}': ${this.pagedCount} paged-out messages missing from the store`);
     const scratch: number[] = [];
+    let bytes = 0;
     for (const e of page) {
       const message = this.ctx.messageFromStore(e.message);
+      bytes += message.body.length;
       const stored = this.queue.durable && message.persistent;
       if (!stored) scratch.push(e.seq);
       const redelivered = e.redelivered || e.deliveryCount > 0;
@@ -173,6 +186,7 @@ export class FifoBacklog implements Backlog {
     }
     assert(page.length <= this.pagedCount, 'store returned more than was paged out');
     this.pagedCount -= page.length;
+    this.pagedBytes = this.pagedCount === 0 ? 0 : Math.max(0, this.pagedBytes - bytes);
     if (scratch.length > 0) this.store.removeMessages(this.key, scratch);
   }
 }

@@ -31,6 +31,8 @@ export class QueueEntry implements Envelope, HeldWrite {
   holdDeadline = 0;
   /** Held for a lone publisher (hold-policy.ts); its expiry pauses lone holds on its queue. */
   loneHold = false;
+  /** Properties to send for the current delivery instead of the message's (x-delivery-count), else undefined. */
+  deliveryProperties: Buffer | undefined = undefined;
   /** The confirm unit this position still owes its publish (confirm mode, persistent, durable queue). */
   private watch: PublishWatch | undefined = undefined;
   /** While held back from the store: the record to write when the hold expires. */

@@ -117,7 +117,9 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
     return;
   }
   const seq = confirms.next();
-  const onSafe = (): void => {
+  const onSafe = (rejected: boolean): void => {
+    // A max-length queue refused it (x-overflow reject-publish): basic.nack.
+    if (rejected) return confirms.nack(seq);
     if (ch.state === 'open') {
       ch.counters.confirmed++;
       ch.session.counters.confirmed++;

@@ -1,0 +1,77 @@
+/**
+ * Max length (x-max-length, x-max-length-bytes, x-overflow) as RabbitMQ's classic queues do it
+ * (../shared/reference/rabbitmq-extensions.md §3, §14.3): only ready messages count (in memory
+ * and paged out; unacked ones do not), bytes are message bodies only, and a requeue may exceed
+ * the limit (it is checked on publish only).
+ *
+ *   drop-head           the new message goes in; then, while over a limit, the oldest ready
+ *                       message is dropped (dead-lettered as `maxlen`). A body larger than the
+ *                       byte limit thus drops every older message, then itself.
+ *   reject-publish      a new message that would overflow is refused (a confirm gets basic.nack).
+ *   reject-publish-dlx  the same, and the refused message is dead-lettered as `maxlen`.
+ *
+ * Invariant: a queue without either limit has no LengthLimit (the hot path pays one check).
+ * Not here: the dropping itself (queue.ts), argument validation (queue-arguments.ts).
+ */
+import type { FieldTable, FieldValue } from '../../codec/field-types.js';
+import type { EntityKey, Store } from '../../store/store.js';
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
+/** A queue's length limits; Infinity where the argument is absent. */
+export class LengthLimit {
+  constructor(
+    readonly maxLength: number,
+    readonly maxBytes: number,
+    readonly overflow: Overflow,
+  ) {}
+
+  /** True when x-max-length-bytes is set (recovery must then count the stored bodies). */
+  get countsBytes(): boolean {
+    return this.maxBytes !== Number.POSITIVE_INFINITY;
+  }
+
+  /** reject-publish(-dlx): a new message of `bodyBytes` would overflow a queue holding `length`/`bytes` ready. */
+  refuses(length: number, bytes: number, bodyBytes: number): boolean {
+    if (this.overflow === 'drop-head') return false;
+    return length + 1 > this.maxLength || bytes + bodyBytes > this.maxBytes;
+  }
+
+  /** drop-head: the ready messages are over a limit (the head must go). */
+  over(length: number, bytes: number): boolean {
+    return length > this.maxLength || bytes > this.maxBytes;
+  }
+}
+
+const INTEGER_TAGS: ReadonlySet<string> = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
+
+/** A non-negative integer argument (validated at declare), or undefined when absent or unusable. */
+export function countArgument(v: FieldValue | undefined): number | undefined {
+  if (v === undefined || !INTEGER_TAGS.has(v.tag)) return undefined;
+  const n = Number(v.value);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** The queue's length limit, or undefined when it has neither x-max-length nor x-max-length-bytes. */
+export function lengthLimitOf(args: FieldTable): LengthLimit | undefined {
+  const maxLength = countArgument(args.get('x-max-length'));
+  const maxBytes = countArgument(args.get('x-max-length-bytes'));
+  if (maxLength === undefined && maxBytes === undefined) return undefined;
+  const o = args.get('x-overflow');
+  const mode = o?.tag === 'S' ? o.value.toString('utf8') : 'drop-head';
+  const overflow: Overflow = mode === 'reject-publish' || mode === 'reject-publish-dlx' ? mode : 'drop-head';
+  return new LengthLimit(maxLength ?? Number.POSITIVE_INFINITY, maxBytes ?? Number.POSITIVE_INFINITY, overflow);
+}
+
+/** Body bytes of every stored position of `key`, read in bounded batches (recovery of a byte-limited queue). */
+export function storedBodyBytes(store: Store, key: EntityKey): number {
+  let bytes = 0;
+  let after = 0;
+  for (;;) {
+    const page = store.loadMessages(key, after, 256, { bytesMax: 4 * 1024 * 1024 });
+    const last = page[page.length - 1];
+    if (last === undefined) return bytes;
+    for (const e of page) bytes += e.message.body.length;
+    after = last.seq;
+  }
+}
