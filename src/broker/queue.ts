@@ -143,9 +143,13 @@ export class Queue implements EntryQueue {
     return this.dispatch.consumers.length;
   }
 
-  /** True when publishers should pause (flow-control.ts: progressing consumers, backlog over the mark). */
+  /**
+   * True when publishers should pause (flow-control.ts: progressing consumers, backlog over the
+   * mark). Never for a max-length queue: its limit bounds the backlog (drop-head drops, reject-publish
+   * refuses), and as on RabbitMQ a publisher faster than its consumer is not slowed to its pace.
+   */
   flowBacklogged(): boolean {
-    return this.flow.backlogged();
+    return this.lengthLimit === undefined && this.flow.backlogged();
   }
 
   unackedCount(): number {
