@@ -1,7 +1,9 @@
 /**
  * Model-based durability test: random sequences of declare / publish / get / consume / ack /
  * nack-requeue / purge / delete / settle / restart / crash run against the engine over a real store,
- * and after every restart or crash each queue is drained and compared with a simple model.
+ * and after every restart or crash each queue is drained and compared with a simple model. One
+ * queue (q2) has x-max-length 3: a publish drops its oldest ready messages beyond 3 (drop-head;
+ * unacked ones do not count, a requeue or a restart may leave it over the limit).
  *
  * The model: per queue, its durability and its ready messages in position order; plus the
  * envelopes the test holds unacked, and those handed out by the step in progress (a consume's
@@ -63,6 +65,8 @@ import type { Store } from '../../src/store/store.js';
 import { fcParams, seedNote } from '../helpers/seed.js';
 const WINDOW: Partial<QueueWindow> = { messagesMax: 2, bytesMax: 64, pageInBatchMessages: 2, pageInBatchBytes: 64 };
 const QUEUES = ['q0', 'q1', 'q2'] as const;
+/** q2 is a max-length queue (drop-head): after a publish its oldest ready messages beyond this go. */
+const MAX_LENGTH: Readonly<Record<string, number>> = { q2: 3 };
 const log = pino({ level: 'silent' });
 const who = createSession({
   ...{ connectionId: 'model', user: 'guest', vhost: '/', capabilities: { consumerCancelNotify: true }, clientProperties: new Map() },
@@ -359,6 +363,8 @@ class Run {
       expect(r.routedQueues).toBe(mq === undefined ? 0 : 1);
       expect(r.needsDurableWrite).toBe(mq !== undefined && mq.durable && persistent);
       mq?.ready.push({ body, persistent, seq: this.model.nextSeq++, delivered: false });
+      const limit = MAX_LENGTH[q];
+      if (mq !== undefined && limit !== undefined) mq.ready.splice(0, Math.max(0, mq.ready.length - limit));
       this.model.step();
     }
   }
@@ -556,7 +562,9 @@ function expectDelivery(env: Envelope | undefined, t: { msg: MMsg; redelivered: 
 }
 
 function declareArgs(name: string, durable: boolean) {
-  return { name, passive: false, durable, exclusive: false, autoDelete: false, arguments: new Map() };
+  const limit = MAX_LENGTH[name];
+  const args = limit === undefined ? new Map() : new Map([['x-max-length', { tag: 'I' as const, value: limit }]]);
+  return { name, passive: false, durable, exclusive: false, autoDelete: false, arguments: args };
 }
 
 function openBroker(store: Store): Broker {
