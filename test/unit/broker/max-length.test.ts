@@ -146,3 +146,17 @@ describe('x-overflow reject-publish / reject-publish-dlx', () => {
     expect([vhost.getQueue('capped')!.messageCount(), vhost.getQueue('open')!.messageCount()]).toEqual([1, 2]);
   });
 });
+
+describe('publisher flow control', () => {
+  it('a max-length queue never pauses its publishers; the same backlog on a plain queue does', () => {
+    const backlogged = (args: { readonly [k: string]: number }): boolean => {
+      const { q, publish } = lifecycleQueue(args);
+      q.addConsumer(new FakeSink(owner(), 'slow', { credit: 1 }));
+      for (let i = 0; i < 3000; i++) publish(msg(`m${i}`));
+      return q.flowBacklogged();
+    };
+    expect(backlogged({})).toBe(true);
+    expect(backlogged({ 'x-max-length': 5000 })).toBe(false);
+    expect(backlogged({ 'x-max-length-bytes': 1_000_000 })).toBe(false);
+  });
+});
