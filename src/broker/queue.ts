@@ -59,10 +59,7 @@ export interface QueueContext extends BacklogContext {
   readonly encodeProperties?: EncodeProperties | undefined;
 }
 
-/**
- * What enqueue did with a persistent message: nothing to persist, written now, or held back; or
- * 'rejected': a max-length queue with x-overflow reject-publish(-dlx) refused the message.
- */
+/** What enqueue did with a persistent message: none, written now, held back; or refused (x-overflow reject-publish). */
 export type EnqueueWrite = 'none' | 'written' | 'held' | 'rejected';
 
 export interface QueueAttributes {
@@ -98,10 +95,8 @@ export class Queue implements EntryQueue {
   private readonly dispatch: DispatchPolicy;
   private readonly hold: HoldPolicy;
   private readonly deadLetterHook: DeadLetterHook | undefined;
-  /** x-max-length / x-max-length-bytes (queue/length-limit.ts); undefined without them. */
-  private readonly lengthLimit: LengthLimit | undefined;
-  /** x-delivery-limit (queue/delivery-limit.ts); undefined without it. */
-  private readonly deliveryLimit: DeliveryLimit | undefined;
+  private readonly lengthLimit: LengthLimit | undefined; // x-max-length(-bytes), queue/length-limit.ts
+  private readonly deliveryLimit: DeliveryLimit | undefined; // x-delivery-limit, queue/delivery-limit.ts
   private unacked = 0;
   /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
   readonly flow: FlowControl;
@@ -143,11 +138,7 @@ export class Queue implements EntryQueue {
     return this.dispatch.consumers.length;
   }
 
-  /**
-   * True when publishers should pause (flow-control.ts: progressing consumers, backlog over the
-   * mark). Never for a max-length queue: its limit bounds the backlog (drop-head drops, reject-publish
-   * refuses), and as on RabbitMQ a publisher faster than its consumer is not slowed to its pace.
-   */
+  /** Publishers should pause (flow-control.ts). Never for a max-length queue: its limit bounds the backlog. */
   flowBacklogged(): boolean {
     return this.lengthLimit === undefined && this.flow.backlogged();
   }
@@ -168,7 +159,7 @@ export class Queue implements EntryQueue {
     assert(!this.deleted, 'enqueue on a deleted queue');
     const limit = this.lengthLimit;
     if (limit !== undefined && limit.refuses(this.backlog.length, this.backlog.bytes, message.body.length)) {
-      if (limit.overflow === 'reject-publish-dlx') this.deadLetterMessage(message, 'maxlen');
+      if (limit.overflow === 'reject-publish-dlx') this.deadLetterHook?.deadLetter(this, message, 'maxlen');
       return 'rejected';
     }
     const persist = stored !== undefined && this.durable;
@@ -186,17 +177,8 @@ export class Queue implements EntryQueue {
       this.backlog.push(entry);
     }
     this.pump();
-    if (limit !== undefined) this.dropHead(limit);
+    if (limit !== undefined) limit.dropHeads(this.backlog, (head) => this.dropDead(head, 'maxlen'));
     return write;
-  }
-
-  /** drop-head: after a publish (and delivery to waiting consumers), the oldest ready messages go while over a limit. */
-  private dropHead(limit: LengthLimit): void {
-    while (limit.over(this.backlog.length, this.backlog.bytes)) {
-      const head = this.backlog.shift();
-      if (head === undefined) return;
-      this.dropDead(head, 'maxlen');
-    }
   }
 
   /** A persistent entry going to memory: held back (the hold policy's call) or written now. */
@@ -263,12 +245,8 @@ export class Queue implements EntryQueue {
     const entry = this.own(envelope);
     if (entry === undefined) return;
     this.unacked--;
-    if (!requeue) {
-      this.dropDead(entry, 'rejected');
-      return;
-    }
-    if (this.deliveryLimit?.exceeded(entry.deliveryCount) === true) {
-      this.dropDead(entry, 'delivery_limit');
+    if (!requeue || this.deliveryLimit?.exceeded(entry.deliveryCount) === true) {
+      this.dropDead(entry, requeue ? 'delivery_limit' : 'rejected');
       return;
     }
     entry.redelivered = true;
@@ -281,12 +259,9 @@ export class Queue implements EntryQueue {
       const entry = this.own(e);
       if (entry === undefined) continue;
       this.unacked--;
-      if (this.deliveryLimit?.exceeded(entry.deliveryCount) === true) {
-        this.dropDead(entry, 'delivery_limit');
-        continue;
-      }
       entry.redelivered = true;
-      this.backlog.putBack(entry);
+      if (this.deliveryLimit?.exceeded(entry.deliveryCount) === true) this.dropDead(entry, 'delivery_limit');
+      else this.backlog.putBack(entry);
     }
     this.pump();
   }
@@ -404,9 +379,8 @@ export class Queue implements EntryQueue {
    */
   private handOut(entry: QueueEntry, noAck: boolean): void {
     entry.deliveryCount++;
-    if (this.deliveryLimit !== undefined) {
-      entry.deliveryProperties = this.deliveryLimit.propertiesFor(entry.message, entry.deliveryCount - 1);
-    }
+    const dl = this.deliveryLimit;
+    if (dl !== undefined) entry.deliveryProperties = dl.propertiesFor(entry.message, entry.deliveryCount - 1);
     this.unacked++;
     this.flow.handedOut();
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
@@ -420,11 +394,6 @@ export class Queue implements EntryQueue {
   private dropDead(entry: QueueEntry, reason: DeathReason): void {
     this.deadLetterHook?.deadLetter(this, entry.message, reason);
     this.forget(entry);
-  }
-
-  /** A message that dies without having had a position here (reject-publish-dlx): offered to dead-lettering. */
-  private deadLetterMessage(message: Message, reason: DeathReason): void {
-    this.deadLetterHook?.deadLetter(this, message, reason);
   }
 
   private forget(entry: QueueEntry): void {

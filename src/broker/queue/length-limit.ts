@@ -15,6 +15,8 @@
  */
 import type { FieldTable, FieldValue } from '../../codec/field-types.js';
 import type { EntityKey, Store } from '../../store/store.js';
+import type { Backlog } from './backlog.js';
+import type { QueueEntry } from './queue-entry.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -40,6 +42,18 @@ export class LengthLimit {
   /** drop-head: the ready messages are over a limit (the head must go). */
   over(length: number, bytes: number): boolean {
     return length > this.maxLength || bytes > this.maxBytes;
+  }
+
+  /**
+   * drop-head, after a publish (and its delivery to a waiting consumer): takes the oldest ready
+   * messages while over a limit and hands each to `drop` (dead-lettered as maxlen).
+   */
+  dropHeads(backlog: Backlog, drop: (head: QueueEntry) => void): void {
+    while (this.over(backlog.length, backlog.bytes)) {
+      const head = backlog.shift();
+      if (head === undefined) return;
+      drop(head);
+    }
   }
 }
 
