@@ -2,7 +2,7 @@
  * Model-based durability test: random sequences of declare / publish / get / consume / ack /
  * nack-requeue / purge / delete / settle / restart / crash run against the engine over a real store,
  * and after every restart or crash each queue is drained and compared with a simple model. One
- * queue (q2) has x-max-length 3: a publish drops its oldest ready messages beyond 3 (drop-head;
+ * queue (q1) has x-max-length 3: a publish drops its oldest ready messages beyond 3 (drop-head;
  * unacked ones do not count, a requeue or a restart may leave it over the limit).
  *
  * The model: per queue, its durability and its ready messages in position order; plus the
@@ -65,8 +65,8 @@ import type { Store } from '../../src/store/store.js';
 import { fcParams, seedNote } from '../helpers/seed.js';
 const WINDOW: Partial<QueueWindow> = { messagesMax: 2, bytesMax: 64, pageInBatchMessages: 2, pageInBatchBytes: 64 };
 const QUEUES = ['q0', 'q1', 'q2'] as const;
-/** q2 is a max-length queue (drop-head): after a publish its oldest ready messages beyond this go. */
-const MAX_LENGTH: Readonly<Record<string, number>> = { q2: 3 };
+/** q1 is a max-length queue (drop-head): after a publish its oldest ready messages beyond this go. */
+const MAX_LENGTH: Readonly<Record<string, number>> = { q1: 3 };
 const log = pino({ level: 'silent' });
 const who = createSession({
   ...{ connectionId: 'model', user: 'guest', vhost: '/', capabilities: { consumerCancelNotify: true }, clientProperties: new Map() },
