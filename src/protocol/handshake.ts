@@ -20,6 +20,7 @@ import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, syntax
 import { decodeTable, tableFromJs } from '../codec/field-table.js';
 import type { FieldTable } from '../codec/field-types.js';
 import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
+export { SILENT_CLOSE_DELAY_MS } from '../util/limits.js';
 
 export interface ServerIdentity {
   readonly product: string;
@@ -53,14 +54,6 @@ export function serverProperties(id: ServerIdentity): FieldTable {
     version: id.version,
   });
 }
-
-/**
- * RabbitMQ compat (rabbit_reader SILENT_CLOSE_DELAY): after a failed handshake (wrong password,
- * unknown mechanism, bad tune-ok) the socket stays open, ignored, for 3 s before it is closed, so a
- * client cannot retry logins in a tight loop. A client that answers our 403 close with close-ok is
- * let go at once. Belongs in util/limits.ts; kept here until that file's owner moves it.
- */
-export const SILENT_CLOSE_DELAY_MS = 3_000;
 
 export const MECHANISMS = 'PLAIN AMQPLAIN';
 export const LOCALES = 'en_US';
