@@ -179,10 +179,10 @@ export const CLOSE_LINGER_MS = 30_000;
  */
 export const HEADERS_BINDING_KEYS_MAX = 128;
 /**
- * Binding keys summed over one headers exchange: bounds one publish's headers matching at about
- * 16k comparisons (~2 ms), whatever the number of bindings.
+ * Binding keys summed over one headers exchange: bounds one publish's headers matching at 4,096
+ * comparisons (~0.7 ms measured, 32 bindings of 128 keys), whatever the number of bindings.
  */
-export const HEADERS_EXCHANGE_KEYS_MAX = 16_384;
+export const HEADERS_EXCHANGE_KEYS_MAX = 4_096;
 /**
  * Topic routing has no separate limit: keys are normalised ('#.#' is '#', so 127 '#' words are one
  * trie node) and a '#' costs O(1) per word, so a route costs O(trie nodes × words) with ≤ 128 words
@@ -193,9 +193,9 @@ export const HEADERS_EXCHANGE_KEYS_MAX = 16_384;
  * addition to FRAMES_PER_TICK_MAX): expensive frames (a routing-heavy publish) cannot make a turn
  * last 256 × their cost. Checked every TURN_CLOCK_CHECK_FRAMES frames, so no clock read per frame.
  */
-export const TURN_BUDGET_MS = 2;
+export const TURN_BUDGET_MS = 1;
 /** Frames between two clock reads for TURN_BUDGET_MS. */
-export const TURN_CLOCK_CHECK_FRAMES = 8;
+export const TURN_CLOCK_CHECK_FRAMES = 4;
 
 assert(FRAME_SIZE_MAX_DEFAULT_BYTES >= FRAME_SIZE_MIN_BYTES);
 assert(FRAME_SIZE_MAX_DEFAULT_BYTES - FRAME_OVERHEAD_BYTES > 0);

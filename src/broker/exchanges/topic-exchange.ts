@@ -58,6 +58,8 @@ export class TopicRouter implements ExchangeRouter {
   /** Number of `#` nodes: when zero, routes skip memoisation. */
   private hashNodes = 0;
   private count = 0;
+  /** Visits of the current route (a work counter; one increment per visit). */
+  private visits = 0;
 
   validateBinding(): void {}
 
@@ -80,9 +82,16 @@ export class TopicRouter implements ExchangeRouter {
   }
 
   route(input: RoutingInput, out: Set<Destination>): void {
-    const words = topicWords(input.routingKey);
+    this.routeCounting(input.routingKey, out);
+  }
+
+  /** Routes and returns the visits made: the work units of one route (tests bound them). */
+  routeCounting(routingKey: string, out: Set<Destination>): number {
+    const words = topicWords(routingKey);
     const seen = this.hashNodes > 0 ? new Set<number>() : undefined;
+    this.visits = 0;
     this.visit(this.root, words, 0, out, seen);
+    return this.visits;
   }
 
   /** Number of bindings held (for tests and invariants). */
@@ -91,6 +100,7 @@ export class TopicRouter implements ExchangeRouter {
   }
 
   private visit(node: TrieNode, words: readonly string[], i: number, out: Set<Destination>, seen: Set<number> | undefined): void {
+    this.visits++;
     if (seen !== undefined) {
       const state = node.id * (words.length + 1) + i;
       if (seen.has(state)) return;
