@@ -14,7 +14,8 @@ export function nodeConnectionLimit(limit: number): AmqpError {
 
 /** 530 at connection.open: the vhost's max-connections. */
 export function vhostConnectionLimit(vhost: string, user: string, limit: number): AmqpError {
-  return new AmqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost}' refused for user '${user}': connection limit (${limit}) is reached`);
+  const text = `access to vhost '${vhost}' refused for user '${user}': connection limit (${limit}) is reached`;
+  return new AmqpError(ReplyCode.NOT_ALLOWED, text);
 }
 
 /** 530 at connection.open: the user's max-connections. */

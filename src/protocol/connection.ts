@@ -30,6 +30,7 @@ import {
   MECHANISMS,
   authenticate,
   clientCapability,
+  connectionCloseMethod,
   loginRefused,
   negotiateTune,
   serverProperties,
@@ -289,7 +290,11 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.intake.setFrameMax(this.tuned.frameMaxBytes);
     this.state = 'opening';
     if (this.tuned.heartbeatS > 0) {
-      const hooks: HeartbeatHooks = { sendHeartbeat: () => this.out.write(encodeHeartbeat()), onTimeout: () => this.onHeartbeatTimeout(), readPaused: () => this.intake.gate.readPaused() };
+      const hooks: HeartbeatHooks = {
+        sendHeartbeat: () => this.out.write(encodeHeartbeat()),
+        onTimeout: () => this.onHeartbeatTimeout(),
+        readPaused: () => this.intake.gate.readPaused(),
+      };
       this.heartbeat = new Heartbeat(this.tuned.heartbeatS, hooks, this.clock);
       this.heartbeat.start();
     }
@@ -442,8 +447,4 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.out.drained();
     this.channels.pumpAll();
   }
-}
-
-function connectionCloseMethod(err: AmqpError): Method {
-  return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
 }

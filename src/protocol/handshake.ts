@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors/index.js';
 import { decodeTable, tableFromJs } from '../codec/field-table.js';
 import type { FieldTable } from '../codec/field-types.js';
+import { method, type Method } from '../codec/methods.generated.js';
 import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 export { SILENT_CLOSE_DELAY_MS } from '../util/limits.js';
 
@@ -151,6 +152,11 @@ export function negotiateTune(ours: TuneLimits, tuneOk: { channelMax: number; fr
     throw notAllowed(`negotiated frame_max = ${frameMaxBytes} is lower than the minimum allowed value (${FRAME_SIZE_MIN_BYTES})`);
   }
   return { channelMax, frameMaxBytes, heartbeatS: tuneOk.heartbeat };
+}
+
+/** connection.close carrying `err` (its code, text and failing method ids). */
+export function connectionCloseMethod(err: AmqpError): Method {
+  return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
 }
 
 export function vhostNotFound(vhost: string): AmqpError {

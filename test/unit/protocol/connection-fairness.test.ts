@@ -16,6 +16,7 @@ import { method } from '../../../src/codec/methods.generated.js';
 import { decodeProperties } from '../../../src/codec/properties.js';
 import { Connection } from '../../../src/protocol/connection.js';
 import type { ProtocolContext } from '../../../src/protocol/context.js';
+import { Admission } from '../../../src/protocol/admission.js';
 import { DirectReplyToRegistry } from '../../../src/protocol/direct-reply-to.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { FRAMES_PER_TICK_MAX } from '../../../src/util/limits.js';
@@ -76,7 +77,9 @@ function context(): ProtocolContext {
       consumersPerChannelMax: 100,
       closeOkTimeoutMs: 1_000,
       silentCloseDelayMs: 10,
+      closeLingerMs: 1_000,
     },
+    admission: new Admission({ connectionsMax: 100, unauthenticatedMax: 100 }),
     identity: { product: 'RabbitMQ', version: '3.13.7' },
     credentials: { user: 'guest', pass: 'guest' },
   };
