@@ -60,15 +60,15 @@ describe('fairness', () => {
       })();
       await new Promise((r) => setTimeout(r, 200));
       const under: number[] = [];
-      for (let i = 0; i < 3; i++) under.push(await roundTripMs(port, 10 + i));
+      for (let i = 0; i < 5; i++) under.push(await roundTripMs(port, 10 + i));
       flooding = false;
       await flood;
       hostile.close();
-      const worst = Math.max(...under);
+      const median = [...under].sort((a, b) => a - b)[2] as number;
       // Without the turn budget this is seconds (256 frames × ms each per turn); with it, a few ms per step.
       // Measured here: baseline ~45 ms (all in this one test process), under the flood ~75-85 ms; with
-      // no turn budget over a second. The margin leaves room for a loaded CI machine.
-      expect({ baseline, worst, ok: worst < 2 * baseline + 100 }).toMatchObject({ ok: true });
+      // no turn budget 1-3 s. The wide margin is for a loaded machine (load 14 on 2 cores seen).
+      expect({ baseline, under, ok: median < 4 * baseline + 150 }).toMatchObject({ ok: true });
     });
   }, 60_000);
 });
