@@ -133,8 +133,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     return this.intake.gate.state;
   }
 
-  /** channel.open: the user's max-channels (admission.ts). */
-  checkChannelOpen(): void {
+  checkChannelOpen(): void { // channel.open: the user's max-channels (admission.ts)
     this.ctx.admission.checkChannelOpen(this.user);
   }
 
