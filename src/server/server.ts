@@ -27,11 +27,15 @@ import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { CLOSE_LINGER_MS, CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS } from '../util/limits.js';
+import {
+  CLOSE_LINGER_MS,
+  CLOSE_OK_TIMEOUT_MS,
+  CONSUMERS_PER_CHANNEL_MAX,
+  HANDSHAKE_TIMEOUT_MS,
+  SHUTDOWN_CLOSE_OK_WAIT_MS,
+} from '../util/limits.js';
 import { UNLIMITED_SOURCE, type LimitsSource } from '../broker/limits-source.js';
-
-/** How long shutdown waits for clients' close-ok before dropping their sockets. */
-export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
+export { SHUTDOWN_CLOSE_OK_WAIT_MS } from '../util/limits.js';
 
 /** `--data-dir :memory:` runs without persistence (tests, benchmarks). */
 export const MEMORY_DATA_DIR = ':memory:';

@@ -36,7 +36,6 @@ export const CONSUMERS_PER_CHANNEL_MAX = 65_536;
 /** Frames handled per socket read before yielding to other connections (fairness). */
 export const FRAMES_PER_TICK_MAX = 256;
 
-
 // ---- Publisher flow control (broker/flow-control.ts) -------------------------------------------
 
 /** Ready messages at which a queue whose consumers make progress pauses its publishers. */
@@ -183,7 +182,7 @@ export const HEADERS_BINDING_KEYS_MAX = 128;
  * comparisons (~0.7 ms measured, 32 bindings of 128 keys), whatever the number of bindings.
  */
 export const HEADERS_EXCHANGE_KEYS_MAX = 4_096;
-/**
+/*
  * Topic routing has no separate limit: keys are normalised ('#.#' is '#', so 127 '#' words are one
  * trie node) and a '#' costs O(1) per word, so a route costs O(trie nodes × words) with ≤ 128 words
  * per key (shortstr); TURN_BUDGET_MS keeps a costly publisher from holding the event loop.
@@ -196,9 +195,20 @@ export const HEADERS_EXCHANGE_KEYS_MAX = 4_096;
 export const TURN_BUDGET_MS = 1;
 /**
  * Frames between two clock reads for TURN_BUDGET_MS: ~50 ns of clock per frame amortised (a
- * publish is three frames). 8 measurably lets a headers flood slow others (test/wire/fairness).
+ * publish is three frames). Reading it every 8 frames let a headers flood slow others measurably
+ * (test/wire/fairness.test.ts).
  */
 export const TURN_CLOCK_CHECK_FRAMES = 4;
+
+// ---- Store sync pacing (store/sync-pacer.ts) ---------------------------------------------------
+
+/** Syncs expected to take longer than this (moving average) never run on the loop. */
+export const INLINE_SYNC_MAX_MS = 0.5;
+
+// ---- Shutdown (server/server.ts) ---------------------------------------------------------------
+
+/** How long shutdown waits for clients' close-ok before dropping their sockets. */
+export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
 
 assert(FRAME_SIZE_MAX_DEFAULT_BYTES >= FRAME_SIZE_MIN_BYTES);
 assert(FRAME_SIZE_MAX_DEFAULT_BYTES - FRAME_OVERHEAD_BYTES > 0);
