@@ -12,7 +12,8 @@ import type { Vhost } from '../../../src/broker/vhost.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
-import { FakeSink, declareQueue, message, openBrokerOver, owner, table, EMPTY } from './fixtures.js';
+import type { FieldValue } from '../../../src/codec/field-types.js';
+import { FakeSink, declareQueue, errorOf, message, openBrokerOver, owner, table, EMPTY } from './fixtures.js';
 import { tempDir } from '../store/sqlite-harness.js';
 import { rmSync } from 'node:fs';
 
@@ -251,5 +252,22 @@ describe('priority queue', () => {
     publish(vhost, [0, 3], true);
     expect(drain(vhost)).toEqual(['p3-1', 'p0-0']);
     store.close();
+  });
+
+  it('redeclares: equal integer types are equivalent, another value or none is 406 with RabbitMQ\'s text', () => {
+    const { vhost } = open(new MemoryStore(), {});
+    const who = owner();
+    const args = (v: FieldValue): Map<string, FieldValue> => new Map([['x-max-priority', v]]);
+    declareQueue(vhost, 'pq', who, { arguments: args({ tag: 'I', value: 5 }) });
+    declareQueue(vhost, 'pq', who, { arguments: args({ tag: 'l', value: 5n }) });
+    declareQueue(vhost, 'pq', who, { arguments: args({ tag: 'b', value: 5 }) });
+    expect(errorOf(() => declareQueue(vhost, 'pq', who, { arguments: args({ tag: 'I', value: 6 }) }))).toEqual({
+      code: 406,
+      text: "PRECONDITION_FAILED - inequivalent arg 'x-max-priority' for queue 'pq' in vhost '/': received '6' but current is '5'",
+    });
+    expect(errorOf(() => declareQueue(vhost, 'pq', owner(), { arguments: EMPTY }))).toEqual({
+      code: 406,
+      text: "PRECONDITION_FAILED - inequivalent arg 'x-max-priority' for queue 'pq' in vhost '/': received none but current is the value '5' of type 'signedint'",
+    });
   });
 });
