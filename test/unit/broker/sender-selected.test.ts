@@ -10,7 +10,7 @@ import type { Envelope } from '../../../src/broker/api.js';
 import type { Vhost } from '../../../src/broker/vhost.js';
 import type { JsFieldValue } from '../../../src/codec/field-table.js';
 import { decodeProperties } from '../../../src/codec/properties.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { MemoryStore } from '../../../src/store/memory-store.js';
 import { declareExchange, declareQueue, errorOf, message, openBroker, owner, table, EMPTY } from './fixtures.js';
 
 function setup(): { vhost: Vhost; store: MemoryStore } {
