@@ -116,6 +116,7 @@ export class Router {
     }
     watch?.done();
     const result = { routedQueues: routed.queues.size, needsDurableWrite: durable, backlogged };
+    if (message !== sent) return { ...result, changed: message, ...(routed.held > 0 ? { held: true } : {}) };
     return routed.held > 0 ? { ...result, held: true } : result;
   }
 

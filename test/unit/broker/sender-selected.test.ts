@@ -83,6 +83,12 @@ describe('sender-selected distribution (CC/BCC)', () => {
     const { vhost } = setup();
     expect(publish(vhost, 'd', 'nowhere', { CC: ['c'] }).routedQueues).toBe(1);
     expect(publish(vhost, 'd', 'nowhere', { cc: ['c'], Bcc: ['c'] }).routedQueues).toBe(0);
+    // Unroutable with BCC: basic.return sends the message without BCC, as RabbitMQ does.
+    const unroutable = publish(vhost, 'd', 'nowhere', { BCC: ['zzz'], CC: ['none'] });
+    expect(unroutable.routedQueues).toBe(0);
+    expect([...(unroutable.changed?.properties.headers?.keys() ?? [])]).toEqual(['CC']);
+    expect([...(decodeProperties(unroutable.changed!.rawProperties).headers?.keys() ?? [])]).toEqual(['CC']);
+    expect(publish(vhost, 'd', 'nowhere', { CC: ['none'] }).changed).toBeUndefined();
     expect(publish(vhost, 'd', 'nowhere', { CC: [1, true, 'b'] }).routedQueues).toBe(2);
   });
 
