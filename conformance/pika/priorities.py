@@ -115,7 +115,17 @@ def cc_not_array(ctx):
         bad.basic_publish('', q, b'x', pika.BasicProperties(headers={'CC': 'other'}))
         bad.queue_declare(queue=q, passive=True)
 
-    expect_channel_error(publish, 406, 'PRECONDITION_FAILED - invalid message: {unacceptable_type_in_header,"CC",longstr}')
+    text = 'PRECONDITION_FAILED - invalid message: {unacceptable_type_in_header,"CC",longstr}'
+    expect_channel_error(publish, 406, text)
+    # In a transaction it fails at the publish, before any tx.commit.
+    _, tx = ctx.channel()
+    tx.tx_select()
+
+    def publish_in_tx():
+        tx.basic_publish('', q, b'x', pika.BasicProperties(headers={'BCC': 'other'}))
+        tx.queue_declare(queue=q, passive=True)
+
+    expect_channel_error(publish_in_tx, 406, text.replace('"CC"', '"BCC"'))
     assert ch.queue_declare(queue=q, passive=True).method.message_count == 0
 
 

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Message } from '../../broker/api.js';
-import { checkUserId } from '../../broker/publish-checks.js';
+import { checkUserId, senderSelectedKeys } from '../../broker/publish-checks.js';
 import { method, type ArgsOf } from '../../codec/methods.generated.js';
 import { decodeProperties, encodeProperties, type BasicProperties } from '../../codec/properties.js';
 import { notAllowed, notImplemented, preconditionFailed } from '../../errors/index.js';
@@ -109,6 +109,8 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
   const message = buildMessage(ch, a, content);
   const p = { exchange: a.exchange, mandatory: a.mandatory, message };
   if (ch.tx !== undefined) {
+    // As RabbitMQ, a CC/BCC that is not an array fails at the publish, not at tx.commit.
+    senderSelectedKeys(message.properties.headers);
     ch.tx.publishes.push(p);
     return;
   }
