@@ -9,7 +9,9 @@
 //
 //   npm run build && node bench/priority-backlog.mjs [--count 200000]        # starts bin/amqpd
 //   node bench/priority-backlog.mjs --url amqp://guest:guest@127.0.0.1:5673/ --pid <beam pid>
-//   options: [--count N] [--levels 10] [--size 256] [--window 1000] [--prefetch 1000]
+//   options: [--count N] [--levels 10] [--size 256] [--window 1000] [--prefetch 1000] [--blocks]
+//   --blocks publishes the priorities in contiguous blocks (0…0 1…1 …) instead of cycling, so each
+//   level's positions are adjacent on disk (to tell the store layout's cost from the backlog's).
 //
 // Bounded by --count; exits 1 when a message is missing or out of priority order. A bench, not a test.
 import { spawn } from 'node:child_process';
@@ -24,11 +26,12 @@ import { mb, round, sampleRss } from './lib.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const opts = { url: undefined, pid: undefined, count: 200_000, levels: 10, size: 256, window: 1000, prefetch: 1000 };
+  const opts = { url: undefined, pid: undefined, count: 200_000, levels: 10, size: 256, window: 1000, prefetch: 1000, blocks: false };
   const names = { '--count': 'count', '--levels': 'levels', '--size': 'size', '--window': 'window', '--prefetch': 'prefetch', '--pid': 'pid' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--url') opts.url = argv[++i];
+    else if (a === '--blocks') opts.blocks = true;
     else if (names[a] !== undefined) opts[names[a]] = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
@@ -94,7 +97,7 @@ async function publishAll(url, queue, opts) {
     while (outstanding >= opts.window) await new Promise((r) => (wake = r));
     if (failed !== undefined) throw failed;
     outstanding++;
-    const ok = ch.sendToQueue(queue, body, { persistent: true, priority: i % opts.levels }, (err) => {
+    const ok = ch.sendToQueue(queue, body, { persistent: true, priority: opts.blocks ? Math.floor((i * opts.levels) / opts.count) : i % opts.levels }, (err) => {
       outstanding--;
       if (err !== null && err !== undefined) failed ??= new Error(`message nacked: ${err}`);
       wake?.();
@@ -149,6 +152,7 @@ async function main() {
       target: opts.url ?? 'amqpd (bin/amqpd, temp data dir)',
       count: opts.count,
       levels: opts.levels,
+      priorities: opts.blocks ? 'blocks' : 'cycling',
       size: opts.size,
       backlogAfterPublish: pub.messageCount,
       publishRate: round(opts.count / (pub.ms / 1000), 0),
