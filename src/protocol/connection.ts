@@ -25,17 +25,9 @@ import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { ChannelTable, type ChannelTableHost } from './channel-table.js';
 import { ConnectionTimers } from './connection-timers.js';
 import type { ProtocolContext } from './context.js';
-import {
-  LOCALES,
-  MECHANISMS,
-  authenticate,
-  clientCapability,
-  loginRefused,
-  negotiateTune,
-  serverProperties,
-  vhostNotFound,
-  type Tuned,
-} from './handshake.js';
+import { AlarmBlock } from './alarm-block.js';
+import { LOCALES, PLAIN_PEER, authenticate, clientCapability, loginRefused, mechanismsFor, negotiateTune } from './handshake.js';
+import { connectionCloseMethod, serverProperties, vhostNotFound, type PeerIdentity, type Tuned } from './handshake.js';
 import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
 import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
 import type { ReadGateState } from './read-gate.js';
@@ -44,7 +36,6 @@ import { SocketWriter } from './socket-writer.js';
 
 export type ConnectionState = 'awaitingHeader' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed';
 
-/** Why a connection ended, for logs and management (STYLE §4). */
 /** Why a connection closed: the catalogue in src/errors/close-reasons.ts. */
 export type { CloseReason };
 
@@ -58,6 +49,8 @@ export interface ConnectionOptions {
   readonly channelLog: (connLog: Logger, ch: number) => Logger;
   /** Time and timers (tests pass a fake clock); the system clock by default. */
   readonly clock?: Clock | undefined;
+  /** The listener's view of the peer (TLS: EXTERNAL offered, certificate CN); plain TCP by default. */
+  readonly peer?: PeerIdentity | undefined;
 }
 
 export class Connection implements ChannelTableHost, FrameIntakeHost {
@@ -74,6 +67,8 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private readonly channels: ChannelTable;
   private readonly intake: FrameIntake;
   private readonly out: SocketWriter;
+  private readonly peer: PeerIdentity;
+  private readonly alarm: AlarmBlock;
   private tuned: Tuned | undefined;
   private openVhost: VhostApi | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -95,6 +90,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.channels = new ChannelTable(this, opts.channelLog);
     this.intake = new FrameIntake(this.socket, this);
     this.out = new SocketWriter(this.socket, () => this.heartbeat?.sent());
+    this.peer = opts.peer ?? PLAIN_PEER;
+    const blockedCapable = (): boolean => clientCapability(this.clientProperties, 'connection.blocked');
+    this.alarm = new AlarmBlock(this.intake.gate, (m) => this.sendMethod(0, m), blockedCapable);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.intake.push(chunk));
@@ -152,7 +150,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
       return false;
     }
     this.state = 'starting';
-    const args = { versionMajor: 0, versionMinor: 9, mechanisms: MECHANISMS, locales: LOCALES };
+    const args = { versionMajor: 0, versionMinor: 9, mechanisms: mechanismsFor(this.peer), locales: LOCALES };
     this.sendMethod(0, method('connection.start', { ...args, serverProperties: serverProperties(this.ctx.identity) }));
     return true;
   }
@@ -171,6 +169,15 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   throttle(queue: FlowQueue): void {
     if (this.channels.consumersOn(queue) >= queue.consumerCount()) return;
     this.intake.gate.enterFlow(queue);
+  }
+
+  /** A resource alarm was raised (its reason) or cleared (undefined): alarm-block.ts. */
+  setAlarm(reason: string | undefined): void {
+    if (this.state !== 'closed') this.alarm.set(reason);
+  }
+  /** A basic.publish arrived (handlers/basic.ts): under an alarm this connection stops reading. */
+  notePublish(): void {
+    this.alarm.notePublish();
   }
 
   /** 501 leaves the reader failed: we send connection.close and end the socket. 502/540 do not. */
@@ -259,9 +266,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
     this.clientProperties = a.clientProperties;
-    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials);
+    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials, this.peer);
     if (!outcome.ok) {
-      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
+      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, `login refused: ${outcome.why}`);
       this.closeReason = 'authFailure';
       // RabbitMQ compat: the 403 names no method (class 0, method 0); without the capability the
       // client gets no close frame at all. Either way the socket goes after the silent-close delay.
@@ -440,8 +447,4 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.out.drained();
     this.channels.pumpAll();
   }
-}
-
-function connectionCloseMethod(err: AmqpError): Method {
-  return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
 }
