@@ -4,7 +4,8 @@
  * SASL EXTERNAL by certificate CN (offered only on a verifying TLS listener), certificate reload,
  * and the same cases through pika (test/integration/pika-tls.py).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { copyFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import amqp from 'amqplib';
@@ -67,6 +68,27 @@ async function roundTrip(s: TestServer, opts: ClientOpts = {}): Promise<string> 
   }
 }
 
+function serialOf(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: [pki.read(pki.caFile)] }, () => {
+      resolve(sock.getPeerCertificate().serialNumber);
+      sock.destroy();
+    });
+    sock.on('error', reject);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
 describe('TLS listener', () => {
   it('serves amqps and plain amqp at once; EXTERNAL is not offered without peer verification', async () => {
     await withServer(
@@ -127,14 +149,7 @@ describe('TLS listener', () => {
     const live = { cert: `${pki.dir}/live.pem`, key: `${pki.dir}/live.key` };
     copyFileSync(pki.server.cert, live.cert);
     copyFileSync(pki.server.key, live.key);
-    const serial = (port: number): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const sock = tlsConnect({ host: '127.0.0.1', port, ca: [pki.read(pki.caFile)] }, () => {
-          resolve(sock.getPeerCertificate().serialNumber);
-          sock.destroy();
-        });
-        sock.on('error', reject);
-      });
+    const serial = serialOf;
     await withServer(
       async (s) => {
         const before = await serial(tlsPort(s));
@@ -152,6 +167,39 @@ describe('TLS listener', () => {
       { config: { ...tlsConfig('none'), tlsCert: live.cert, tlsKey: live.key } },
     );
   });
+
+  it('the amqpd process reloads its certificates on SIGHUP and keeps running', async () => {
+    const live = { cert: `${pki.dir}/hup.pem`, key: `${pki.dir}/hup.key` };
+    copyFileSync(pki.server.cert, live.cert);
+    copyFileSync(pki.server.key, live.key);
+    const [port, tlsPortNo] = [await freePort(), await freePort()];
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--data-dir', ':memory:', '--log-level', 'warn'];
+    const tlsArgs = ['--tls-port', String(tlsPortNo), '--tls-cert', live.cert, '--tls-key', live.key];
+    const child = spawn(process.execPath, ['node_modules/vite-node/vite-node.mjs', 'test/helpers/run-cli.ts', '--', ...args, ...tlsArgs], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      let before: string | undefined;
+      for (let i = 0; i < 200 && before === undefined; i++) {
+        before = await serialOf(tlsPortNo).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
+      }
+      expect(before).toBeDefined();
+      const next = pki.newServer('hup');
+      copyFileSync(next.cert, live.cert);
+      copyFileSync(next.key, live.key);
+      child.kill('SIGHUP');
+      let after = before;
+      for (let i = 0; i < 50 && after === before; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await serialOf(tlsPortNo);
+      }
+      expect(after).not.toBe(before);
+      expect(child.exitCode).toBeNull();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('pika: ssl_options with a client certificate, EXTERNAL, and refusals', async () => {
     await withServer(
