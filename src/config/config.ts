@@ -67,7 +67,8 @@ interface OptionSpec {
 
 const intRange = (lo: number, hi: number) => (v: string | number | boolean) =>
   typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `must be an integer in [${lo}, ${hi}]`;
-const sizeCheck = (v: string | number | boolean) => (parseSize(String(v)) === undefined ? 'must be a size such as 50MB or 1GiB' : undefined);
+const sizeCheck = (v: string | number | boolean) =>
+  parseSize(String(v)) === undefined ? 'must be a size such as 50MB or 1GiB' : undefined;
 const watermarkCheck = (v: string | number | boolean) =>
   parseWatermark(String(v)) === undefined ? 'must be a fraction such as 0.4 or a size such as 512MB' : undefined;
 const nonEmpty = (v: string | number | boolean) => (typeof v === 'string' && v.length > 0 ? undefined : 'must not be empty');

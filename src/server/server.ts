@@ -1,5 +1,6 @@
 /**
- * Server: the TCP listener (and the amqps one, tls-listener.ts), the resource alarms, and the wiring of store → engine → connections, plus graceful shutdown.
+ * Server: the TCP listener (and the amqps one, tls-listener.ts), the resource alarms, and the wiring
+ * of store → engine → connections, plus graceful shutdown.
  *
  * Startup: openStore(config) → Broker.open (recovers what the store holds) → listen. Shutdown
  * (close()): stop accepting, send every client connection.close 320 CONNECTION_FORCED
@@ -11,7 +12,7 @@
  * process exit (cli/), what a connection does (protocol/).
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { AlarmMonitor, availableMemoryBytes, systemResources, type ResourceReader } from '../broker/alarms.js';
+import { AlarmMonitor, availableMemoryBytes, systemResources, type AlarmLimits, type ResourceReader } from '../broker/alarms.js';
 import { parseSize, parseWatermark } from '../config/sizes.js';
 import type { PeerIdentity } from '../protocol/handshake.js';
 import { TlsListener, tlsEnabled } from './tls-listener.js';
@@ -59,7 +60,7 @@ export interface ServerOptions {
 }
 
 /** The alarm thresholds in bytes from --memory-high-watermark and --disk-free-limit. */
-export function alarmLimits(config: Config, memoryTotal = availableMemoryBytes()): { memoryLimitBytes: number; diskFreeLimitBytes: number } {
+export function alarmLimits(config: Config, memoryTotal = availableMemoryBytes()): AlarmLimits {
   const w = parseWatermark(config.memoryHighWatermark);
   const memoryLimitBytes = w === undefined ? Infinity : w.kind === 'absolute' ? w.bytes : Math.floor(w.fraction * memoryTotal);
   return { memoryLimitBytes, diskFreeLimitBytes: parseSize(config.diskFreeLimit) ?? 0 };
@@ -121,7 +122,8 @@ export class AmqpServer {
     const watched = config.dataDir === MEMORY_DATA_DIR ? undefined : config.dataDir;
     this.alarms = new AlarmMonitor(clock, resources ?? systemResources(watched), alarmLimits(config));
     this.alarms.subscribe((reason) => {
-      this.log.warn({ reason: reason ?? 'cleared', limits: this.alarms.limits }, reason === undefined ? 'resource alarm cleared' : 'resource alarm');
+      const msg = reason === undefined ? 'resource alarm cleared' : 'resource alarm';
+      this.log.warn({ reason: reason ?? 'cleared', limits: this.alarms.limits }, msg);
       for (const c of this.connections) c.setAlarm(reason);
     });
   }
