@@ -40,6 +40,7 @@ import { MessageCounters } from './counters.js';
 import {
   assertExchangeEquivalent,
   assertQueueEquivalent,
+  checkDelayedExchangeArguments,
   checkNameLength,
   checkReservedPrefix,
   declareResult,
@@ -47,7 +48,8 @@ import {
   generateQueueName,
   PREDECLARED,
 } from './declare-rules.js';
-import { Exchange } from './exchange.js';
+import { Exchange, newExchange } from './exchange.js';
+import type { DelayHolder } from './exchanges/delayed-exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
@@ -72,6 +74,8 @@ export interface VhostContext {
   readonly writeHold?: WriteHold | undefined;
   /** The time, for the queues' timing rules. */
   readonly clock: Clock;
+  /** Where delayed-message exchanges keep their messages (the broker's delay scheduler). */
+  readonly delays: DelayHolder;
 }
 
 export class Vhost implements VhostApi, RoutingTable {
@@ -99,7 +103,10 @@ export class Vhost implements VhostApi, RoutingTable {
       vhost: name,
       store: ctx.store,
       encodeTable: ctx.encodeTable,
-      forgetExchange: (ex) => this.exchanges.delete(ex.name),
+      forgetExchange: (ex) => {
+        this.exchanges.delete(ex.name);
+        ex.router.custody?.forget?.();
+      },
     });
     this.router = new Router(this);
     for (const [xname, type] of PREDECLARED) {
@@ -126,7 +133,8 @@ export class Vhost implements VhostApi, RoutingTable {
       return;
     }
     checkReservedPrefix('exchange', args.name);
-    const ex = new Exchange(args);
+    checkDelayedExchangeArguments(args);
+    const ex = newExchange(args, this.name, this.ctx.delays);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
   }
@@ -236,6 +244,14 @@ export class Vhost implements VhostApi, RoutingTable {
     return this.router.publish(exchange, message, confirm);
   }
 
+  /** A due delayed message routed on from its exchange (delayed-scheduler.ts); false when it is gone. */
+  releaseDelayed(exchange: string, message: Message): boolean {
+    const ex = this.exchanges.get(exchange);
+    if (ex === undefined || ex.router.custody === undefined) return false;
+    this.router.release(ex, message);
+    return true;
+  }
+
   basicGet(queue: string, session: Session): Envelope | undefined {
     return this.queueForUse(queue, session).take();
   }
@@ -307,9 +323,9 @@ export class Vhost implements VhostApi, RoutingTable {
 
   /** Rebuilds this vhost's durable entities and their messages from the store (at open). */
   restore(topology: Topology): void {
-    const { log, decodeTable } = this.ctx;
+    const { log, decodeTable, delays } = this.ctx;
     const { name, exchanges, queues, graph, queueCtx } = this;
-    restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable }, topology);
+    restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable, delays }, topology);
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────

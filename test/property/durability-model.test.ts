@@ -564,6 +564,7 @@ function openBroker(store: Store): Broker {
     store,
     log,
     decodeProperties: (raw) => decodeProperties(raw),
+    encodeProperties,
     encodeTable,
     decodeTable: (raw) => decodeTable(raw),
     queueWindow: WINDOW,
