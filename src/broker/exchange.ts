@@ -9,7 +9,6 @@
 import type { FieldTable } from '../codec/field-types.js';
 import type { Binding } from './binding.js';
 import { MessageCounters } from './counters.js';
-import { DELAYED_TYPE, DelayedRouter, type DelayHolder } from './exchanges/delayed-exchange.js';
 import { createRouter, type ExchangeRouter } from './exchanges/index.js';
 import { stringArg } from './field-values.js';
 
@@ -60,15 +59,4 @@ export class Exchange {
     this.bindings.delete(b.key);
     this.router.remove(b);
   }
-}
-
-/**
- * An exchange of `vhost` with its type's router; an x-delayed-message exchange gets its
- * x-delayed-type's router with a custody that hands delayed messages to `delays`. Throws when that
- * type is not a routing type (declare checks it first: declare-rules.ts).
- */
-export function newExchange(attrs: ExchangeAttributes, vhost: string, delays: DelayHolder): Exchange {
-  if (attrs.type !== DELAYED_TYPE) return new Exchange(attrs);
-  const inner = createRouter(stringArg(attrs.arguments, 'x-delayed-type') ?? '');
-  return new Exchange(attrs, new DelayedRouter(inner, { vhost, name: attrs.name, durable: attrs.durable }, delays));
 }

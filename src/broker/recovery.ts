@@ -12,8 +12,8 @@ import type { BasicProperties } from '../codec/properties.js';
 import type { StoredMessage, Topology } from '../store/store.js';
 import type { Message } from './api.js';
 import type { BindingGraph } from './bindings.js';
-import { newExchange, type Exchange } from './exchange.js';
-import type { DelayHolder } from './exchanges/delayed-exchange.js';
+import type { Exchange } from './exchange.js';
+import { newExchange, type DelayHolder } from './exchanges/delayed-exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext } from './queue.js';
 

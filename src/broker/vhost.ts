@@ -48,8 +48,8 @@ import {
   generateQueueName,
   PREDECLARED,
 } from './declare-rules.js';
-import { Exchange, newExchange } from './exchange.js';
-import type { DelayHolder } from './exchanges/delayed-exchange.js';
+import { Exchange } from './exchange.js';
+import { newExchange, type DelayHolder } from './exchanges/delayed-exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';

@@ -13,7 +13,10 @@ import type { FieldTable, FieldValue } from '../../codec/field-types.js';
 import type { BasicProperties } from '../../codec/properties.js';
 import type { Message } from '../api.js';
 import type { Binding, Destination } from '../binding.js';
+import { Exchange, type ExchangeAttributes } from '../exchange.js';
+import { stringArg } from '../field-values.js';
 import type { ExchangeRouter, HeldAs, MessageCustody, RoutingInput } from './exchange-router.js';
+import { createRouter } from './index.js';
 
 export const DELAYED_TYPE = 'x-delayed-message';
 export const DELAY_HEADER = 'x-delay';
@@ -32,6 +35,18 @@ export interface DelayedExchangeKey {
   readonly vhost: string;
   readonly name: string;
   readonly durable: boolean;
+}
+
+/**
+ * An exchange of `vhost` with its type's router; an x-delayed-message exchange gets its
+ * x-delayed-type's router with a custody that hands delayed messages to `delays`. Throws when that
+ * type is not a routing type (declare checks it first: declare-rules.ts). Here rather than in
+ * exchange.ts so that the exchange/binding modules do not depend on this one.
+ */
+export function newExchange(attrs: ExchangeAttributes, vhost: string, delays: DelayHolder): Exchange {
+  if (attrs.type !== DELAYED_TYPE) return new Exchange(attrs);
+  const inner = createRouter(stringArg(attrs.arguments, 'x-delayed-type') ?? '');
+  return new Exchange(attrs, new DelayedRouter(inner, { vhost, name: attrs.name, durable: attrs.durable }, delays));
 }
 
 /** The router of an x-delayed-message exchange: the underlying type's router plus a custody. */
