@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import type { BasicProperties } from '../codec/properties.js';
-import type { DelayedRecord, Store } from '../store/store.js';
+import type { DelayedRecord, Store, StoredMessage } from '../store/store.js';
 import type { Clock, ClockTimer } from '../util/clock.js';
 import type { Message } from './api.js';
 import { heldDelayMs, releasedProperties, type DelayedExchangeKey, type DelayHolder } from './exchanges/delayed-exchange.js';
@@ -49,12 +49,20 @@ export interface DelaySchedulerContext {
   readonly window?: Partial<DelayWindow> | undefined;
 }
 
+/** A held message in the window: its stored form, decoded only when released. */
 interface Pending {
   readonly id: number;
   readonly dueAtMs: number;
   readonly vhost: string;
   readonly exchange: string;
-  readonly message: Message;
+  readonly message: StoredMessage;
+}
+
+/** An exact-size, unpooled copy: a window entry must not pin a socket read chunk or a pool slab. */
+function own(b: Buffer): Buffer {
+  const c = Buffer.allocUnsafeSlow(b.length);
+  b.copy(c);
+  return c;
 }
 
 const HELD_SCRATCH: HeldAs = { routesNowhereNow: true, whenDurable: undefined };
@@ -101,7 +109,7 @@ export class DelayScheduler implements DelayHolder {
     const rec: DelayedRecord = { id, vhost: exchange.vhost, exchange: exchange.name, dueAtMs, message: toStoredMessage(message) };
     this.ctx.store.insertDelayed(rec, { scratch: !durable });
     this.counts.held++;
-    this.place({ id, dueAtMs, vhost: exchange.vhost, exchange: exchange.name, message });
+    this.place(rec, true);
     if (this.armedFor === undefined || dueAtMs < this.armedFor) this.arm();
     return durable ? this.heldDurable : HELD_SCRATCH;
   }
@@ -132,10 +140,14 @@ export class DelayScheduler implements DelayHolder {
     return this.size() > 0 ? this.win[this.win.length - 1] : undefined;
   }
 
-  private place(p: Pending): void {
+  /** Puts a new held message in the window when it belongs there (`copy`: own its buffers). */
+  private place(rec: Pending, copy: boolean): void {
     if (this.beyond && this.size() === 0) this.refill();
     const tail = this.last();
-    if (this.beyond && tail !== undefined && before(tail, p)) return; // stays in the store only
+    if (this.beyond && tail !== undefined && before(tail, rec)) return; // stays in the store only
+    const m = rec.message;
+    const message = copy ? { ...m, properties: own(m.properties), body: own(m.body) } : m;
+    const p: Pending = { id: rec.id, dueAtMs: rec.dueAtMs, vhost: rec.vhost, exchange: rec.exchange, message };
     let lo = this.head;
     let hi = this.win.length;
     while (lo < hi) {
@@ -178,8 +190,7 @@ export class DelayScheduler implements DelayHolder {
       const rows = this.ctx.store.loadDelayed(after, limit);
       let bytes = 0;
       for (const r of rows) {
-        const message = messageFromStore(this.ctx.decodeProperties, r.message);
-        this.win.push({ id: r.id, dueAtMs: r.dueAtMs, vhost: r.vhost, exchange: r.exchange, message });
+        this.win.push(r);
         bytes += r.message.body.length;
       }
       this.winBytes += bytes;
@@ -219,7 +230,7 @@ export class DelayScheduler implements DelayHolder {
   }
 
   private releaseOne(p: Pending): void {
-    const m = p.message;
+    const m = messageFromStore(this.ctx.decodeProperties, p.message);
     const properties = releasedProperties(m.properties, heldDelayMs(m.properties.headers) ?? 0);
     const rawProperties = this.ctx.encodeProperties(properties);
     const out: Message = { ...m, id: this.ctx.nextMessageId(), rawProperties, properties };
