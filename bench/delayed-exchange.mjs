@@ -97,7 +97,8 @@ async function consumeAll(conn, q, opts, lastDueMs) {
   let first = 0;
   let last = 0;
   await new Promise((resolve, reject) => {
-    const giveUp = setTimeout(() => reject(new Error(`only ${got} of ${opts.count} arrived`)), Math.max(0, lastDueMs - Date.now()) + 60_000);
+    // Bounded: report what arrived by 60 s after the last due time (complete: false).
+    const giveUp = setTimeout(resolve, Math.max(0, lastDueMs - Date.now()) + 60_000);
     ch.consume(q, (m) => {
       if (m === null || got === opts.count) return; // cancelled when the bench deletes the queue
       const now = Date.now();
@@ -116,10 +117,10 @@ async function consumeAll(conn, q, opts, lastDueMs) {
       }
     }, { noAck: true }).catch(reject);
   });
-  const hi = lateHi.sort();
-  const lo = lateLo.sort();
+  const hi = lateHi.subarray(0, got).sort();
+  const lo = lateLo.subarray(0, got).sort();
   const stats = (a) => ({ p50: percentile(a, 50), p99: percentile(a, 99), max: a[a.length - 1], min: a[0] });
-  return { first, last, outOfOrder, lo: stats(lo), hi: stats(hi) };
+  return { got, first, last, outOfOrder, lo: stats(lo), hi: stats(hi) };
 }
 
 async function main() {
@@ -152,7 +153,9 @@ async function main() {
       publishRate: round((opts.count * 1000) / publishMs, 0),
       publishedBeforeFirstDue: publishedAt < firstDueMs,
       targetReleaseRate: opts.releaseRate,
-      releaseRate: round((opts.count * 1000) / Math.max(1, r.last - r.first), 0),
+      delivered: r.got,
+      complete: r.got === opts.count,
+      releaseRate: round((r.got * 1000) / Math.max(1, r.last - r.first), 0),
       // The broker's due time lies between the client's due and that + the confirm lag: lateness
       // is at least `latenessMsLowerBound` and at most `latenessMsUpperBound`.
       latenessMsLowerBound: r.lo,
