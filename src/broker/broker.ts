@@ -14,6 +14,7 @@
  * "/" exists; the protocol answers 530 for others), and anything about sockets or bytes: the codec
  * functions the engine needs are injected, so the broker layer never imports codec code.
  */
+import type { LimitsSource } from './limits-source.js';
 import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
@@ -47,6 +48,8 @@ export interface BrokerOptions {
   readonly clock?: Clock;
   /** The delay scheduler's in-memory window (delayed-scheduler.ts; default DEFAULT_DELAY_WINDOW). */
   readonly delayWindow?: Partial<DelayWindow>;
+  /** Per-user and per-vhost resource limits (limits-source.ts); absent: unlimited. */
+  readonly limits?: LimitsSource;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -114,8 +117,8 @@ export class Broker implements BrokerApi {
   }
 
   /** Commits pending store writes and closes the store (the broker owns it once opened). */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     this.delays.close();
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
@@ -125,6 +128,7 @@ export class Broker implements BrokerApi {
     }
     this.opts.store.flush();
     this.opts.store.close();
+    return Promise.resolve();
   }
 
   private createVhost(name: string): Vhost {
@@ -139,6 +143,7 @@ export class Broker implements BrokerApi {
       writeHold: this.writeHold,
       clock: this.clock,
       delays: this.delays,
+      limits: this.opts.limits,
     });
     this.vhosts.set(name, vhost);
     return vhost;

@@ -50,6 +50,8 @@ import {
 } from './declare-rules.js';
 import { Exchange } from './exchange.js';
 import { newExchange, type DelayHolder } from './exchanges/delayed-exchange.js';
+import { checkAlternateExchangeArg, vhostQueueLimit } from './limit-errors.js';
+import type { LimitsSource } from './limits-source.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
@@ -76,6 +78,8 @@ export interface VhostContext {
   readonly clock: Clock;
   /** Where delayed-message exchanges keep their messages (the broker's delay scheduler). */
   readonly delays: DelayHolder;
+  /** Per-vhost limits (max-queues); absent: unlimited. */
+  readonly limits?: LimitsSource | undefined;
 }
 
 export class Vhost implements VhostApi, RoutingTable {
@@ -133,6 +137,7 @@ export class Vhost implements VhostApi, RoutingTable {
       return;
     }
     checkReservedPrefix('exchange', args.name);
+    checkAlternateExchangeArg(this.name, args.name, args.arguments);
     checkDelayedExchangeArguments(args);
     const ex = newExchange(args, this.name, this.ctx.delays);
     this.exchanges.set(ex.name, ex);
@@ -189,6 +194,8 @@ export class Vhost implements VhostApi, RoutingTable {
       return declareResult(existing);
     }
     validateQueueArguments(name, this.name, args.arguments);
+    const maxQueues = this.ctx.limits?.vhost(this.name).maxQueues;
+    if (maxQueues !== undefined && this.queues.size >= maxQueues) throw vhostQueueLimit(name, this.name, maxQueues);
     const q = new Queue(
       { vhost: this.name, name, durable, autoDelete: args.autoDelete, exclusiveOwner: requestedOwner, arguments: args.arguments },
       this.queueCtx,

@@ -592,7 +592,6 @@ async function runOps(backend: Backend, ops: readonly Op[]): Promise<void> {
 
 async function property(makeBackend: () => Backend, withCrash: boolean, numRuns: number): Promise<void> {
   const params = fcParams(numRuns);
-  // eslint-disable-next-line no-console
   console.info(`durability model: ${params.numRuns} runs, ${seedNote()}`);
   let runs = 0;
   let ops = 0;
@@ -604,7 +603,6 @@ async function property(makeBackend: () => Backend, withCrash: boolean, numRuns:
     }),
     params,
   );
-  // eslint-disable-next-line no-console
   console.info(`durability model: ${runs} runs, ${ops} operations`);
   expect(runs).toBe(params.numRuns);
 }

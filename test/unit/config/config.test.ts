@@ -51,6 +51,9 @@ describe('config', () => {
       ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
       ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
       ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+      ['max-connections', 'AMQPD_MAX_CONNECTIONS', 'maxConnections', '500', 500],
+      ['max-unauthenticated-connections', 'AMQPD_MAX_UNAUTHENTICATED_CONNECTIONS', 'maxUnauthenticatedConnections', '64', 64],
+      ['max-message-size', 'AMQPD_MAX_MESSAGE_SIZE', 'maxMessageSizeBytes', '1048576', 1048576],
     ];
     expect(OPTIONS.map((o) => o.flag).sort()).toEqual(documented.map(([flag]) => flag).sort());
     const help = await parseArgs(['--help'], {});
