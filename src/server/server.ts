@@ -88,7 +88,8 @@ export class AmqpServer {
     // Holding writes back only pays where writes cost something (not the in-memory store).
     const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
     const brokerLog = log.child({ component: 'broker' });
-    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeProperties, encodeTable, decodeTable, writeHoldMaxMs, limits: limitsSource });
+    const codec = { decodeProperties, encodeProperties, encodeTable, decodeTable };
+    this.broker = Broker.open({ store, log: brokerLog, ...codec, writeHoldMaxMs, limits: limitsSource });
     this.ctx = {
       broker: this.broker,
       log,
