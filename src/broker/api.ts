@@ -124,6 +124,8 @@ export interface PublishResult {
   readonly held?: boolean;
   /** A queue refused the message (x-overflow reject-publish): a confirm is a basic.nack, no basic.return. */
   readonly rejected?: boolean;
+  /** The message as routing left it when it changed it (BCC removed); basic.return sends this one. */
+  readonly changed?: Message;
 }
 
 /** A publish in confirm mode: what to call once it is safe, and how many the channel has unconfirmed. */

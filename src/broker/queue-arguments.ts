@@ -134,7 +134,6 @@ const UNSUPPORTED_QUEUE_KEYS: readonly string[] = [
   'x-expires',
   'x-dead-letter-exchange',
   'x-dead-letter-routing-key',
-  'x-max-priority',
 ];
 
 /**

@@ -47,6 +47,8 @@ export interface ChannelHost {
   throttle?(queue: FlowQueue): void;
   /** Writes one heartbeat frame now (ConsumerSink.nudge). */
   sendHeartbeat?(): void;
+  /** A basic.publish arrived (resource alarms block the connection: alarm-block.ts). */
+  notePublish?(): void;
 }
 
 export interface Unacked {
@@ -346,7 +348,7 @@ export class Channel implements ConsumerHost, ChannelHandle {
     if (result.routedQueues === 0 && result.held !== true) {
       this.counters.unroutable++;
       this.session.counters.unroutable++;
-      if (p.mandatory) this.sendReturn(p.exchange, msg);
+      if (p.mandatory) this.sendReturn(p.exchange, result.changed ?? msg);
     }
     return result;
   }

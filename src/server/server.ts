@@ -1,5 +1,6 @@
 /**
- * Server: the TCP listener and the wiring of store → engine → connections, plus graceful shutdown.
+ * Server: the TCP listener (and the amqps one, tls-listener.ts), the resource alarms, and the wiring
+ * of store → engine → connections, plus graceful shutdown.
  *
  * Startup: openStore(config) → Broker.open (recovers what the store holds) → listen. Shutdown
  * (close()): stop accepting, send every client connection.close 320 CONNECTION_FORCED
@@ -11,6 +12,10 @@
  * process exit (cli/), what a connection does (protocol/).
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { AlarmMonitor, availableMemoryBytes, systemResources, type AlarmLimits, type ResourceReader } from '../broker/alarms.js';
+import { parseSize, parseWatermark } from '../config/sizes.js';
+import type { PeerIdentity } from '../protocol/handshake.js';
+import { TlsListener, tlsEnabled } from './tls-listener.js';
 import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
 import type { Registry } from '../broker/registry.js';
@@ -58,6 +63,15 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** Per-user and per-vhost limits (broker/limits-source.ts); default: unlimited. */
   readonly limitsSource?: LimitsSource;
+  /** Where the memory and disk alarms read their numbers (tests inject theirs); the system's by default. */
+  readonly resources?: ResourceReader;
+}
+
+/** The alarm thresholds in bytes from --memory-high-watermark and --disk-free-limit. */
+export function alarmLimits(config: Config, memoryTotal = availableMemoryBytes()): AlarmLimits {
+  const w = parseWatermark(config.memoryHighWatermark);
+  const memoryLimitBytes = w === undefined ? Infinity : w.kind === 'absolute' ? w.bytes : Math.floor(w.fraction * memoryTotal);
+  return { memoryLimitBytes, diskFreeLimitBytes: parseSize(config.diskFreeLimit) ?? 0 };
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -70,6 +84,8 @@ export interface ServerStats {
 export class AmqpServer {
   readonly log: Logger;
   private readonly net: NetServer;
+  private readonly tls: TlsListener | undefined;
+  readonly alarms: AlarmMonitor;
   private readonly connections = new Set<Connection>();
   private readonly broker: Broker;
   private readonly ctx: ProtocolContext;
@@ -82,6 +98,7 @@ export class AmqpServer {
     limits: Partial<ProtocolLimits> = {},
     private readonly clock: Clock = systemClock,
     limitsSource: LimitsSource = UNLIMITED_SOURCE,
+    resources?: ResourceReader,
   ) {
     this.log = log;
     const store = openStore(config, log);
@@ -114,14 +131,27 @@ export class AmqpServer {
       credentials: { user: config.defaultUser, pass: config.defaultPass },
     };
     this.net = createServer((socket) => this.onSocket(socket));
+    const tlsLog = log.child({ component: 'tls' });
+    const onTls = (socket: Socket, peer: PeerIdentity): void => this.onSocket(socket, peer);
+    this.tls = tlsEnabled(config) ? new TlsListener(config, onTls, tlsLog, this.ctx.limits.handshakeTimeoutMs) : undefined;
+    const watched = config.dataDir === MEMORY_DATA_DIR ? undefined : config.dataDir;
+    this.alarms = new AlarmMonitor(clock, resources ?? systemResources(watched), alarmLimits(config));
+    this.alarms.subscribe((reason) => {
+      const msg = reason === undefined ? 'resource alarm cleared' : 'resource alarm';
+      this.log.warn({ reason: reason ?? 'cleared', limits: this.alarms.limits }, msg);
+      for (const c of this.connections) c.setAlarm(reason);
+    });
   }
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource, opts.resources);
     try {
       await server.listen();
+      await server.tls?.listen(opts.config.host, opts.config.tlsPort);
+      server.alarms.start();
     } catch (err) {
+      server.net.close();
       await server.broker.close();
       throw err;
     }
@@ -144,6 +174,19 @@ export class AmqpServer {
     const a = this.net.address();
     if (a === null || typeof a === 'string') throw new Error('server is not listening');
     return { host: a.address, port: a.port };
+  }
+
+  /** The amqps listener's bound address, undefined when TLS is off. */
+  tlsAddress(): { host: string; port: number } | undefined {
+    return this.tls?.address();
+  }
+
+  /** SIGHUP: re-reads the TLS certificate, key and CA (throws, keeping the old ones, if they are bad). */
+  reloadTls(): boolean {
+    if (this.tls === undefined) return false;
+    this.tls.reload();
+    this.log.info('TLS certificates reloaded');
+    return true;
   }
 
   get connectionCount(): number {
@@ -170,7 +213,7 @@ export class AmqpServer {
     return this.broker.writeHoldStats();
   }
 
-  private onSocket(socket: Socket): void {
+  private onSocket(socket: Socket, peer?: PeerIdentity): void {
     if (this.closing !== undefined) {
       socket.destroy();
       return;
@@ -184,8 +227,10 @@ export class AmqpServer {
       log: connectionLogger(this.log, id, remote),
       channelLog: channelLogger,
       clock: this.clock,
+      peer,
     });
     this.connections.add(conn);
+    if (this.alarms.reason !== undefined) conn.setAlarm(this.alarms.reason);
     void conn.closed.then(() => this.connections.delete(conn));
     if (!this.ctx.admission.accept(conn)) {
       // Too many sockets still in their handshake: this one goes before it costs anything more.
@@ -202,8 +247,11 @@ export class AmqpServer {
 
   private async doClose(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    const tlsStopped = this.tls?.close();
+    this.alarms.stop();
     await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_CLOSE_OK_WAIT_MS)));
     await stopped;
+    await tlsStopped;
     await this.broker.close();
     this.log.info('broker stopped');
   }

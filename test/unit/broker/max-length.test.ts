@@ -98,6 +98,19 @@ describe('x-max-length-bytes', () => {
     expect(q.messageCount()).toBe(0);
   });
 
+  it('in a priority queue the head dropped is the highest priority one; its paged-out bytes count', () => {
+    const { q, deaths, publish } = lifecycleQueue({ 'x-max-priority': 2, 'x-max-length-bytes': 8 }, { window: SMALL });
+    const p = (body: string, priority: number) => publish(msg(body, { props: { priority } }));
+    p('aa', 0);
+    p('bb', 2);
+    p('cc', 1);
+    p('dd', 0);
+    expect([q.pagedOutCount(), deaths]).toEqual([2, []]);
+    p('ee', 0);
+    expect(deaths).toEqual([['bb', 'maxlen']]);
+    expect(drainBodies(q)).toEqual(['cc', 'aa', 'dd', 'ee']);
+  });
+
   it('counts the bytes of paged-out messages, also after a restart', () => {
     const args = { 'x-max-length-bytes': 30, 'x-overflow': 'reject-publish' };
     const first = lifecycleQueue(args, { window: SMALL, durable: true });
