@@ -9,20 +9,26 @@
  * the restart come back redelivered). Transient entities are not stored, so a
  * restart drops them, as RabbitMQ does.
  *
+ * Vhosts are explicit: created and deleted here (createVhost/deleteVhost), kept in the store's
+ * vhosts table (an empty one survives a restart) and rebuilt from its rows at open. On first start
+ * (a store with no users and no permissions) "/" and the default user, with full permissions on
+ * "/", are created. `users` holds users and permissions (users.ts).
+ *
  * Invariant: message ids are unique for the life of the store (continuing from
- * `store.nextMessageId()`). Deliberately not here: users, permissions and vhost creation (only
- * "/" exists; the protocol answers 530 for others), and anything about sockets or bytes: the codec
- * functions the engine needs are injected, so the broker layer never imports codec code.
+ * `store.nextMessageId()`). Deliberately not here: the permission checks (access.ts), anything
+ * about sockets or bytes: the codec functions the engine needs are injected, so the broker layer
+ * never imports codec code.
  */
 import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
-import type { Store } from '../store/store.js';
+import type { Store, VhostRecord } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Registry } from './registry.js';
+import { Users } from './users.js';
 import { Vhost } from './vhost.js';
 import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
@@ -43,6 +49,10 @@ export interface BrokerOptions {
   readonly writeHoldMaxMs?: number;
   /** The time for every timing rule of the engine (default systemClock; tests pass a FakeClock). */
   readonly clock?: Clock;
+  /** Created on first start, tagged administrator, with full permissions on "/" (default guest/guest). */
+  readonly defaultUser?: { readonly name: string; readonly password: string } | undefined;
+  /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users; default none). */
+  readonly loopbackUsers?: readonly string[] | undefined;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -51,6 +61,8 @@ export class Broker implements BrokerApi {
   private readonly vhosts = new Map<string, Vhost>();
   /** Live connections, channels and consumers, kept by the protocol layer (registry.ts). */
   readonly registry = new Registry();
+  /** Users, permissions and topic permissions (users.ts). */
+  readonly users: Users;
   private messageId: number;
   private closed = false;
 
@@ -60,6 +72,7 @@ export class Broker implements BrokerApi {
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
+    this.users = new Users(opts.store, opts.loopbackUsers ?? []);
     this.queueWindow = { ...DEFAULT_QUEUE_WINDOW, ...opts.queueWindow };
     const w = this.queueWindow;
     assert(w.messagesMax >= 1 && w.bytesMax >= 1, 'a queue window holds at least one message');
@@ -73,14 +86,54 @@ export class Broker implements BrokerApi {
   static open(opts: BrokerOptions): Broker {
     const broker = new Broker(opts);
     const topology = opts.store.loadTopology();
-    const names = new Set<string>([DEFAULT_VHOST]);
-    for (const q of topology.queues) names.add(q.vhost);
-    for (const x of topology.exchanges) names.add(x.vhost);
-    for (const name of names) {
-      const vhost = broker.createVhost(name);
-      vhost.restore(topology);
-    }
+    for (const rec of topology.vhosts) broker.addVhost(rec.name).restore(topology);
+    const firstStart = broker.users.size === 0 && broker.users.listPermissions().length === 0;
+    if (firstStart) broker.seedDefaults(opts.defaultUser ?? { name: 'guest', password: 'guest' });
     return broker;
+  }
+
+  /** First start: "/" and the default user with every permission on it. */
+  private seedDefaults(user: { readonly name: string; readonly password: string }): void {
+    this.createVhost(DEFAULT_VHOST);
+    this.users.put({ name: user.name, password: user.password, tags: ['administrator'] });
+    this.users.setPermissions({ user: user.name, vhost: DEFAULT_VHOST, configure: '.*', write: '.*', read: '.*' });
+    this.opts.log.info({ user: user.name }, 'first start: created vhost / and the default user');
+  }
+
+  /** Creates a vhost (stored, so it survives a restart even empty); an existing one is returned. */
+  createVhost(name: string, description = '', tags: readonly string[] = []): Vhost {
+    const existing = this.vhosts.get(name);
+    if (existing !== undefined) return existing;
+    this.opts.store.saveVhost({ name, description, tags: [...tags], defaultQueueType: undefined, limits: {} });
+    return this.addVhost(name);
+  }
+
+  /**
+   * Deletes a vhost: its connections are closed (320, RabbitMQ's text), then its durable state,
+   * permissions and topic permissions go in one store transaction. False if there was none.
+   */
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name);
+    if (vhost === undefined) return false;
+    for (const s of this.registry.sessionsOf(name)) {
+      this.registry.closeConnection(s.name, 320, `vhost '${name}' is deleted`);
+    }
+    this.vhosts.delete(name);
+    this.opts.store.deleteVhost(name);
+    vhost.dispose();
+    this.users.forgetVhost(name);
+    this.opts.log.info({ vhost: name }, 'vhost deleted');
+    return true;
+  }
+
+  /** Every vhost's stored record (name, description, tags, limits). */
+  vhostRecords(): VhostRecord[] {
+    return this.opts.store.listVhosts();
+  }
+
+  /** Every vhost's name. */
+  vhostNames(): string[] {
+    return [...this.vhosts.keys()];
   }
 
   vhost(name: string): Vhost | undefined {
@@ -109,7 +162,7 @@ export class Broker implements BrokerApi {
     this.opts.store.close();
   }
 
-  private createVhost(name: string): Vhost {
+  private addVhost(name: string): Vhost {
     const vhost = new Vhost(name, {
       store: this.opts.store,
       log: this.opts.log.child({ vhost: name }),

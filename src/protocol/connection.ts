@@ -33,12 +33,12 @@ import {
   loginRefused,
   negotiateTune,
   serverProperties,
-  vhostNotFound,
   type Tuned,
 } from './handshake.js';
 import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
 import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
 import type { ReadGateState } from './read-gate.js';
+import { admitToVhost, passwordCheck } from './login.js';
 import { openSession } from './session-open.js';
 import { SocketWriter } from './socket-writer.js';
 
@@ -259,9 +259,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
     this.clientProperties = a.clientProperties;
-    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials);
+    const outcome = authenticate(a.mechanism, a.response, passwordCheck(this.ctx.broker.users, this.socket.remoteAddress ?? ''));
     if (!outcome.ok) {
-      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
+      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, `login refused: ${outcome.reason}`);
       this.closeReason = 'authFailure';
       // RabbitMQ compat: the 403 names no method (class 0, method 0); without the capability the
       // client gets no close frame at all. Either way the socket goes after the silent-close delay.
@@ -293,12 +293,11 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   }
 
   private onOpen(a: ArgsOf<'connection.open'>): void {
-    const vhost = this.ctx.broker.vhost(a.virtualHost);
-    if (vhost === undefined) throw vhostNotFound(a.virtualHost);
+    const { vhost, access } = admitToVhost(this.ctx.broker, this.user, a.virtualHost);
     this.openVhost = vhost;
     const openedAtWallMs = Math.round(this.clock.wallMs() - (this.clock.now() - this.openedAtMs));
     this.openedSession = openSession(this.ctx.broker.registry, {
-      connectionId: this.id, user: this.user, vhost: a.virtualHost, clientProperties: this.clientProperties,
+      connectionId: this.id, user: this.user, vhost: a.virtualHost, clientProperties: this.clientProperties, access,
       socket: this.socket, connectedAtMs: openedAtWallMs, state: () => this.state,
       close: (_code, text) => this.closeWithError(connectionForced(text), 'forcedClose'), // operators: 320, as RabbitMQ
     });

@@ -12,8 +12,8 @@
  *
  * Invariant: nothing here touches a socket or keeps state; connection.ts owns the state machine and
  * only stores the outcome (Tuned) once negotiation succeeded, so the open connection never holds
- * half-negotiated fields. Deliberately not here: users other than the configured one, vhost
- * permissions, SASL challenges (connection.secure is never sent: PLAIN and AMQPLAIN are one-step).
+ * half-negotiated fields. Deliberately not here: the stored users and vhost permissions
+ * (login.ts, broker/users.ts), SASL challenges (connection.secure is never sent: PLAIN and AMQPLAIN are one-step).
  */
 import { hostname } from 'node:os';
 import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors/index.js';
@@ -70,22 +70,30 @@ export interface Credentials {
   readonly pass: string;
 }
 
+/** Checks a user name and password: undefined when accepted, else the reason (for the log). */
+export type PasswordCheck = (user: string, pass: string) => string | undefined;
+
 export type AuthOutcome =
   | { readonly ok: true; readonly user: string }
-  | { readonly ok: false; readonly user: string; readonly mechanism: string };
+  | { readonly ok: false; readonly user: string; readonly mechanism: string; readonly reason: string };
 
 /**
  * Checks a start-ok response. Throws 503 for an unknown mechanism and 502 for a malformed
  * response; returns ok=false for wrong credentials (the caller decides between a 403 close and a
  * silent close, depending on the client's authentication_failure_close capability).
  */
-export function authenticate(mechanism: string, response: Buffer, expected: Credentials): AuthOutcome {
+export function authenticate(mechanism: string, response: Buffer, expected: Credentials | PasswordCheck): AuthOutcome {
   let given: Credentials;
   if (mechanism === 'PLAIN') given = parsePlain(response);
   else if (mechanism === 'AMQPLAIN') given = parseAmqplain(response);
   else throw commandInvalid(`unknown authentication mechanism '${mechanism}'`);
-  const ok = given.user === expected.user && given.pass === expected.pass;
-  return ok ? { ok: true, user: given.user } : { ok: false, user: given.user, mechanism };
+  const reason =
+    typeof expected === 'function'
+      ? expected(given.user, given.pass)
+      : given.user === expected.user && given.pass === expected.pass
+        ? undefined
+        : 'wrong user name or password';
+  return reason === undefined ? { ok: true, user: given.user } : { ok: false, user: given.user, mechanism, reason };
 }
 
 /** SASL PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd. */

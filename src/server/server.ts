@@ -10,9 +10,11 @@
  * is idempotent and resolves once everything is released. Deliberately not here: signals and
  * process exit (cli/), what a connection does (protocol/).
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
+import { importDefinitions } from '../broker/definitions.js';
 import type { Registry } from '../broker/registry.js';
 import { decodeTable, encodeTable } from '../codec/field-table.js';
 import { decodeProperties } from '../codec/properties.js';
@@ -79,7 +81,10 @@ export class AmqpServer {
     // Holding writes back only pays where writes cost something (not the in-memory store).
     const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
     const brokerLog = log.child({ component: 'broker' });
-    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs });
+    const defaultUser = { name: config.defaultUser, password: config.defaultPass };
+    const loopbackUsers = config.loopbackUsers.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const access = { defaultUser, loopbackUsers };
+    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs, ...access });
     this.ctx = {
       broker: this.broker,
       log,
@@ -96,7 +101,6 @@ export class AmqpServer {
         ...limits,
       },
       identity: { product: config.product, version: config.productVersion },
-      credentials: { user: config.defaultUser, pass: config.defaultPass },
     };
     this.net = createServer((socket) => this.onSocket(socket));
   }
@@ -105,6 +109,8 @@ export class AmqpServer {
   static async start(opts: ServerOptions): Promise<AmqpServer> {
     const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock);
     try {
+      const defs = opts.config.loadDefinitions;
+      if (defs !== '') loadDefinitionsFile(server.broker, defs, server.log);
       await server.listen();
     } catch (err) {
       await server.broker.close();
@@ -186,4 +192,12 @@ export class AmqpServer {
     await this.broker.close();
     this.log.info('broker stopped');
   }
+}
+
+/** --load-definitions: imports a RabbitMQ definitions file at start (a bad file stops the start). */
+function loadDefinitionsFile(broker: Broker, file: string, log: Logger): void {
+  const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const summary = importDefinitions(broker, doc);
+  log.info({ file, ...summary }, 'definitions loaded');
+  if (summary.ignored.length > 0) log.warn({ file, sections: summary.ignored }, 'definitions: sections accepted but not applied (not implemented)');
 }

@@ -51,6 +51,8 @@ describe('config', () => {
       ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
       ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
       ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+      ['loopback-users', 'AMQPD_LOOPBACK_USERS', 'loopbackUsers', 'a,b', 'a,b'],
+      ['load-definitions', 'AMQPD_LOAD_DEFINITIONS', 'loadDefinitions', '/tmp/defs.json', '/tmp/defs.json'],
     ];
     expect(OPTIONS.map((o) => o.flag).sort()).toEqual(documented.map(([flag]) => flag).sort());
     const help = await parseArgs(['--help'], {});

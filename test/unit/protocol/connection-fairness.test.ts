@@ -78,7 +78,6 @@ function context(): ProtocolContext {
       silentCloseDelayMs: 10,
     },
     identity: { product: 'RabbitMQ', version: '3.13.7' },
-    credentials: { user: 'guest', pass: 'guest' },
   };
 }
 

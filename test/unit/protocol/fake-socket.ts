@@ -88,7 +88,6 @@ export function context(opts: { heartbeatS?: number } = {}): ProtocolContext {
       silentCloseDelayMs: SILENT_CLOSE_DELAY_MS,
     },
     identity: { product: 'RabbitMQ', version: '3.13.7' },
-    credentials: { user: 'guest', pass: 'guest' },
   };
 }
 
