@@ -50,5 +50,5 @@ export interface Session extends SessionInit {
 
 export function createSession(init: SessionInit): Session {
   const name = `${init.peerHost}:${init.peerPort} -> ${init.localHost}:${init.localPort}`;
-  return { ...init, name, counters: new MessageCounters(), tags: init.tags ?? init.access?.tags ?? [] };
+  return { ...init, name, counters: new MessageCounters(), tags: init.access?.tags ?? init.tags ?? [] };
 }
