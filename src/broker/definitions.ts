@@ -98,7 +98,7 @@ export function importDefinitions(broker: Broker, doc: unknown): ImportSummary {
     if (str(b, 'destination_type') === 'exchange') vhost.exchangeBind(dst, src, key, args, session);
     else vhost.queueBind(dst, src, key, args, session);
   }
-  const ignored = ['parameters', 'global_parameters', 'policies'].filter((k) => Array.isArray(d[k]) && (d[k] as Json[]).length > 0);
+  const ignored = ['parameters', 'global_parameters', 'policies'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
   return { users: users.length, vhosts: vhosts.length, permissions: permissions.length, topicPermissions: topics.length, queues: queues.length, exchanges: exchanges.length, bindings: bindings.length, ignored };
 }
 

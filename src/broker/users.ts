@@ -198,7 +198,7 @@ export class Users {
 
   private topicMap(user: string, vhost: string): Map<string, CompiledTopicPermissions> {
     let m = this.topics.get(key(user, vhost));
-    if (m === undefined) this.topics.set(key(user, vhost), (m = new Map()));
+    if (m === undefined) this.topics.set(key(user, vhost), (m = new Map<string, CompiledTopicPermissions>()));
     return m;
   }
 }
