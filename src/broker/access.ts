@@ -17,18 +17,21 @@
  * Not here: authentication and vhost access at connection.open (connection.ts, users.ts).
  */
 import { accessRefused } from '../errors/index.js';
-import type { Session } from './session.js';
 import { patternMatches } from './safe-pattern.js';
-import type { Users } from './users.js';
+import type { CompiledTopicPermissions, Users } from './users.js';
 
 export type Permission = 'configure' | 'write' | 'read';
 type Kind = 'queue' | 'exchange';
+/** The part of a Session (session.ts) the checks read; structural, so session.ts may import this. */
+type Session = { readonly access?: SessionAccess | undefined };
 
 const CACHE_MAX = 256;
 
 /** A session's view of its user's permissions in its vhost, with a cache of answers. */
 export class SessionAccess {
-  private readonly cache = new Map<string, boolean>();
+  /** One cache per permission and kind (no key building on the publish path). */
+  private readonly caches = new Map<string, Map<string, boolean>>();
+  private topics: ReadonlyMap<string, CompiledTopicPermissions> | undefined;
   private generation = -1;
 
   constructor(
@@ -40,24 +43,32 @@ export class SessionAccess {
   ) {}
 
   allowed(perm: Permission, kind: Kind, name: string): boolean {
-    if (this.generation !== this.users.generation) {
-      this.cache.clear();
-      this.generation = this.users.generation;
-    }
-    const k = `${perm[0]}${kind[0]}${name}`;
-    let ok = this.cache.get(k);
+    this.refresh();
+    const cacheKey = perm === 'write' ? (kind === 'exchange' ? 'we' : 'wq') : `${perm}${kind}`;
+    let cache = this.caches.get(cacheKey);
+    if (cache === undefined) this.caches.set(cacheKey, (cache = new Map()));
+    let ok = cache.get(name);
     if (ok === undefined) {
       const p = this.users.permissions(this.user, this.vhost);
       ok = p !== undefined && patternMatches(p[perm], name);
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(k, ok);
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(name, ok);
     }
     return ok;
   }
 
   topicAllowed(perm: 'write' | 'read', exchange: string, routingKey: string): boolean {
-    const t = this.users.topicPermissions(this.user, this.vhost, exchange);
+    this.refresh();
+    const t = this.topics?.get(exchange);
     return t === undefined || patternMatches(t[perm], routingKey);
+  }
+
+  /** Drops cached answers once any permission changed (Users.generation moved). */
+  private refresh(): void {
+    if (this.generation === this.users.generation) return;
+    this.caches.clear();
+    this.topics = this.users.topicPermissionsOf(this.user, this.vhost);
+    this.generation = this.users.generation;
   }
 }
 

@@ -68,28 +68,29 @@ export function importDefinitions(broker: Broker, doc: unknown): ImportSummary {
   const vhosts = list('vhosts');
   for (const v of vhosts) {
     const meta = v['metadata'] !== undefined && v['metadata'] !== null ? asObject(v['metadata'], 'metadata') : {};
-    broker.createVhost(str(v, 'name'), optStr(v, 'description') ?? optStr(meta, 'description') ?? '', tagList(v['tags'] ?? meta['tags']));
+    const description = optStr(v, 'description') ?? optStr(meta, 'description') ?? '';
+    broker.createVhost(str(v, 'name'), description, tagList(v['tags'] ?? meta['tags']));
   }
   const permissions = list('permissions');
   for (const p of permissions) {
-    const rec = { user: str(p, 'user'), vhost: existingVhost(broker, p), configure: str(p, 'configure'), write: str(p, 'write'), read: str(p, 'read') };
-    broker.users.setPermissions(rec);
+    const [user, vhost] = [str(p, 'user'), existingVhost(broker, p)];
+    broker.users.setPermissions({ user, vhost, configure: str(p, 'configure'), write: str(p, 'write'), read: str(p, 'read') });
   }
   const topics = list('topic_permissions');
   for (const t of topics) {
-    broker.users.setTopicPermissions({ user: str(t, 'user'), vhost: existingVhost(broker, t), exchange: str(t, 'exchange'), write: str(t, 'write'), read: str(t, 'read') });
+    const [user, vhost, exchange] = [str(t, 'user'), existingVhost(broker, t), str(t, 'exchange')];
+    broker.users.setTopicPermissions({ user, vhost, exchange, write: str(t, 'write'), read: str(t, 'read') });
   }
   const queues = list('queues');
   for (const q of queues) {
-    vhostOf(broker, q).queueDeclare(
-      { name: str(q, 'name'), passive: false, durable: bool(q, 'durable', true), exclusive: false, autoDelete: bool(q, 'auto_delete', false), arguments: tableFromJson(q['arguments']) },
-      session,
-    );
+    const flags = { passive: false, durable: bool(q, 'durable', true), exclusive: false, autoDelete: bool(q, 'auto_delete', false) };
+    vhostOf(broker, q).queueDeclare({ name: str(q, 'name'), ...flags, arguments: tableFromJson(q['arguments']) }, session);
   }
   const exchanges = list('exchanges');
   for (const x of exchanges) {
     const args = { name: str(x, 'name'), type: str(x, 'type'), passive: false, durable: bool(x, 'durable', true) };
-    vhostOf(broker, x).exchangeDeclare({ ...args, autoDelete: bool(x, 'auto_delete', false), internal: bool(x, 'internal', false), arguments: tableFromJson(x['arguments']) }, session);
+    const flags = { autoDelete: bool(x, 'auto_delete', false), internal: bool(x, 'internal', false) };
+    vhostOf(broker, x).exchangeDeclare({ ...args, ...flags, arguments: tableFromJson(x['arguments']) }, session);
   }
   const bindings = list('bindings');
   for (const b of bindings) {
@@ -99,7 +100,8 @@ export function importDefinitions(broker: Broker, doc: unknown): ImportSummary {
     else vhost.queueBind(dst, src, key, args, session);
   }
   const ignored = ['parameters', 'global_parameters', 'policies'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
-  return { users: users.length, vhosts: vhosts.length, permissions: permissions.length, topicPermissions: topics.length, queues: queues.length, exchanges: exchanges.length, bindings: bindings.length, ignored };
+  const counts = { users: users.length, vhosts: vhosts.length, permissions: permissions.length, topicPermissions: topics.length };
+  return { ...counts, queues: queues.length, exchanges: exchanges.length, bindings: bindings.length, ignored };
 }
 
 /** The broker's definitions in RabbitMQ's JSON shape (as a plain object, ready for JSON.stringify). */
@@ -113,15 +115,18 @@ export function exportDefinitions(broker: Broker, id: DefinitionsIdentity = { pr
     for (const name of vhost.queueNames()) {
       const q = vhost.getQueue(name);
       if (q === undefined || !q.durable || q.exclusiveOwner !== undefined) continue;
-      queues.push({ name, vhost: vname, durable: true, auto_delete: q.autoDelete, arguments: tableToJson(q.arguments), type: 'classic' });
+      const args = tableToJson(q.arguments);
+      queues.push({ name, vhost: vname, durable: true, auto_delete: q.autoDelete, arguments: args, type: 'classic' });
     }
     for (const name of vhost.exchangeNames()) {
       const x = vhost.getExchange(name);
       if (x === undefined || !x.durable || name === '' || name.startsWith('amq.')) continue;
-      exchanges.push({ name, vhost: vname, type: x.type, durable: true, auto_delete: x.autoDelete, internal: x.internal, arguments: tableToJson(x.arguments) });
+      const flags = { durable: true, auto_delete: x.autoDelete, internal: x.internal };
+      exchanges.push({ name, vhost: vname, type: x.type, ...flags, arguments: tableToJson(x.arguments) });
       for (const b of x.bindings.values()) {
         if (!b.destination.durable) continue;
-        bindings.push({ source: name, vhost: vname, destination: b.destination.name, destination_type: b.destination.kind, routing_key: b.routingKey, arguments: tableToJson(b.arguments) });
+        const to = { destination: b.destination.name, destination_type: b.destination.kind };
+        bindings.push({ source: name, vhost: vname, ...to, routing_key: b.routingKey, arguments: tableToJson(b.arguments) });
       }
     }
   }
@@ -130,8 +135,17 @@ export function exportDefinitions(broker: Broker, id: DefinitionsIdentity = { pr
     rabbitmq_version: id.version,
     product_name: id.product,
     product_version: id.version,
-    users: broker.users.list().map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: [...u.tags], limits: { ...u.limits } })),
-    vhosts: broker.vhostRecords().map((v) => ({ name: v.name, description: v.description, tags: [...v.tags], limits: [], metadata: { description: v.description, tags: [...v.tags] } })),
+    users: broker.users.list().map((u) => ({
+      name: u.name,
+      password_hash: u.passwordHash,
+      hashing_algorithm: u.hashingAlgorithm,
+      tags: [...u.tags],
+      limits: { ...u.limits },
+    })),
+    vhosts: broker.vhostRecords().map((v) => {
+      const meta = { description: v.description, tags: [...v.tags] };
+      return { name: v.name, ...meta, limits: [], metadata: meta };
+    }),
     permissions: broker.users.listPermissions().map((p) => ({ ...p })),
     topic_permissions: broker.users.listTopicPermissions().map((t) => ({ ...t })),
     parameters: [],

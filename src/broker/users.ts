@@ -185,6 +185,11 @@ export class Users {
     return this.topics.get(key(user, vhost))?.get(exchange);
   }
 
+  /** Every topic permission of (user, vhost), by exchange (undefined: none). */
+  topicPermissionsOf(user: string, vhost: string): ReadonlyMap<string, CompiledTopicPermissions> | undefined {
+    return this.topics.get(key(user, vhost));
+  }
+
   listTopicPermissions(): TopicPermissionRecord[] {
     return [...this.topics.values()].flatMap((m) => [...m.values()].map((t) => t.record));
   }

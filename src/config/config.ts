@@ -134,7 +134,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'Default user, created on first start (empty data dir) as administrator with full permissions on vhost /',
     check: nonEmpty,
   },
-  { key: 'defaultPass', flag: 'default-pass', kind: 'string', default: 'guest', describe: 'Password of the default user (first start only)' },
+  {
+    key: 'defaultPass',
+    flag: 'default-pass',
+    kind: 'string',
+    default: 'guest',
+    describe: 'Password of the default user (first start only)',
+  },
   {
     key: 'loopbackUsers',
     flag: 'loopback-users',

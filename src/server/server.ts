@@ -199,5 +199,7 @@ function loadDefinitionsFile(broker: Broker, file: string, log: Logger): void {
   const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
   const summary = importDefinitions(broker, doc);
   log.info({ file, ...summary }, 'definitions loaded');
-  if (summary.ignored.length > 0) log.warn({ file, sections: summary.ignored }, 'definitions: sections accepted but not applied (not implemented)');
+  if (summary.ignored.length > 0) {
+    log.warn({ file, sections: summary.ignored }, 'definitions: sections accepted but not applied (not implemented)');
+  }
 }
