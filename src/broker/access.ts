@@ -46,7 +46,7 @@ export class SessionAccess {
     this.refresh();
     const cacheKey = perm === 'write' ? (kind === 'exchange' ? 'we' : 'wq') : `${perm}${kind}`;
     let cache = this.caches.get(cacheKey);
-    if (cache === undefined) this.caches.set(cacheKey, (cache = new Map()));
+    if (cache === undefined) this.caches.set(cacheKey, (cache = new Map<string, boolean>()));
     let ok = cache.get(name);
     if (ok === undefined) {
       const p = this.users.permissions(this.user, this.vhost);
