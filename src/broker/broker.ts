@@ -129,6 +129,19 @@ export class Broker implements BrokerApi {
     return true;
   }
 
+  /**
+   * Deletes a user with its permissions; its open connections are closed (320, RabbitMQ 3.10's
+   * text `user 'u' is deleted`). False if there was no such user. Management calls this, not
+   * `users.delete`, so that no connection outlives its user.
+   */
+  deleteUser(name: string): boolean {
+    if (!this.users.delete(name)) return false;
+    for (const c of this.registry.connections()) {
+      if (c.user === name) this.registry.closeConnection(c.name, 320, `user '${name}' is deleted`);
+    }
+    return true;
+  }
+
   /** Every vhost's stored record (name, description, tags, limits). */
   vhostRecords(): VhostRecord[] {
     return this.opts.store.listVhosts();

@@ -48,4 +48,18 @@ describe('login against stored users', () => {
     expect(closeText(socket)).toBe("320 CONNECTION_FORCED - vhost '/' is deleted");
     expect(ctx.broker.vhost('/')).toBeUndefined();
   });
+
+  it('closes the connections of a deleted user with 320 and RabbitMQ text, and refuses its next login', () => {
+    const ctx = context();
+    const socket = new FakeSocket();
+    connection(socket, ctx);
+    socket.receive(handshakeBytes(0));
+    expect(socket.count('connection.open-ok')).toBe(1);
+    expect((ctx.broker as Broker).deleteUser('guest')).toBe(true);
+    expect(closeText(socket)).toBe("320 CONNECTION_FORCED - user 'guest' is deleted");
+    const again = new FakeSocket();
+    connection(again, ctx);
+    again.receive(Buffer.concat([PROTOCOL_HEADER, startOk('guest', { authentication_failure_close: true })]));
+    expect(closeText(again)).toBe(`403 ${LOGIN_REFUSED}`);
+  });
 });
