@@ -105,3 +105,9 @@ export function checkDeadLetter(session: Session | undefined, queue: string, dlx
   check(session, 'read', 'queue', queue);
   check(session, 'write', 'exchange', dlx);
 }
+
+/** A new exchange with an alternate exchange: read on the exchange, write on the AE (RabbitMQ's order). */
+export function checkAlternateExchange(session: Session | undefined, exchange: string, ae: string): void {
+  check(session, 'read', 'exchange', exchange);
+  check(session, 'write', 'exchange', ae);
+}

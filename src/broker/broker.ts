@@ -19,6 +19,7 @@
  * about sockets or bytes: the codec functions the engine needs are injected, so the broker layer
  * never imports codec code.
  */
+import type { LimitsSource } from './limits-source.js';
 import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
@@ -53,6 +54,8 @@ export interface BrokerOptions {
   readonly defaultUser?: { readonly name: string; readonly password: string } | undefined;
   /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users; default none). */
   readonly loopbackUsers?: readonly string[] | undefined;
+  /** Per-user and per-vhost resource limits (limits-source.ts); absent: unlimited. */
+  readonly limits?: LimitsSource;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -190,6 +193,7 @@ export class Broker implements BrokerApi {
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,
       clock: this.clock,
+      limits: this.opts.limits,
     });
     this.vhosts.set(name, vhost);
     return vhost;

@@ -48,6 +48,8 @@ import {
   PREDECLARED,
 } from './declare-rules.js';
 import { Exchange } from './exchange.js';
+import { checkAlternateExchangeArg, vhostQueueLimit } from './limit-errors.js';
+import type { LimitsSource } from './limits-source.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
@@ -72,6 +74,8 @@ export interface VhostContext {
   readonly writeHold?: WriteHold | undefined;
   /** The time, for the queues' timing rules. */
   readonly clock: Clock;
+  /** Per-vhost limits (max-queues); absent: unlimited. */
+  readonly limits?: LimitsSource | undefined;
 }
 
 export class Vhost implements VhostApi, RoutingTable {
@@ -127,8 +131,9 @@ export class Vhost implements VhostApi, RoutingTable {
       return;
     }
     checkReservedPrefix('exchange', args.name);
+    checkAlternateExchangeArg(this.name, args.name, args.arguments);
     const ae = args.arguments.get('alternate-exchange');
-    if (ae?.tag === 'S') access.checkBind(session, 'exchange', ae.value.toString('utf8'), args.name);
+    if (ae?.tag === 'S') access.checkAlternateExchange(session, args.name, ae.value.toString('utf8'));
     const ex = new Exchange(args);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
@@ -186,6 +191,8 @@ export class Vhost implements VhostApi, RoutingTable {
     validateQueueArguments(name, this.name, args.arguments);
     const dlx = args.arguments.get('x-dead-letter-exchange');
     if (dlx?.tag === 'S') access.checkDeadLetter(session, name, dlx.value.toString('utf8'));
+    const maxQueues = this.ctx.limits?.vhost(this.name).maxQueues;
+    if (maxQueues !== undefined && this.queues.size >= maxQueues) throw vhostQueueLimit(name, this.name, maxQueues);
     const q = new Queue(
       { vhost: this.name, name, durable, autoDelete: args.autoDelete, exclusiveOwner: requestedOwner, arguments: args.arguments },
       this.queueCtx,

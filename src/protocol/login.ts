@@ -11,13 +11,16 @@ import { SessionAccess } from '../broker/access.js';
 import type { BrokerApi, VhostApi } from '../broker/api.js';
 import type { Users } from '../broker/users.js';
 import { notAllowed } from '../errors/index.js';
-import { vhostNotFound, type PasswordCheck } from './handshake.js';
+import { vhostNotFound, type UserCheck } from './handshake.js';
 
-/** Checks a user name and password (and loopback_users against the peer address). */
-export function passwordCheck(users: Users, peerHost: string): PasswordCheck {
-  return (user, pass) => {
-    const r = users.login(user, pass, peerHost);
-    return r.ok ? undefined : r.reason;
+/** The stored users for the handshake: password (and loopback_users against the peer address), existence (EXTERNAL). */
+export function userCheck(users: Users, peerHost: string): UserCheck {
+  return {
+    password: (user, pass) => {
+      const r = users.login(user, pass, peerHost);
+      return r.ok ? undefined : r.reason;
+    },
+    exists: (user) => users.user(user) !== undefined,
   };
 }
 
