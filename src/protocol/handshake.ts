@@ -84,7 +84,12 @@ export type AuthOutcome =
  * response; returns ok=false for wrong credentials (the caller decides between a 403 close and a
  * silent close, depending on the client's authentication_failure_close capability).
  */
-export function authenticate(mechanism: string, response: Buffer, expected: Credentials | UserCheck, peer: PeerIdentity = PLAIN_PEER): AuthOutcome {
+export function authenticate(
+  mechanism: string,
+  response: Buffer,
+  expected: Credentials | UserCheck,
+  peer: PeerIdentity = PLAIN_PEER,
+): AuthOutcome {
   if (mechanism === 'EXTERNAL' && peer.external) {
     return authenticateExternal(peer.certCommonName(), 'password' in expected ? expected.exists : expected);
   }
