@@ -19,12 +19,12 @@
  * about sockets or bytes: the codec functions the engine needs are injected, so the broker layer
  * never imports codec code.
  */
-import type { LimitsSource } from './limits-source.js';
+import type { LimitsSource, UserLimits, VhostLimits } from './limits-source.js';
 import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
-import type { Store, VhostRecord } from '../store/store.js';
+import type { LimitsRecord, Store, VhostRecord } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
@@ -54,8 +54,8 @@ export interface BrokerOptions {
   readonly defaultUser?: { readonly name: string; readonly password: string } | undefined;
   /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users; default none). */
   readonly loopbackUsers?: readonly string[] | undefined;
-  /** Per-user and per-vhost resource limits (limits-source.ts); absent: unlimited. */
-  readonly limits?: LimitsSource;
+  /** Per-user and per-vhost resource limits (limits-source.ts); absent: the stored users' and vhosts' limits. */
+  readonly limits?: LimitsSource | undefined;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -66,6 +66,10 @@ export class Broker implements BrokerApi {
   readonly registry = new Registry();
   /** Users, permissions and topic permissions (users.ts). */
   readonly users: Users;
+  /** Where limits come from: BrokerOptions.limits, else the stored users' and vhosts' `limits`. */
+  readonly limits: LimitsSource;
+  /** Limits of each vhost as stored (RabbitMQ's names: 'max-connections', 'max-queues'). */
+  private readonly vhostLimits = new Map<string, LimitsRecord>();
   private messageId: number;
   private closed = false;
 
@@ -76,6 +80,10 @@ export class Broker implements BrokerApi {
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
     this.users = new Users(opts.store, opts.loopbackUsers ?? []);
+    this.limits = opts.limits ?? {
+      user: (name) => userLimits(this.users.user(name)?.limits),
+      vhost: (name) => vhostLimits(this.vhostLimits.get(name)),
+    };
     this.queueWindow = { ...DEFAULT_QUEUE_WINDOW, ...opts.queueWindow };
     const w = this.queueWindow;
     assert(w.messagesMax >= 1 && w.bytesMax >= 1, 'a queue window holds at least one message');
@@ -89,7 +97,10 @@ export class Broker implements BrokerApi {
   static open(opts: BrokerOptions): Broker {
     const broker = new Broker(opts);
     const topology = opts.store.loadTopology();
-    for (const rec of topology.vhosts) broker.addVhost(rec.name).restore(topology);
+    for (const rec of topology.vhosts) {
+      broker.vhostLimits.set(rec.name, rec.limits);
+      broker.addVhost(rec.name).restore(topology);
+    }
     const firstStart = broker.users.size === 0 && broker.users.listPermissions().length === 0;
     if (firstStart) broker.seedDefaults(opts.defaultUser ?? { name: 'guest', password: 'guest' });
     return broker;
@@ -107,10 +118,11 @@ export class Broker implements BrokerApi {
   }
 
   /** Creates a vhost (stored, so it survives a restart even empty); an existing one is returned. */
-  createVhost(name: string, description = '', tags: readonly string[] = []): Vhost {
+  createVhost(name: string, description = '', tags: readonly string[] = [], limits: LimitsRecord = {}): Vhost {
     const existing = this.vhosts.get(name);
     if (existing !== undefined) return existing;
-    this.opts.store.saveVhost({ name, description, tags: [...tags], defaultQueueType: undefined, limits: {} });
+    this.opts.store.saveVhost({ name, description, tags: [...tags], defaultQueueType: undefined, limits: { ...limits } });
+    this.vhostLimits.set(name, { ...limits });
     return this.addVhost(name);
   }
 
@@ -125,6 +137,7 @@ export class Broker implements BrokerApi {
       this.registry.closeConnection(s.name, 320, `vhost '${name}' is deleted`);
     }
     this.vhosts.delete(name);
+    this.vhostLimits.delete(name);
     this.opts.store.deleteVhost(name);
     vhost.dispose();
     this.users.forgetVhost(name);
@@ -143,6 +156,14 @@ export class Broker implements BrokerApi {
       if (c.user === name) this.registry.closeConnection(c.name, 320, `user '${name}' is deleted`);
     }
     return true;
+  }
+
+  /** Sets a vhost's limits (RabbitMQ's vhost-limits: 'max-connections', 'max-queues'; {} clears). */
+  setVhostLimits(name: string, limits: LimitsRecord): void {
+    const rec = this.opts.store.listVhosts().find((v) => v.name === name);
+    if (rec === undefined) throw new Error(`no vhost '${name}'`);
+    this.opts.store.saveVhost({ ...rec, limits: { ...limits } });
+    this.vhostLimits.set(name, { ...limits });
   }
 
   /** Every vhost's stored record (name, description, tags, limits). */
@@ -193,9 +214,24 @@ export class Broker implements BrokerApi {
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,
       clock: this.clock,
-      limits: this.opts.limits,
+      limits: this.limits,
     });
     this.vhosts.set(name, vhost);
     return vhost;
   }
+}
+
+/** A stored user's limits ('max-connections', 'max-channels'; negative = none, as RabbitMQ). */
+function userLimits(l: LimitsRecord | undefined): UserLimits {
+  return { maxConnections: limit(l, 'max-connections'), maxChannels: limit(l, 'max-channels') };
+}
+
+/** A stored vhost's limits ('max-connections', 'max-queues'). */
+function vhostLimits(l: LimitsRecord | undefined): VhostLimits {
+  return { maxConnections: limit(l, 'max-connections'), maxQueues: limit(l, 'max-queues') };
+}
+
+function limit(l: LimitsRecord | undefined, name: string): number | undefined {
+  const v = l?.[name];
+  return v === undefined || v < 0 ? undefined : v;
 }

@@ -8,8 +8,9 @@
  *
  * Invariant: an import goes through the engine's own methods (declares are validated as a
  * client's would be, by an unrestricted internal session) and stops at the first bad entry with an
- * Error naming it. Not here: parameters, policies and limits (accepted, ignored with a warning,
- * their features do not exist yet), reading files (server.ts), HTTP (the management issue).
+ * Error naming it. Vhost limits travel as RabbitMQ's `vhost-limits` parameters, user limits on the
+ * user. Not here: other parameters and policies (accepted, ignored with a warning: their features
+ * do not exist yet), reading files (server.ts), HTTP (the management issue).
  */
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
 import type { Broker } from './broker.js';
@@ -99,7 +100,13 @@ export function importDefinitions(broker: Broker, doc: unknown): ImportSummary {
     if (str(b, 'destination_type') === 'exchange') vhost.exchangeBind(dst, src, key, args, session);
     else vhost.queueBind(dst, src, key, args, session);
   }
-  const ignored = ['parameters', 'global_parameters', 'policies'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
+  // RabbitMQ keeps vhost limits as the runtime parameter vhost-limits/limits.
+  const parameters = list('parameters');
+  const vhostLimits = parameters.filter((p) => p['component'] === 'vhost-limits');
+  for (const p of vhostLimits) broker.setVhostLimits(existingVhost(broker, p), numberRecord(p['value']));
+  const otherParameters = parameters.length > vhostLimits.length;
+  const ignored = ['global_parameters', 'policies'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
+  if (otherParameters) ignored.unshift('parameters');
   const counts = { users: users.length, vhosts: vhosts.length, permissions: permissions.length, topicPermissions: topics.length };
   return { ...counts, queues: queues.length, exchanges: exchanges.length, bindings: bindings.length, ignored };
 }
@@ -148,7 +155,10 @@ export function exportDefinitions(broker: Broker, id: DefinitionsIdentity = { pr
     }),
     permissions: broker.users.listPermissions().map((p) => ({ ...p })),
     topic_permissions: broker.users.listTopicPermissions().map((t) => ({ ...t })),
-    parameters: [],
+    parameters: broker
+      .vhostRecords()
+      .filter((v) => Object.keys(v.limits).length > 0)
+      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: { ...v.limits } })),
     global_parameters: [],
     policies: [],
     queues,

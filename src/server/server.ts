@@ -41,7 +41,7 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   SHUTDOWN_CLOSE_OK_WAIT_MS,
 } from '../util/limits.js';
-import { UNLIMITED_SOURCE, type LimitsSource } from '../broker/limits-source.js';
+import type { LimitsSource } from '../broker/limits-source.js';
 export { SHUTDOWN_CLOSE_OK_WAIT_MS } from '../util/limits.js';
 
 /** `--data-dir :memory:` runs without persistence (tests, benchmarks). */
@@ -99,7 +99,7 @@ export class AmqpServer {
     log: Logger,
     limits: Partial<ProtocolLimits> = {},
     private readonly clock: Clock = systemClock,
-    limitsSource: LimitsSource = UNLIMITED_SOURCE,
+    limitsSource?: LimitsSource,
     resources?: ResourceReader,
   ) {
     this.log = log;
@@ -129,7 +129,7 @@ export class AmqpServer {
       },
       admission: new Admission(
         { connectionsMax: config.maxConnections, unauthenticatedMax: config.maxUnauthenticatedConnections },
-        limitsSource,
+        this.broker.limits,
       ),
       identity: { product: config.product, version: config.productVersion },
     };

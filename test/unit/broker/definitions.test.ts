@@ -53,4 +53,21 @@ describe('definitions (RabbitMQ JSON)', () => {
       /nested quantifiers/,
     );
   });
+
+  it('gives users and vhosts their limits (user limits, vhost-limits parameters), enforced and exported', () => {
+    const { broker } = openBroker();
+    importDefinitions(broker, {
+      users: [{ name: 'l', password: 'x', tags: [], limits: { 'max-connections': 2, 'max-channels': 5 } }],
+      vhosts: [{ name: 'lv' }],
+      parameters: [{ vhost: 'lv', component: 'vhost-limits', name: 'limits', value: { 'max-queues': 1 } }],
+    });
+    expect(broker.limits.user('l')).toEqual({ maxConnections: 2, maxChannels: 5 });
+    expect(broker.limits.vhost('lv')).toEqual({ maxConnections: undefined, maxQueues: 1 });
+    expect(broker.limits.user('guest')).toEqual({ maxConnections: undefined, maxChannels: undefined });
+    const session = { access: undefined } as unknown as Parameters<NonNullable<ReturnType<typeof broker.vhost>>['queueDeclare']>[1];
+    const q = (name: string) => ({ name, passive: false, durable: false, exclusive: false, autoDelete: false, arguments: new Map() });
+    broker.vhost('lv')?.queueDeclare(q('a'), session);
+    expect(() => broker.vhost('lv')?.queueDeclare(q('b'), session)).toThrow(/queue limit in vhost 'lv' \(1\) is reached/);
+    expect(exportDefinitions(broker)['parameters']).toEqual([{ vhost: 'lv', component: 'vhost-limits', name: 'limits', value: { 'max-queues': 1 } }]);
+  });
 });
