@@ -39,6 +39,8 @@ export interface BrokerOptions {
   readonly store: Store;
   readonly log: Logger;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
+  /** Re-encodes properties the engine changes (BCC removed before enqueue). */
+  readonly encodeProperties: (p: BasicProperties) => Buffer;
   readonly encodeTable: (table: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   /** Per-queue in-memory window before paging to the store (default DEFAULT_QUEUE_WINDOW). */
@@ -210,6 +212,7 @@ export class Broker implements BrokerApi {
       encodeTable: this.opts.encodeTable,
       decodeTable: this.opts.decodeTable,
       decodeProperties: this.opts.decodeProperties,
+      encodeProperties: this.opts.encodeProperties,
       nextMessageId: () => this.messageId++,
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,

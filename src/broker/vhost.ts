@@ -67,6 +67,8 @@ export interface VhostContext {
   readonly encodeTable: (t: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
+  /** Re-encodes properties the engine changes (BCC removed before enqueue). */
+  readonly encodeProperties: (p: BasicProperties) => Buffer;
   readonly nextMessageId: () => number;
   /** The in-memory window of every queue of this vhost (paging beyond it). */
   readonly queueWindow: QueueWindow;
@@ -105,7 +107,7 @@ export class Vhost implements VhostApi, RoutingTable {
       encodeTable: ctx.encodeTable,
       forgetExchange: (ex) => this.exchanges.delete(ex.name),
     });
-    this.router = new Router(this);
+    this.router = new Router(this, ctx.encodeProperties);
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
       this.exchanges.set(xname, new Exchange(attrs));

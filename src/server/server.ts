@@ -22,7 +22,7 @@ import { Broker, type WriteHoldStats } from '../broker/broker.js';
 import { importDefinitions } from '../broker/definitions.js';
 import type { Registry } from '../broker/registry.js';
 import { decodeTable, encodeTable } from '../codec/field-table.js';
-import { decodeProperties } from '../codec/properties.js';
+import { decodeProperties, encodeProperties } from '../codec/properties.js';
 import type { Config } from '../config/config.js';
 import { channelLogger, connectionLogger } from '../log/logger.js';
 import { Connection } from '../protocol/connection.js';
@@ -110,7 +110,8 @@ export class AmqpServer {
     const defaultUser = { name: config.defaultUser, password: config.defaultPass };
     const loopbackUsers = config.loopbackUsers.split(',').map((u) => u.trim()).filter((u) => u !== '');
     const access = { defaultUser, loopbackUsers, limits: limitsSource };
-    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs, ...access });
+    const codec = { decodeProperties, encodeProperties, encodeTable, decodeTable };
+    this.broker = Broker.open({ store, log: brokerLog, ...codec, writeHoldMaxMs, ...access });
     this.ctx = {
       broker: this.broker,
       log,
