@@ -27,6 +27,7 @@ import type { BasicProperties } from '../codec/properties.js';
 import type { LimitsRecord, Store, VhostRecord } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
+import { DelayScheduler, type DelayWindow } from './delayed-scheduler.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Registry } from './registry.js';
 import { Users } from './users.js';
@@ -39,7 +40,7 @@ export interface BrokerOptions {
   readonly store: Store;
   readonly log: Logger;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
-  /** Re-encodes properties the engine changes (BCC removed before enqueue). */
+  /** Re-encodes properties the engine changes (BCC removed, x-delay rewritten on release). */
   readonly encodeProperties: (p: BasicProperties) => Buffer;
   readonly encodeTable: (table: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
@@ -58,6 +59,8 @@ export interface BrokerOptions {
   readonly loopbackUsers?: readonly string[] | undefined;
   /** Per-user and per-vhost resource limits (limits-source.ts); absent: the stored users' and vhosts' limits. */
   readonly limits?: LimitsSource | undefined;
+  /** The delay scheduler's in-memory window (delayed-scheduler.ts; default DEFAULT_DELAY_WINDOW). */
+  readonly delayWindow?: Partial<DelayWindow>;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -78,6 +81,8 @@ export class Broker implements BrokerApi {
   private readonly queueWindow: QueueWindow;
   private readonly writeHold: WriteHold | undefined;
   private readonly clock: Clock;
+  /** Every message held by a delayed-message exchange, in due order (delayed-scheduler.ts). */
+  readonly delays: DelayScheduler;
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
@@ -93,6 +98,16 @@ export class Broker implements BrokerApi {
     this.clock = opts.clock ?? systemClock;
     const holdMs = opts.writeHoldMaxMs ?? 0;
     this.writeHold = holdMs > 0 ? new WriteHold({ maxMs: holdMs, clock: this.clock }) : undefined;
+    this.delays = new DelayScheduler({
+      store: opts.store,
+      clock: this.clock,
+      log: opts.log.child({ component: 'delays' }),
+      decodeProperties: opts.decodeProperties,
+      encodeProperties: opts.encodeProperties,
+      nextMessageId: () => this.messageId++,
+      release: (vhost, exchange, message) => this.vhosts.get(vhost)?.releaseDelayed(exchange, message) ?? false,
+      window: opts.delayWindow,
+    });
   }
 
   /** Opens the engine over `store` (already opened and migrated) and restores what it holds. */
@@ -105,6 +120,7 @@ export class Broker implements BrokerApi {
     }
     const firstStart = broker.users.size === 0 && broker.users.listPermissions().length === 0;
     if (firstStart) broker.seedDefaults(opts.defaultUser ?? { name: 'guest', password: 'guest' });
+    broker.delays.start();
     return broker;
   }
 
@@ -195,6 +211,7 @@ export class Broker implements BrokerApi {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.delays.close();
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
     if (this.writeHold !== undefined) {
       this.opts.log.info({ writeHold: this.writeHold.stats() }, 'write hold totals (held, written after the hold)');
@@ -217,6 +234,7 @@ export class Broker implements BrokerApi {
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,
       clock: this.clock,
+      delays: this.delays,
       limits: this.limits,
     });
     this.vhosts.set(name, vhost);

@@ -49,10 +49,12 @@ export interface RoutingTable {
 /** Where one message went. */
 export interface Routed {
   readonly queues: Set<Queue>;
-  /** How many exchanges on its paths took custody of it. */
+  /** How many exchanges on its paths took custody of it (and count it as held, not unroutable). */
   held: number;
   /** The message has a BCC header, removed before enqueue. */
   stripBcc?: boolean;
+  /** Custodians' store writes a publisher confirm waits for (HeldAs.whenDurable). */
+  durableWaits?: ((cb: () => void) => void)[];
 }
 
 export class Router {
@@ -106,6 +108,12 @@ export class Router {
     // One unit for the routing itself, so the watch cannot fire before every queue has had it.
     const watch = confirm === undefined ? undefined : new PublishWatch(confirm.onSafe, confirm.inFlight);
     watch?.add();
+    if (watch !== undefined && routed.durableWaits !== undefined) {
+      for (const wait of routed.durableWaits) {
+        watch.add();
+        wait(() => watch.done());
+      }
+    }
     const bytes = message.body.length;
     for (const q of routed.queues) {
       q.counters.published++;
@@ -129,13 +137,13 @@ export class Router {
     const dests = new Set<Destination>();
     for (let ex = work.pop(); ex !== undefined; ex = work.pop()) {
       ex.counters.published++;
-      if (ex !== skipCustody && this.admitted(ex, message)) {
-        out.held++;
-        continue;
-      }
+      const kept = ex === skipCustody ? false : this.admitted(ex, message, out);
+      if (kept === 'held') continue;
       dests.clear();
-      ex.router.route(input, dests);
-      if (extra !== undefined) for (const routingKey of extra) ex.router.route({ routingKey, headers: input.headers }, dests);
+      if (kept === false) {
+        ex.router.route(input, dests);
+        if (extra !== undefined) for (const routingKey of extra) ex.router.route({ routingKey, headers: input.headers }, dests);
+      }
       if (dests.size === 0 && ex.alternateExchange !== undefined) {
         const ae = this.table.exchange(ex.alternateExchange);
         if (ae !== undefined) dests.add(ae);
@@ -168,9 +176,20 @@ export class Router {
     return { ...message, properties, rawProperties: this.encodeProperties(properties) };
   }
 
-  private admitted(ex: Exchange, message: Message): boolean {
+  /** 'held': kept, the path stops; 'nowhere': kept, but routes nowhere now (AE, unroutable). */
+  private admitted(ex: Exchange, message: Message, out: Routed): false | 'held' | 'nowhere' {
     const custody = ex.router.custody;
-    return custody !== undefined && custody.admit(message, (m) => this.release(ex, m));
+    if (custody === undefined) return false;
+    const kept = custody.admit(message, (m) => this.release(ex, m));
+    if (kept === false) return false;
+    if (kept === true) {
+      out.held++;
+      return 'held';
+    }
+    if (kept.whenDurable !== undefined) (out.durableWaits ??= []).push(kept.whenDurable);
+    if (kept.routesNowhereNow) return 'nowhere';
+    out.held++;
+    return 'held';
   }
 }
 

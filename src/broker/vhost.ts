@@ -40,6 +40,7 @@ import { MessageCounters } from './counters.js';
 import {
   assertExchangeEquivalent,
   assertQueueEquivalent,
+  checkDelayedExchangeArguments,
   checkNameLength,
   checkReservedPrefix,
   declareResult,
@@ -48,6 +49,7 @@ import {
   PREDECLARED,
 } from './declare-rules.js';
 import { Exchange } from './exchange.js';
+import { newExchange, type DelayHolder } from './exchanges/delayed-exchange.js';
 import { checkAlternateExchangeArg, vhostQueueLimit } from './limit-errors.js';
 import type { LimitsSource } from './limits-source.js';
 import { isKnownExchangeType } from './exchanges/index.js';
@@ -76,6 +78,8 @@ export interface VhostContext {
   readonly writeHold?: WriteHold | undefined;
   /** The time, for the queues' timing rules. */
   readonly clock: Clock;
+  /** Where delayed-message exchanges keep their messages (the broker's delay scheduler). */
+  readonly delays: DelayHolder;
   /** Per-vhost limits (max-queues); absent: unlimited. */
   readonly limits?: LimitsSource | undefined;
 }
@@ -105,7 +109,10 @@ export class Vhost implements VhostApi, RoutingTable {
       vhost: name,
       store: ctx.store,
       encodeTable: ctx.encodeTable,
-      forgetExchange: (ex) => this.exchanges.delete(ex.name),
+      forgetExchange: (ex) => {
+        this.exchanges.delete(ex.name);
+        ex.router.custody?.forget?.();
+      },
     });
     this.router = new Router(this, ctx.encodeProperties);
     for (const [xname, type] of PREDECLARED) {
@@ -136,7 +143,8 @@ export class Vhost implements VhostApi, RoutingTable {
     checkAlternateExchangeArg(this.name, args.name, args.arguments);
     const ae = args.arguments.get('alternate-exchange');
     if (ae?.tag === 'S') access.checkAlternateExchange(session, args.name, ae.value.toString('utf8'));
-    const ex = new Exchange(args);
+    checkDelayedExchangeArguments(args);
+    const ex = newExchange(args, this.name, this.ctx.delays);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
   }
@@ -256,6 +264,14 @@ export class Vhost implements VhostApi, RoutingTable {
     return this.router.publish(exchange, message, confirm);
   }
 
+  /** A due delayed message routed on from its exchange (delayed-scheduler.ts); false when it is gone. */
+  releaseDelayed(exchange: string, message: Message): boolean {
+    const ex = this.exchanges.get(exchange);
+    if (ex === undefined || ex.router.custody === undefined) return false;
+    this.router.release(ex, message);
+    return true;
+  }
+
   basicGet(queue: string, session: Session): Envelope | undefined {
     access.check(session, 'read', 'queue', queue);
     return this.queueForUse(queue, session).take();
@@ -329,9 +345,9 @@ export class Vhost implements VhostApi, RoutingTable {
 
   /** Rebuilds this vhost's durable entities and their messages from the store (at open). */
   restore(topology: Topology): void {
-    const { log, decodeTable } = this.ctx;
+    const { log, decodeTable, delays } = this.ctx;
     const { name, exchanges, queues, graph, queueCtx } = this;
-    restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable }, topology);
+    restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable, delays }, topology);
   }
 
   /** The vhost was deleted (its store rows are gone): forget every queue and exchange in memory. */
