@@ -27,7 +27,8 @@ except ImportError:
 import confkit  # noqa: E402
 
 MODULES = ['tutorials', 'declares', 'exchanges', 'delivery', 'publishing', 'connection',
-           'resilience', 'select_connection', 'dispatch', 'limits', 'priorities', 'delayed', 'max_length']
+           'resilience', 'select_connection', 'dispatch', 'limits', 'priorities', 'delayed', 'access',
+           'max_length']
 
 
 def load():
