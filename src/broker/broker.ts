@@ -87,6 +87,11 @@ export class Broker implements BrokerApi {
     return this.vhosts.get(name);
   }
 
+  /** Names of the vhosts that exist (management lists them). */
+  vhostNames(): string[] {
+    return [...this.vhosts.keys()];
+  }
+
   /** Write-behind counters (zero when holding is off). */
   writeHoldStats(): WriteHoldStats {
     return this.writeHold?.stats() ?? { held: 0, written: 0 };

@@ -34,6 +34,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const { host, port } = server.address();
   log.info({ host, port, dataDir: config.dataDir, durability: config.durability }, `listening on ${host}:${port}`);
+  const http = { management: server.managementAddress()?.port, prometheus: server.prometheusAddress()?.port };
+  if (http.management !== undefined || http.prometheus !== undefined) log.info(http, 'HTTP listeners (management API, Prometheus metrics)');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -38,6 +38,12 @@ export interface Config {
   readonly productVersion: string;
   readonly defaultUser: string;
   readonly defaultPass: string;
+  /** Management HTTP API port (RabbitMQ's 15672); 0: off. */
+  readonly managementPort: number;
+  /** Prometheus metrics port (RabbitMQ's 15692); 0: off. */
+  readonly prometheusPort: number;
+  /** Cluster name reported by the management API and metrics. */
+  readonly clusterName: string;
 }
 
 type Kind = 'string' | 'integer';
@@ -124,6 +130,23 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'defaultUser', flag: 'default-user', kind: 'string', default: 'guest', describe: 'User name accepted at login', check: nonEmpty },
   { key: 'defaultPass', flag: 'default-pass', kind: 'string', default: 'guest', describe: 'Password of the default user' },
+  {
+    key: 'managementPort',
+    flag: 'management-port',
+    kind: 'integer',
+    default: 15672,
+    describe: 'Management HTTP API port, as RabbitMQ\'s (0: off)',
+    check: intRange(0, 65535),
+  },
+  {
+    key: 'prometheusPort',
+    flag: 'prometheus-port',
+    kind: 'integer',
+    default: 15692,
+    describe: 'Prometheus /metrics port, as RabbitMQ\'s (0: off)',
+    check: intRange(0, 65535),
+  },
+  { key: 'clusterName', flag: 'cluster-name', kind: 'string', default: 'amqpd', describe: 'Cluster name shown by the management API and metrics', check: nonEmpty },
 ];
 
 export function envVarName(flag: string): string {

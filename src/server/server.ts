@@ -24,6 +24,7 @@ import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
 import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { startHttpListeners, type HttpListeners } from './http-listeners.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
@@ -50,6 +51,8 @@ export interface ServerOptions {
   readonly limits?: Partial<ProtocolLimits>;
   /** Time and timers for connections (heartbeats, handshake and close timeouts); tests may fake it. */
   readonly clock?: Clock;
+  /** Tests: enabled HTTP listeners (management, Prometheus) bind a free port, never 15672/15692. */
+  readonly freeHttpPorts?: boolean;
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -67,6 +70,7 @@ export class AmqpServer {
   private readonly ctx: ProtocolContext;
   private connectionSeq = 0;
   private closing: Promise<void> | undefined;
+  private http: HttpListeners | undefined;
 
   private constructor(
     readonly config: Config,
@@ -110,6 +114,8 @@ export class AmqpServer {
       await server.broker.close();
       throw err;
     }
+    const wiring = { config: opts.config, broker: server.broker, log: opts.log, clock: server.clock, amqpPort: server.address().port };
+    server.http = await startHttpListeners({ ...wiring, freePorts: opts.freeHttpPorts === true });
     return server;
   }
 
@@ -129,6 +135,16 @@ export class AmqpServer {
     const a = this.net.address();
     if (a === null || typeof a === 'string') throw new Error('server is not listening');
     return { host: a.address, port: a.port };
+  }
+
+  /** The management API's bound address (undefined when it is off). */
+  managementAddress(): { host: string; port: number } | undefined {
+    return this.http?.management?.address();
+  }
+
+  /** The Prometheus endpoint's bound address (undefined when it is off). */
+  prometheusAddress(): { host: string; port: number } | undefined {
+    return this.http?.prometheus?.address();
   }
 
   get connectionCount(): number {
@@ -181,6 +197,7 @@ export class AmqpServer {
 
   private async doClose(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    await this.http?.close();
     await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_CLOSE_OK_WAIT_MS)));
     await stopped;
     await this.broker.close();
