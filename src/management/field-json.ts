@@ -57,5 +57,5 @@ export function jsonToValue(v: unknown): FieldValue {
   if (typeof v === 'string') return { tag: 'S', value: Buffer.from(v, 'utf8') };
   if (Array.isArray(v)) return { tag: 'A', value: v.map(jsonToValue) };
   if (typeof v === 'object') return { tag: 'F', value: jsonToTable(v) };
-  throw new TypeError(`unsupported JSON value ${String(v)}`);
+  throw new TypeError(`unsupported JSON value of type ${typeof v}`);
 }

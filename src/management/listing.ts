@@ -94,8 +94,8 @@ function compare(a: unknown, b: unknown): number {
   if (a === undefined || a === null) return -1;
   if (b === undefined || b === null) return 1;
   if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const x = String(a);
-  const y = String(b);
+  const x = show(a);
+  const y = show(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -110,4 +110,11 @@ function pick(row: Obj, columns: readonly string[]): Obj {
     at[keys[keys.length - 1] as string] = v;
   }
   return out;
+}
+
+/** Text of a JSON value: strings as they are, other scalars printed, structures as JSON. */
+function show(x: unknown): string {
+  if (typeof x === 'string') return x;
+  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return x.toString();
+  return JSON.stringify(x) ?? '';
 }

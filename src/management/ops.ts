@@ -22,7 +22,7 @@ const sessions = new WeakMap<ManagementContext, Map<string, Session>>();
 /** One session per (user, vhost) for the life of the management server. */
 export function managementSession(ctx: ManagementContext, user: string, vhost: string): Session {
   let byKey = sessions.get(ctx);
-  if (byKey === undefined) sessions.set(ctx, (byKey = new Map()));
+  if (byKey === undefined) sessions.set(ctx, (byKey = new Map<string, Session>()));
   const key = `${user}\u0000${vhost}`;
   let s = byKey.get(key);
   if (s === undefined) {
@@ -68,7 +68,7 @@ export function propertiesFromJson(j: unknown): BasicPropertiesInit {
     else if (k === 'delivery_mode' || k === 'priority') out[PROPERTY_KEYS[k] as string] = Number(v);
     else if (PROPERTY_KEYS[k] !== undefined) out[PROPERTY_KEYS[k] as string] = String(v);
   }
-  return out as BasicPropertiesInit;
+  return out;
 }
 
 /** Routes one message from `exchange`; true when it reached at least one queue. */
@@ -124,7 +124,7 @@ function propertiesJson(ctx: ManagementContext, raw: Buffer): Json {
   const out: Record<string, Json> = {};
   for (const [json, key] of Object.entries(PROPERTY_KEYS)) {
     const v = p[key];
-    if (v !== undefined) out[json] = typeof v === 'number' ? v : String(v);
+    if (typeof v === 'number' || typeof v === 'string') out[json] = v;
   }
   if (p.timestamp !== undefined) out['timestamp'] = Number(p.timestamp);
   if (p.headers !== undefined) out['headers'] = tableToJson(p.headers);

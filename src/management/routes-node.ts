@@ -13,13 +13,11 @@ import { managementSession, publishMessage } from './ops.js';
 import { param, vhostFor, visibleVhosts, type Route } from './router.js';
 import { totalStats } from './stats.js';
 import type { Obj } from './shapes.js';
-import { messageStats, QUEUE_FIELDS } from './stats.js';
 import type { Vhost } from '../broker/vhost.js';
-import type { MessageCounters } from '../broker/counters.js';
 
 const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'];
 
-function objectTotals(ctx: ManagementContext, vhosts: readonly Vhost[]): { queues: number; exchanges: number; msgs: number[] } {
+function objectTotals(vhosts: readonly Vhost[]): { queues: number; exchanges: number; msgs: number[] } {
   let queues = 0;
   let exchanges = 0;
   let ready = 0;
@@ -34,13 +32,12 @@ function objectTotals(ctx: ManagementContext, vhosts: readonly Vhost[]): { queue
       unacked += q.unackedCount();
     }
   }
-  void ctx;
   return { queues, exchanges, msgs: [ready, unacked] };
 }
 
 function overview(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const id = ctx.identity;
-  const t = objectTotals(ctx, visibleVhosts(ctx, req));
+  const t = objectTotals(visibleVhosts(ctx, req));
   const [ready = 0, unacked = 0] = t.msgs;
   const reg = ctx.broker.registry;
   return ok({
@@ -127,7 +124,6 @@ function vhostJson(v: Vhost, ctx: ManagementContext): Obj {
     messages: ready + unacked,
     messages_ready: ready,
     messages_unacknowledged: unacked,
-    message_stats: messageStats(v.defaultExchangeCounters as MessageCounters, QUEUE_FIELDS.slice(0, 1), ctx.sampler),
   };
 }
 
@@ -217,4 +213,3 @@ export const NODE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/health/checks/node-is-mirror-sync-critical', need: 'monitoring', handler: passed },
 ];
 
-export { created };

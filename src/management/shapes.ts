@@ -143,7 +143,7 @@ export function connectionJson(c: ConnectionInfo, ctx: ManagementContext): Obj {
     user_provided_name: c.clientProvidedName ?? null,
     recv_oct: c.recvOct,
     send_oct: c.sendOct,
-    message_stats: messageStats(c.counters as MessageCounters, CHANNEL_FIELDS, ctx.sampler),
+    message_stats: messageStats(c.counters, CHANNEL_FIELDS, ctx.sampler),
   };
 }
 
@@ -165,7 +165,7 @@ export function channelJson(ch: ChannelInfo, conn: ConnectionInfo | undefined, c
     messages_unconfirmed: 0,
     messages_uncommitted: 0,
     acks_uncommitted: 0,
-    message_stats: messageStats(ch.counters as MessageCounters, CHANNEL_FIELDS, ctx.sampler),
+    message_stats: messageStats(ch.counters, CHANNEL_FIELDS, ctx.sampler),
   };
 }
 
