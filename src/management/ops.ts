@@ -94,10 +94,17 @@ export function getMessages(ctx: ManagementContext, vhost: Vhost, queue: string,
     const e = vhost.basicGet(queue, session);
     if (e === undefined) break;
     taken.push(e);
+    // Counted on the queue as a channel's basic.get would be (RabbitMQ's get goes through one).
+    q.counters.got++;
+    if (e.redelivered) q.counters.redelivered++;
+    q.counters.bytesOut += e.message.body.length;
   }
   const out = taken.map((e, i) => messageJson(ctx, e, q.messageCount() + taken.length - i - 1, req));
   if (req.ackmode === 'ack_requeue_true' || req.ackmode === 'reject_requeue_true') q.requeueAll(taken);
-  else if (req.ackmode === 'ack_requeue_false') for (const e of taken) q.ack(e);
+  else if (req.ackmode === 'ack_requeue_false') {
+    for (const e of taken) q.ack(e);
+    q.counters.acked += taken.length;
+  }
   else for (const e of taken) q.reject(e, false);
   return out;
 }

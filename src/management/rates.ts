@@ -73,11 +73,10 @@ export class RateSampler {
     return rateOf(this.totals, field);
   }
 
-  /** RabbitMQ's idle_since ("YYYY-MM-DD HH:MM:SS", UTC): since when nothing moved; undefined before a reading. */
-  idleSince(counters: MessageCounters): string | undefined {
-    const r = this.readings.get(counters);
-    if (r === undefined) return undefined;
-    return new Date(r.idleSinceWall).toISOString().replace('T', ' ').slice(0, 19);
+  /** RabbitMQ's idle_since ("YYYY-MM-DD HH:MM:SS", UTC): since when nothing moved (now before a first reading). */
+  idleSince(counters: MessageCounters): string {
+    const wall = this.readings.get(counters)?.idleSinceWall ?? this.clock.wallMs();
+    return new Date(wall).toISOString().replace('T', ' ').slice(0, 19);
   }
 
   private readOf(c: MessageCounters | undefined, now: number): void {

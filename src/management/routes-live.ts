@@ -44,7 +44,8 @@ function closeConnection(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const c = connectionFor(req, ctx);
   const header = req.headers['x-reason'];
   const reason = typeof header === 'string' && header !== '' ? header : DEFAULT_CLOSE_REASON;
-  ctx.broker.registry.closeConnection(c.name, CONNECTION_FORCED, `CONNECTION_FORCED - ${reason}`);
+  // The protocol side prefixes the reply-code name: clients see "CONNECTION_FORCED - <reason>".
+  ctx.broker.registry.closeConnection(c.name, CONNECTION_FORCED, reason);
   return noContent();
 }
 

@@ -46,7 +46,7 @@ export function queueJson(q: Queue, ctx: ManagementContext): Obj {
     policy: null,
     operator_policy: null,
     effective_policy_definition: {},
-    idle_since: consumers === 0 ? ctx.sampler.idleSince(q.counters) : undefined,
+    idle_since: ctx.sampler.idleSince(q.counters),
     message_stats: messageStats(q.counters, QUEUE_FIELDS, ctx.sampler),
   };
 }
