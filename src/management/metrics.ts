@@ -76,6 +76,11 @@ function node(reg: Registry, ctx: ManagementContext): void {
   counter(reg, 'rabbitmq_connections_opened_total', 'Total number of connections opened', [], () => one(reg_.connectionsOpened));
   counter(reg, 'rabbitmq_connections_closed_total', 'Total number of connections closed or terminated', [], () => one(reg_.connectionsOpened - reg_.connectionCount));
   counter(reg, 'rabbitmq_channels_opened_total', 'Total number of channels opened', [], () => one(reg_.channelsOpened));
+  const churn = (k: 'declared' | 'created' | 'deleted') => (): Sample[] =>
+    one(ctx.broker.vhostNames().reduce((n, name) => n + (ctx.broker.vhost(name)?.queueChurn[k] ?? 0), 0));
+  counter(reg, 'rabbitmq_queues_declared_total', 'Total number of queues declared', [], churn('declared'));
+  counter(reg, 'rabbitmq_queues_created_total', 'Total number of queues created', [], churn('created'));
+  counter(reg, 'rabbitmq_queues_deleted_total', 'Total number of queues deleted', [], churn('deleted'));
   counter(reg, 'rabbitmq_channels_closed_total', 'Total number of channels closed', [], () => one(reg_.channelsOpened - reg_.channelCount));
   const res = (): ReturnType<ManagementContext['resources']> => ctx.resources();
   gauge(reg, 'rabbitmq_process_resident_memory_bytes', 'Memory used in bytes', [], () => one(res().memUsed));
