@@ -10,26 +10,24 @@
  * (ctl-client.ts).
  */
 import { CtlClient, CtlError, EXIT_USAGE } from './ctl-client.js';
-import { LISTS, renderList, selectColumns, type OutputOptions } from './ctl-output.js';
-import { VERBS, type Invocation } from './ctl-verbs.js';
-
-export interface ParsedArgs {
-  readonly verb: string;
-  readonly args: string[];
-  readonly flags: Set<string>;
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-  readonly vhost: string;
-  readonly timeoutS: number;
-  readonly out: OutputOptions;
-}
+import { LISTS, renderList, selectColumns } from './ctl-output.js';
+import { VERBS, type Invocation, type ParsedArgs } from './ctl-verbs.js';
 
 const WITH_VALUE: Readonly<Record<string, string>> = {
-  '-H': 'host', '--host': 'host', '-P': 'port', '--port': 'port', '-u': 'user', '--username': 'user',
-  '--password': 'password', '-p': 'vhost', '--vhost': 'vhost', '-t': 'timeout', '--timeout': 'timeout',
-  '--formatter': 'formatter', '-n': 'node', '--node': 'node',
+  '-H': 'host',
+  '--host': 'host',
+  '-P': 'port',
+  '--port': 'port',
+  '-u': 'user',
+  '--username': 'user',
+  '--password': 'password',
+  '-p': 'vhost',
+  '--vhost': 'vhost',
+  '-t': 'timeout',
+  '--timeout': 'timeout',
+  '--formatter': 'formatter',
+  '-n': 'node',
+  '--node': 'node',
 };
 
 export function parseCtlArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgs {
@@ -66,11 +64,16 @@ export function parseCtlArgs(argv: readonly string[], env: Readonly<Record<strin
     password: values['password'] ?? env['AMQPCTL_PASSWORD'] ?? 'guest',
     vhost: values['vhost'] ?? '/',
     timeoutS,
-    out: { quiet: silent || flags.has('-q') || flags.has('--quiet'), headers: !silent && !flags.has('--no-table-headers'), json: formatter === 'json' },
+    out: {
+      quiet: silent || flags.has('-q') || flags.has('--quiet'),
+      headers: !silent && !flags.has('--no-table-headers'),
+      json: formatter === 'json',
+    },
   };
 }
 
-export const USAGE = `Usage: amqpctl [-H host] [-P management-port] [-u user] [--password pass] [-p vhost] [-q] [-s] [--formatter json] <command> [args]
+export const USAGE = `Usage: amqpctl [-H host] [-P management-port] [-u user] [--password pass] [-p vhost]
+               [-q] [-s] [--formatter json] <command> [args]
 
 Commands:
   ${[...Object.keys(LISTS), ...Object.keys(VERBS)].sort().join('\n  ')}
@@ -85,9 +88,13 @@ async function runList(inv: Invocation): Promise<string> {
 }
 
 /** Runs one command; returns what to print and the exit code (errors are thrown as CtlError). */
-export async function runCtl(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<{ stdout: string; code: number }> {
+export async function runCtl(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ stdout: string; code: number }> {
   const a = parseCtlArgs(argv, env);
-  if (a.verb === '' || a.verb === 'help' || a.flags.has('--help') || a.flags.has('-h')) return { stdout: USAGE, code: a.verb === '' && !a.flags.has('--help') ? EXIT_USAGE : 0 };
+  if (a.verb === '' || a.verb === 'help' || a.flags.has('--help') || a.flags.has('-h'))
+    return { stdout: USAGE, code: a.verb === '' && !a.flags.has('--help') ? EXIT_USAGE : 0 };
   const client = new CtlClient({ host: a.host, port: a.port, user: a.user, password: a.password, timeoutMs: a.timeoutS * 1000 });
   const inv: Invocation = { a, client };
   const verb = VERBS[a.verb];

@@ -40,7 +40,13 @@ export class CtlClient {
   }
 
   /** One call; `okStatuses` other than 2xx are returned too (health checks answer 503). */
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, okStatuses: readonly number[] = []): Promise<Reply> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    okStatuses: readonly number[] = [],
+  ): Promise<Reply> {
     const auth = Buffer.from(`${this.opts.user}:${this.opts.password}`).toString('base64');
     let res: Response;
     try {
@@ -52,7 +58,10 @@ export class CtlClient {
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new CtlError(`cannot reach the broker's management API at ${this.base} (${cause}): is amqpd running, with --management-port ${this.opts.port}?`, EXIT_UNAVAILABLE);
+      throw new CtlError(
+        `cannot reach the broker's management API at ${this.base} (${cause}): is amqpd running, with --management-port ${this.opts.port}?`,
+        EXIT_UNAVAILABLE,
+      );
     }
     const text = await res.text();
     const parsed: unknown = text === '' ? undefined : safeJson(text);

@@ -26,7 +26,11 @@ const v = encodeURIComponent;
 
 export const LISTS: Readonly<Record<string, ListSpec>> = {
   list_queues: { path: (h) => `/api/queues/${v(h)}`, banner: (h) => `Listing queues for vhost ${h} ...`, defaults: ['name', 'messages'] },
-  list_exchanges: { path: (h) => `/api/exchanges/${v(h)}`, banner: (h) => `Listing exchanges for vhost ${h} ...`, defaults: ['name', 'type'] },
+  list_exchanges: {
+    path: (h) => `/api/exchanges/${v(h)}`,
+    banner: (h) => `Listing exchanges for vhost ${h} ...`,
+    defaults: ['name', 'type'],
+  },
   list_bindings: {
     path: (h) => `/api/bindings/${v(h)}`,
     banner: (h) => `Listing bindings for vhost ${h}...`,
@@ -34,8 +38,18 @@ export const LISTS: Readonly<Record<string, ListSpec>> = {
     fields: { source_name: 'source', destination_name: 'destination', destination_kind: 'destination_type' },
     constants: { source_kind: 'exchange' },
   },
-  list_connections: { path: () => '/api/connections', banner: () => 'Listing connections ...', defaults: ['user', 'peer_host', 'peer_port', 'state'], fields: { pid: 'name' } },
-  list_channels: { path: () => '/api/channels', banner: () => 'Listing channels ...', defaults: ['pid', 'user', 'consumer_count', 'messages_unacknowledged'], fields: { pid: 'name', connection: 'connection_details.name' } },
+  list_connections: {
+    path: () => '/api/connections',
+    banner: () => 'Listing connections ...',
+    defaults: ['user', 'peer_host', 'peer_port', 'state'],
+    fields: { pid: 'name' },
+  },
+  list_channels: {
+    path: () => '/api/channels',
+    banner: () => 'Listing channels ...',
+    defaults: ['pid', 'user', 'consumer_count', 'messages_unacknowledged'],
+    fields: { pid: 'name', connection: 'connection_details.name' },
+  },
   list_consumers: {
     path: (h) => `/api/consumers/${v(h)}`,
     banner: (h) => `Listing consumers in vhost ${h} ...`,
@@ -44,7 +58,11 @@ export const LISTS: Readonly<Record<string, ListSpec>> = {
   },
   list_vhosts: { path: () => '/api/vhosts', banner: () => 'Listing vhosts ...', defaults: ['name'] },
   list_users: { path: () => '/api/users', banner: () => 'Listing users ...', defaults: ['user', 'tags'], fields: { user: 'name' } },
-  list_permissions: { path: (h) => `/api/vhosts/${v(h)}/permissions`, banner: (h) => `Listing permissions for vhost "${h}" ...`, defaults: ['user', 'configure', 'write', 'read'] },
+  list_permissions: {
+    path: (h) => `/api/vhosts/${v(h)}/permissions`,
+    banner: (h) => `Listing permissions for vhost "${h}" ...`,
+    defaults: ['user', 'configure', 'write', 'read'],
+  },
 };
 
 function dig(o: unknown, dotted: string): unknown {
@@ -74,7 +92,6 @@ function show(x: unknown): string {
   if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return x.toString();
   return JSON.stringify(x) ?? '';
 }
-
 
 export function renderList(banner: string, rows: readonly Record<string, unknown>[], columns: readonly string[], o: OutputOptions): string {
   if (o.json) return `${JSON.stringify(rows)}\n`;

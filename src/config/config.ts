@@ -146,7 +146,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'Prometheus /metrics port, as RabbitMQ\'s (0: off)',
     check: intRange(0, 65535),
   },
-  { key: 'clusterName', flag: 'cluster-name', kind: 'string', default: 'amqpd', describe: 'Cluster name shown by the management API and metrics', check: nonEmpty },
+  {
+    key: 'clusterName',
+    flag: 'cluster-name',
+    kind: 'string',
+    default: 'amqpd',
+    describe: 'Cluster name shown by the management API and metrics',
+    check: nonEmpty,
+  },
 ];
 
 export function envVarName(flag: string): string {

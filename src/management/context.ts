@@ -8,11 +8,15 @@
  */
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
-import type { BasicProperties, BasicPropertiesInit } from '../codec/properties.js';
+import type { Message } from '../broker/api.js';
 import type { Clock } from '../util/clock.js';
 import type { NodeResources } from './node-resources.js';
 import type { RateSampler } from './rates.js';
 import type { UserDirectory } from './users.js';
+
+/** Message properties as the engine holds them (the codec's shape, named through the broker). */
+export type BasicProperties = Message['properties'];
+export type BasicPropertiesInit = { readonly [K in keyof BasicProperties]?: BasicProperties[K] };
 
 export interface NodeIdentity {
   /** RabbitMQ's node name, `rabbit@host` style. */

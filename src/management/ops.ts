@@ -9,8 +9,7 @@
 import { createSession, type Session } from '../broker/session.js';
 import type { Vhost } from '../broker/vhost.js';
 import type { Envelope } from '../broker/api.js';
-import type { BasicPropertiesInit } from '../codec/properties.js';
-import type { ManagementContext } from './context.js';
+import type { BasicPropertiesInit, ManagementContext } from './context.js';
 import { jsonToTable, tableToJson, type Json } from './field-json.js';
 import { badRequest } from './http.js';
 
@@ -72,10 +71,25 @@ export function propertiesFromJson(j: unknown): BasicPropertiesInit {
 }
 
 /** Routes one message from `exchange`; true when it reached at least one queue. */
-export function publishMessage(ctx: ManagementContext, vhost: Vhost, exchange: string, routingKey: string, init: BasicPropertiesInit, body: Buffer): boolean {
+export function publishMessage(
+  ctx: ManagementContext,
+  vhost: Vhost,
+  exchange: string,
+  routingKey: string,
+  init: BasicPropertiesInit,
+  body: Buffer,
+): boolean {
   const rawProperties = ctx.encodeProperties(init);
   const properties = ctx.decodeProperties(rawProperties);
-  const message = { id: vhost.nextMessageId(), exchange, routingKey, rawProperties, properties, body, persistent: properties.deliveryMode === 2 };
+  const message = {
+    id: vhost.nextMessageId(),
+    exchange,
+    routingKey,
+    rawProperties,
+    properties,
+    body,
+    persistent: properties.deliveryMode === 2,
+  };
   const r = vhost.publish(exchange, message);
   return r.routedQueues > 0 || r.held === true;
 }
@@ -104,8 +118,7 @@ export function getMessages(ctx: ManagementContext, vhost: Vhost, queue: string,
   else if (req.ackmode === 'ack_requeue_false') {
     for (const e of taken) q.ack(e);
     q.counters.acked += taken.length;
-  }
-  else for (const e of taken) q.reject(e, false);
+  } else for (const e of taken) q.reject(e, false);
   return out;
 }
 

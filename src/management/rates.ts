@@ -104,4 +104,3 @@ function rateOf(r: Readings | undefined, field: CounterField): number {
   const diff = field(r.last) - field(r.prev);
   return Math.max(0, diff) / ((r.lastAt - r.prevAt) / 1000);
 }
-

@@ -15,7 +15,7 @@ export type Need = 'management' | 'monitoring' | 'policymaker' | 'administrator'
 export interface Route {
   readonly method: string;
   readonly path: string;
-  /** The tag the caller needs (default: any management tag). */
+  /** The tag the caller needs (default: one of the management tags). */
   readonly need?: Need;
   readonly handler: (req: ApiRequest, ctx: ManagementContext) => ApiReply | Promise<ApiReply>;
 }
@@ -28,7 +28,10 @@ export interface Match {
 /** Splits and decodes a path; undefined when a segment is badly encoded. */
 export function segments(path: string): string[] | undefined {
   try {
-    return path.split('/').filter((s, i, all) => s !== '' || (i > 0 && i < all.length - 1)).map((s) => decodeURIComponent(s));
+    return path
+      .split('/')
+      .filter((s, i, all) => s !== '' || (i > 0 && i < all.length - 1))
+      .map((s) => decodeURIComponent(s));
   } catch {
     return undefined;
   }

@@ -23,7 +23,8 @@ const permissionJson = (p: PermissionInfo): Obj => ({ user: p.user, vhost: p.vho
 
 function admin(ctx: ManagementContext): UserAdmin {
   const a = ctx.users.admin;
-  if (a === undefined) throw new ApiError(501, 'not_implemented', 'user management is not available yet: only the configured default user exists');
+  if (a === undefined)
+    throw new ApiError(501, 'not_implemented', 'user management is not available yet: only the configured default user exists');
   return a;
 }
 
@@ -35,7 +36,11 @@ function userFor(req: ApiRequest, ctx: ManagementContext): UserInfo {
 
 function tagsOf(v: unknown): string[] {
   if (Array.isArray(v)) return v.map(String);
-  if (typeof v === 'string') return v.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
   return [];
 }
 
@@ -56,7 +61,13 @@ async function putPermission(req: ApiRequest, ctx: ManagementContext): Promise<A
   const v = vhostFor(ctx, req);
   const user = userFor(req, ctx);
   const body = await req.body();
-  const p = { user: user.name, vhost: v.name, configure: stringField(body, 'configure', ''), write: stringField(body, 'write', ''), read: stringField(body, 'read', '') };
+  const p = {
+    user: user.name,
+    vhost: v.name,
+    configure: stringField(body, 'configure', ''),
+    write: stringField(body, 'write', ''),
+    read: stringField(body, 'read', ''),
+  };
   return admin(ctx).setPermissions(p) ? created() : noContent();
 }
 
@@ -82,7 +93,15 @@ export function exportDefinitions(ctx: ManagementContext, req: ApiRequest, only?
     for (const name of v.exchangeNames()) {
       const x = v.exchange(name);
       if (x === undefined || name.startsWith('amq.')) continue;
-      exchanges.push({ name, vhost: v.name, type: x.type, durable: x.durable, auto_delete: x.autoDelete, internal: x.internal, arguments: tableToJson(x.arguments) });
+      exchanges.push({
+        name,
+        vhost: v.name,
+        type: x.type,
+        durable: x.durable,
+        auto_delete: x.autoDelete,
+        internal: x.internal,
+        arguments: tableToJson(x.arguments),
+      });
       for (const b of x.bindings.values()) {
         const j = bindingJson(b, v.name);
         delete j['properties_key'];
@@ -92,13 +111,32 @@ export function exportDefinitions(ctx: ManagementContext, req: ApiRequest, only?
   }
   const strip = (o: Obj): Obj => (only === undefined ? o : Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'vhost')));
   const version = ctx.identity.version;
-  const head = only === undefined ? { rabbit_version: version, rabbitmq_version: version, product_name: ctx.identity.product, product_version: version } : { rabbit_version: version };
-  const users = ctx.users.users().map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: {} }));
+  const head =
+    only === undefined
+      ? { rabbit_version: version, rabbitmq_version: version, product_name: ctx.identity.product, product_version: version }
+      : { rabbit_version: version };
+  const users = ctx.users
+    .users()
+    .map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: {} }));
   const global =
     only === undefined
-      ? { users, vhosts: vhosts.map((v) => ({ name: v.name, limits: [], metadata: { description: '', tags: [] } })), permissions: ctx.users.permissions(vhosts.map((v) => v.name)).map(permissionJson), topic_permissions: [], global_parameters: [] }
+      ? {
+          users,
+          vhosts: vhosts.map((v) => ({ name: v.name, limits: [], metadata: { description: '', tags: [] } })),
+          permissions: ctx.users.permissions(vhosts.map((v) => v.name)).map(permissionJson),
+          topic_permissions: [],
+          global_parameters: [],
+        }
       : {};
-  return { ...head, ...global, parameters: [], policies: [], queues: queues.map(strip), exchanges: exchanges.map(strip), bindings: bindings.map(strip) };
+  return {
+    ...head,
+    ...global,
+    parameters: [],
+    policies: [],
+    queues: queues.map(strip),
+    exchanges: exchanges.map(strip),
+    bindings: bindings.map(strip),
+  };
 }
 
 async function importDefinitions(req: ApiRequest, ctx: ManagementContext, vhost?: string): Promise<ApiReply> {
@@ -110,7 +148,10 @@ async function importDefinitions(req: ApiRequest, ctx: ManagementContext, vhost?
 
 function definitions(req: ApiRequest, ctx: ManagementContext, vhost?: string): ApiReply {
   const doc = ctx.definitions !== undefined ? ctx.definitions.export(vhost) : exportDefinitions(ctx, req, vhost);
-  const headers: Record<string, string> = req.query.get('download') !== null ? { 'Content-Disposition': `attachment; filename="${req.query.get('download') ?? 'definitions.json'}"` } : {};
+  const headers: Record<string, string> =
+    req.query.get('download') !== null
+      ? { 'Content-Disposition': `attachment; filename="${req.query.get('download') ?? 'definitions.json'}"` }
+      : {};
   return { status: 200, body: doc, headers };
 }
 
@@ -125,18 +166,58 @@ function clearPermission(req: ApiRequest, ctx: ManagementContext): ApiReply {
 }
 
 export const ADMIN_ROUTES: readonly Route[] = [
-  { method: 'GET', path: '/api/users', need: 'administrator', handler: (req, ctx) => ok(listReply({ items: ctx.users.users(), nameOf: (u) => u.name, toJson: userJson }, req.query)) },
-  { method: 'GET', path: '/api/users/:user', need: 'administrator', handler: (req, ctx) => ok(pickColumns(userJson(userFor(req, ctx)), req.query)) },
+  {
+    method: 'GET',
+    path: '/api/users',
+    need: 'administrator',
+    handler: (req, ctx) => ok(listReply({ items: ctx.users.users(), nameOf: (u) => u.name, toJson: userJson }, req.query)),
+  },
+  {
+    method: 'GET',
+    path: '/api/users/:user',
+    need: 'administrator',
+    handler: (req, ctx) => ok(pickColumns(userJson(userFor(req, ctx)), req.query)),
+  },
   { method: 'PUT', path: '/api/users/:user', need: 'administrator', handler: putUser },
   { method: 'DELETE', path: '/api/users/:user', need: 'administrator', handler: deleteUser },
-  { method: 'GET', path: '/api/users/:user/permissions', need: 'administrator', handler: (req, ctx) => ok(permissions(ctx, req).filter((p) => p.user === userFor(req, ctx).name).map(permissionJson)) },
+  {
+    method: 'GET',
+    path: '/api/users/:user/permissions',
+    need: 'administrator',
+    handler: (req, ctx) =>
+      ok(
+        permissions(ctx, req)
+          .filter((p) => p.user === userFor(req, ctx).name)
+          .map(permissionJson),
+      ),
+  },
   { method: 'GET', path: '/api/permissions', need: 'administrator', handler: (req, ctx) => ok(permissions(ctx, req).map(permissionJson)) },
-  { method: 'GET', path: '/api/vhosts/:vhost/permissions', need: 'administrator', handler: (req, ctx) => ok(ctx.users.permissions([vhostFor(ctx, req).name]).map(permissionJson)) },
-  { method: 'GET', path: '/api/permissions/:vhost/:user', need: 'administrator', handler: (req, ctx) => ok(permissionJson(onePermission(req, ctx))) },
+  {
+    method: 'GET',
+    path: '/api/vhosts/:vhost/permissions',
+    need: 'administrator',
+    handler: (req, ctx) => ok(ctx.users.permissions([vhostFor(ctx, req).name]).map(permissionJson)),
+  },
+  {
+    method: 'GET',
+    path: '/api/permissions/:vhost/:user',
+    need: 'administrator',
+    handler: (req, ctx) => ok(permissionJson(onePermission(req, ctx))),
+  },
   { method: 'PUT', path: '/api/permissions/:vhost/:user', need: 'administrator', handler: putPermission },
   { method: 'DELETE', path: '/api/permissions/:vhost/:user', need: 'administrator', handler: clearPermission },
   { method: 'GET', path: '/api/definitions', need: 'administrator', handler: (req, ctx) => definitions(req, ctx) },
   { method: 'POST', path: '/api/definitions', need: 'administrator', handler: (req, ctx) => importDefinitions(req, ctx) },
-  { method: 'GET', path: '/api/definitions/:vhost', need: 'administrator', handler: (req, ctx) => definitions(req, ctx, vhostFor(ctx, req).name) },
-  { method: 'POST', path: '/api/definitions/:vhost', need: 'administrator', handler: (req, ctx) => importDefinitions(req, ctx, vhostFor(ctx, req).name) },
+  {
+    method: 'GET',
+    path: '/api/definitions/:vhost',
+    need: 'administrator',
+    handler: (req, ctx) => definitions(req, ctx, vhostFor(ctx, req).name),
+  },
+  {
+    method: 'POST',
+    path: '/api/definitions/:vhost',
+    need: 'administrator',
+    handler: (req, ctx) => importDefinitions(req, ctx, vhostFor(ctx, req).name),
+  },
 ];

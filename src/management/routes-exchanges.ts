@@ -170,21 +170,43 @@ function bindingRoutes(letter: 'q' | 'e', kind: 'queue' | 'exchange'): Route[] {
 
 function exchangeSide(req: ApiRequest, ctx: ManagementContext, side: 'source' | 'destination'): ApiReply {
   const [v, x] = exchangeFor(ctx, req);
-  const rows = allBindings(v).filter((b) => (side === 'source' ? b['source'] === (x?.name ?? '') : b['destination_type'] === 'exchange' && b['destination'] === x?.name));
+  const rows = allBindings(v).filter((b) =>
+    side === 'source' ? b['source'] === (x?.name ?? '') : b['destination_type'] === 'exchange' && b['destination'] === x?.name,
+  );
   return ok(rows);
 }
 
 export const EXCHANGE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/exchanges', handler: (req, ctx) => list(req, ctx, visibleVhosts(ctx, req)) },
   { method: 'GET', path: '/api/exchanges/:vhost', handler: (req, ctx) => list(req, ctx, [vhostFor(ctx, req)]) },
-  { method: 'GET', path: '/api/exchanges/:vhost/:exchange', handler: (req, ctx) => ok(pickColumns(xJson(...exchangeFor(ctx, req), ctx), req.query)) },
+  {
+    method: 'GET',
+    path: '/api/exchanges/:vhost/:exchange',
+    handler: (req, ctx) => ok(pickColumns(xJson(...exchangeFor(ctx, req), ctx), req.query)),
+  },
   { method: 'PUT', path: '/api/exchanges/:vhost/:exchange', handler: put },
   { method: 'DELETE', path: '/api/exchanges/:vhost/:exchange', handler: del },
   { method: 'POST', path: '/api/exchanges/:vhost/:exchange/publish', handler: publish },
   { method: 'GET', path: '/api/exchanges/:vhost/:exchange/bindings/source', handler: (req, ctx) => exchangeSide(req, ctx, 'source') },
-  { method: 'GET', path: '/api/exchanges/:vhost/:exchange/bindings/destination', handler: (req, ctx) => exchangeSide(req, ctx, 'destination') },
-  { method: 'GET', path: '/api/bindings', handler: (req, ctx) => ok(listReply({ items: visibleVhosts(ctx, req).flatMap(allBindings), nameOf: (b) => String(b['source']), toJson: (b) => b }, req.query)) },
-  { method: 'GET', path: '/api/bindings/:vhost', handler: (req, ctx) => ok(listReply({ items: allBindings(vhostFor(ctx, req)), nameOf: (b) => String(b['source']), toJson: (b) => b }, req.query)) },
+  {
+    method: 'GET',
+    path: '/api/exchanges/:vhost/:exchange/bindings/destination',
+    handler: (req, ctx) => exchangeSide(req, ctx, 'destination'),
+  },
+  {
+    method: 'GET',
+    path: '/api/bindings',
+    handler: (req, ctx) =>
+      ok(
+        listReply({ items: visibleVhosts(ctx, req).flatMap(allBindings), nameOf: (b) => String(b['source']), toJson: (b) => b }, req.query),
+      ),
+  },
+  {
+    method: 'GET',
+    path: '/api/bindings/:vhost',
+    handler: (req, ctx) =>
+      ok(listReply({ items: allBindings(vhostFor(ctx, req)), nameOf: (b) => String(b['source']), toJson: (b) => b }, req.query)),
+  },
   ...bindingRoutes('q', 'queue'),
   ...bindingRoutes('e', 'exchange'),
 ];

@@ -21,8 +21,18 @@ function seesAll(req: ApiRequest): boolean {
   return req.user.tags.includes('administrator') || req.user.tags.includes('monitoring');
 }
 
-function visible<T extends { readonly user: string; readonly vhost: string }>(req: ApiRequest, ctx: ManagementContext, items: readonly T[], vhost?: string): T[] {
-  return items.filter((c) => (vhost === undefined || c.vhost === vhost) && (seesAll(req) || c.user === req.user.name) && ctx.users.canAccess(req.user.name, c.vhost));
+function visible<T extends { readonly user: string; readonly vhost: string }>(
+  req: ApiRequest,
+  ctx: ManagementContext,
+  items: readonly T[],
+  vhost?: string,
+): T[] {
+  return items.filter(
+    (c) =>
+      (vhost === undefined || c.vhost === vhost) &&
+      (seesAll(req) || c.user === req.user.name) &&
+      ctx.users.canAccess(req.user.name, c.vhost),
+  );
 }
 
 function connectionsByName(ctx: ManagementContext): Map<string, ConnectionInfo> {
@@ -51,7 +61,9 @@ function closeConnection(req: ApiRequest, ctx: ManagementContext): ApiReply {
 
 function listChannels(req: ApiRequest, ctx: ManagementContext, filter: { vhost?: string; connection?: string }): ApiReply {
   const conns = connectionsByName(ctx);
-  const items = visible(req, ctx, ctx.broker.registry.channels(), filter.vhost).filter((ch) => filter.connection === undefined || ch.connection === filter.connection);
+  const items = visible(req, ctx, ctx.broker.registry.channels(), filter.vhost).filter(
+    (ch) => filter.connection === undefined || ch.connection === filter.connection,
+  );
   return ok(listReply({ items, nameOf: (c) => c.name, toJson: (c) => channelJson(c, conns.get(c.connection), ctx) }, req.query));
 }
 
@@ -72,9 +84,17 @@ function listConsumers(req: ApiRequest, ctx: ManagementContext, vhost?: string):
 
 export const LIVE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/connections', handler: (req, ctx) => listConnections(req, ctx) },
-  { method: 'GET', path: '/api/connections/:name', handler: (req, ctx) => ok(pickColumns(connectionJson(connectionFor(req, ctx), ctx), req.query)) },
+  {
+    method: 'GET',
+    path: '/api/connections/:name',
+    handler: (req, ctx) => ok(pickColumns(connectionJson(connectionFor(req, ctx), ctx), req.query)),
+  },
   { method: 'DELETE', path: '/api/connections/:name', handler: closeConnection },
-  { method: 'GET', path: '/api/connections/:name/channels', handler: (req, ctx) => listChannels(req, ctx, { connection: connectionFor(req, ctx).name }) },
+  {
+    method: 'GET',
+    path: '/api/connections/:name/channels',
+    handler: (req, ctx) => listChannels(req, ctx, { connection: connectionFor(req, ctx).name }),
+  },
   { method: 'GET', path: '/api/vhosts/:vhost/connections', handler: (req, ctx) => listConnections(req, ctx, vhostFor(ctx, req).name) },
   { method: 'GET', path: '/api/channels', handler: (req, ctx) => listChannels(req, ctx, {}) },
   { method: 'GET', path: '/api/channels/:name', handler: oneChannel },

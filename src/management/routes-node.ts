@@ -62,11 +62,20 @@ function overview(req: ApiRequest, ctx: ManagementContext): ApiReply {
       messages_unacknowledged: unacked,
       messages_unacknowledged_details: { rate: 0 },
     },
-    object_totals: { channels: reg.channelCount, connections: reg.connectionCount, consumers: reg.consumerCount, exchanges: t.exchanges, queues: t.queues },
+    object_totals: {
+      channels: reg.channelCount,
+      connections: reg.connectionCount,
+      consumers: reg.consumerCount,
+      exchanges: t.exchanges,
+      queues: t.queues,
+    },
     statistics_db_event_queue: 0,
     node: id.node,
     listeners: ctx.listeners().map((l) => ({ node: id.node, protocol: l.protocol, ip_address: l.ip, port: l.port, socket_opts: {} })),
-    contexts: ctx.listeners().filter((l) => l.protocol === 'http').map((l) => ({ node: id.node, description: 'RabbitMQ Management', path: '/', port: String(l.port) })),
+    contexts: ctx
+      .listeners()
+      .filter((l) => l.protocol === 'http')
+      .map((l) => ({ node: id.node, description: 'RabbitMQ Management', path: '/', port: String(l.port) })),
   });
 }
 
@@ -148,7 +157,10 @@ const ALIVENESS_QUEUE = 'aliveness-test';
 function aliveness(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const v = vhostFor(ctx, req);
   const session = managementSession(ctx, req.user.name, v.name);
-  v.queueDeclare({ name: ALIVENESS_QUEUE, passive: false, durable: false, exclusive: false, autoDelete: false, arguments: new Map() }, session);
+  v.queueDeclare(
+    { name: ALIVENESS_QUEUE, passive: false, durable: false, exclusive: false, autoDelete: false, arguments: new Map() },
+    session,
+  );
   publishMessage(ctx, v, '', ALIVENESS_QUEUE, {}, Buffer.from('test_message'));
   const e = v.basicGet(ALIVENESS_QUEUE, session);
   if (e === undefined) return { status: 503, body: { status: 'failed', reason: 'aliveness test message was not delivered' } };
@@ -161,7 +173,10 @@ const passed = (): ApiReply => ok({ status: 'ok' });
 
 function alarmsCheck(_req: ApiRequest, ctx: ManagementContext): ApiReply {
   const r = ctx.resources();
-  const alarms = [...(r.memAlarm ? [{ node: ctx.identity.node, resource: 'memory' }] : []), ...(r.diskFreeAlarm ? [{ node: ctx.identity.node, resource: 'disk' }] : [])];
+  const alarms = [
+    ...(r.memAlarm ? [{ node: ctx.identity.node, resource: 'memory' }] : []),
+    ...(r.diskFreeAlarm ? [{ node: ctx.identity.node, resource: 'disk' }] : []),
+  ];
   return alarms.length === 0 ? passed() : failed('resource alarm(s) in effect', { alarms });
 }
 
@@ -171,13 +186,23 @@ function portCheck(req: ApiRequest, ctx: ManagementContext): ApiReply {
   return ports.includes(port) ? passed() : failed(`No active listener on port ${param(req, 'port')}`, { missing: port, ports });
 }
 
-const PROTOCOL_ALIASES: Readonly<Record<string, string>> = { amqp: 'amqp', amqp091: 'amqp', 'amqp0-9-1': 'amqp', 'amqp0.9.1': 'amqp', http: 'http', prometheus: 'http/prometheus', 'http/prometheus': 'http/prometheus' };
+const PROTOCOL_ALIASES: Readonly<Record<string, string>> = {
+  amqp: 'amqp',
+  amqp091: 'amqp',
+  'amqp0-9-1': 'amqp',
+  'amqp0.9.1': 'amqp',
+  http: 'http',
+  prometheus: 'http/prometheus',
+  'http/prometheus': 'http/prometheus',
+};
 
 function protocolCheck(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const asked = param(req, 'protocol');
   const protocols = ctx.listeners().map((l) => l.protocol as string);
   const p = PROTOCOL_ALIASES[asked.toLowerCase()];
-  return p !== undefined && protocols.includes(p) ? passed() : failed(`No active listener for protocol ${asked}`, { missing: asked, protocols });
+  return p !== undefined && protocols.includes(p)
+    ? passed()
+    : failed(`No active listener for protocol ${asked}`, { missing: asked, protocols });
 }
 
 export const NODE_ROUTES: readonly Route[] = [
@@ -185,7 +210,12 @@ export const NODE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/whoami', handler: (req) => ok({ name: req.user.name, tags: req.user.tags, is_internal_user: true }) },
   { method: 'GET', path: '/api/cluster-name', handler: (_r, ctx) => ok({ name: ctx.identity.clusterName }) },
   { method: 'GET', path: '/api/extensions', handler: () => ok([]) },
-  { method: 'GET', path: '/api/nodes', need: 'monitoring', handler: (req, ctx) => ok(listReply({ items: [nodeJson(ctx)], nameOf: (n) => String(n['name']), toJson: (n) => n }, req.query)) },
+  {
+    method: 'GET',
+    path: '/api/nodes',
+    need: 'monitoring',
+    handler: (req, ctx) => ok(listReply({ items: [nodeJson(ctx)], nameOf: (n) => String(n['name']), toJson: (n) => n }, req.query)),
+  },
   { method: 'GET', path: '/api/nodes/:node', need: 'monitoring', handler: (req, ctx) => ok(pickColumns(nodeNamed(req, ctx), req.query)) },
   {
     method: 'GET',
@@ -194,10 +224,22 @@ export const NODE_ROUTES: readonly Route[] = [
     handler: (req, ctx) => {
       const n = nodeNamed(req, ctx);
       const m = process.memoryUsage();
-      return ok({ memory: { total: { erlang: n['mem_used'], rss: m.rss, allocated: m.heapTotal }, code: 0, other_proc: m.heapUsed, binary: m.arrayBuffers } });
+      return ok({
+        memory: {
+          total: { erlang: n['mem_used'], rss: m.rss, allocated: m.heapTotal },
+          code: 0,
+          other_proc: m.heapUsed,
+          binary: m.arrayBuffers,
+        },
+      });
     },
   },
-  { method: 'GET', path: '/api/vhosts', handler: (req, ctx) => ok(listReply({ items: visibleVhosts(ctx, req), nameOf: (v) => v.name, toJson: (v) => vhostJson(v, ctx) }, req.query)) },
+  {
+    method: 'GET',
+    path: '/api/vhosts',
+    handler: (req, ctx) =>
+      ok(listReply({ items: visibleVhosts(ctx, req), nameOf: (v) => v.name, toJson: (v) => vhostJson(v, ctx) }, req.query)),
+  },
   { method: 'GET', path: '/api/vhosts/:vhost', handler: (req, ctx) => ok(pickColumns(vhostJson(vhostFor(ctx, req), ctx), req.query)) },
   { method: 'PUT', path: '/api/vhosts/:vhost', need: 'administrator', handler: vhostPut },
   { method: 'DELETE', path: '/api/vhosts/:vhost', need: 'administrator', handler: vhostDelete },
@@ -212,4 +254,3 @@ export const NODE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/health/checks/node-is-quorum-critical', need: 'monitoring', handler: passed },
   { method: 'GET', path: '/api/health/checks/node-is-mirror-sync-critical', need: 'monitoring', handler: passed },
 ];
-

@@ -19,10 +19,11 @@ import { bindingJson, defaultBindingJson, queueJson } from './shapes.js';
 
 function queuesOf(vhosts: readonly Vhost[]): Queue[] {
   const out: Queue[] = [];
-  for (const v of vhosts) for (const name of v.queueNames()) {
-    const q = v.queue(name);
-    if (q !== undefined) out.push(q);
-  }
+  for (const v of vhosts)
+    for (const name of v.queueNames()) {
+      const q = v.queue(name);
+      if (q !== undefined) out.push(q);
+    }
   return out;
 }
 
@@ -97,7 +98,11 @@ function bindings(req: ApiRequest, ctx: ManagementContext): ApiReply {
 export const QUEUE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/queues', handler: (req, ctx) => list(req, ctx, visibleVhosts(ctx, req)) },
   { method: 'GET', path: '/api/queues/:vhost', handler: (req, ctx) => list(req, ctx, [vhostFor(ctx, req)]) },
-  { method: 'GET', path: '/api/queues/:vhost/:queue', handler: (req, ctx) => ok(pickColumns(queueJson(queueFor(ctx, req)[1], ctx), req.query)) },
+  {
+    method: 'GET',
+    path: '/api/queues/:vhost/:queue',
+    handler: (req, ctx) => ok(pickColumns(queueJson(queueFor(ctx, req)[1], ctx), req.query)),
+  },
   { method: 'PUT', path: '/api/queues/:vhost/:queue', handler: put },
   { method: 'DELETE', path: '/api/queues/:vhost/:queue', handler: del },
   { method: 'DELETE', path: '/api/queues/:vhost/:queue/contents', handler: purge },

@@ -12,7 +12,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const HASHING_ALGORITHM = 'rabbit_password_hashing_sha256';
 
-/** Tags that open the management API at all (RabbitMQ: any of these). */
+/** Tags that open the management API at all (RabbitMQ: one of these is enough). */
 export const MANAGEMENT_TAGS: readonly string[] = ['administrator', 'monitoring', 'policymaker', 'management'];
 
 export interface UserInfo {

@@ -51,7 +51,11 @@ export async function startHttpListeners(w: HttpWiring): Promise<HttpListeners> 
     encodeProperties,
     decodeProperties: (raw) => decodeProperties(raw),
   };
-  const bind = async <T extends { address(): { port: number } }>(port: number, what: Listener['protocol'], start: (p: number) => Promise<T>): Promise<T | undefined> => {
+  const bind = async <T extends { address(): { port: number } }>(
+    port: number,
+    what: Listener['protocol'],
+    start: (p: number) => Promise<T>,
+  ): Promise<T | undefined> => {
     if (port === 0) return undefined;
     try {
       const s = await start(w.freePorts ? 0 : port);

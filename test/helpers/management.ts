@@ -13,6 +13,7 @@ export interface ApiResult {
   readonly headers: Headers;
   readonly text: string;
   /** The parsed JSON body (undefined when empty). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions dig into API replies
   readonly json: any;
 }
 
@@ -31,7 +32,14 @@ export function basic(user: string, pass: string): string {
 }
 
 export async function withManagement<T>(fn: (m: MgmtServer) => Promise<T>, opts: { clock?: Clock } = {}): Promise<T> {
-  const config = buildConfig({ host: '127.0.0.1', port: 0, dataDir: ':memory:', logLevel: 'silent', managementPort: 15672, prometheusPort: 15692 });
+  const config = buildConfig({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: ':memory:',
+    logLevel: 'silent',
+    managementPort: 15672,
+    prometheusPort: 15692,
+  });
   const log = createRootLogger({ level: (process.env['AMQPD_TEST_LOG'] as 'silent' | undefined) ?? 'silent' });
   const server = await AmqpServer.start({ config, log, freeHttpPorts: true, ...(opts.clock ? { clock: opts.clock } : {}) });
   const amqpPort = server.address().port;
@@ -48,7 +56,11 @@ export async function withManagement<T>(fn: (m: MgmtServer) => Promise<T>, opts:
       const auth = o.auth === undefined ? basic('guest', 'guest') : o.auth;
       if (auth !== null) headers['authorization'] = auth;
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, headers: res.headers, text, json: text === '' ? undefined : JSON.parse(text) };
     },

@@ -15,7 +15,9 @@ const ctl = (port: number, ...args: string[]): Promise<{ stdout: string; code: n
 
 function spawnCtl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['node_modules/vite-node/vite-node.mjs', 'test/helpers/run-ctl.ts', '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['node_modules/vite-node/vite-node.mjs', 'test/helpers/run-ctl.ts', '--', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -38,14 +40,28 @@ describe('amqpctl lists', () => {
     await withManagement(async (m) => {
       await m.api('PUT', '/api/queues/%2F/q1', {});
       await m.api('PUT', '/api/queues/%2F/q2', { durable: false });
-      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'q2', payload: 'x', payload_encoding: 'string' });
-      expect((await ctl(m.httpPort, 'list_queues')).stdout).toBe('Timeout: 60.0 seconds ...\nListing queues for vhost / ...\nname\tmessages\nq1\t0\nq2\t1\n');
-      expect((await ctl(m.httpPort, '-q', 'list_queues', 'name', 'durable', 'messages_ready')).stdout).toBe('name\tdurable\tmessages_ready\nq1\ttrue\t0\nq2\tfalse\t1\n');
+      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: {},
+        routing_key: 'q2',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
+      expect((await ctl(m.httpPort, 'list_queues')).stdout).toBe(
+        'Timeout: 60.0 seconds ...\nListing queues for vhost / ...\nname\tmessages\nq1\t0\nq2\t1\n',
+      );
+      expect((await ctl(m.httpPort, '-q', 'list_queues', 'name', 'durable', 'messages_ready')).stdout).toBe(
+        'name\tdurable\tmessages_ready\nq1\ttrue\t0\nq2\tfalse\t1\n',
+      );
       expect((await ctl(m.httpPort, '-q', '--no-table-headers', 'list_queues', 'name')).stdout).toBe('q1\nq2\n');
-      expect(JSON.parse((await ctl(m.httpPort, '--formatter', 'json', 'list_queues', 'name', 'messages')).stdout)).toEqual([{ name: 'q1', messages: 0 }, { name: 'q2', messages: 1 }]);
+      expect(JSON.parse((await ctl(m.httpPort, '--formatter', 'json', 'list_queues', 'name', 'messages')).stdout)).toEqual([
+        { name: 'q1', messages: 0 },
+        { name: 'q2', messages: 1 },
+      ]);
       const x = (await ctl(m.httpPort, '-q', '-p', '/', 'list_exchanges')).stdout.split('\n');
       expect(x.slice(0, 3)).toEqual(['name\ttype', '\tdirect', 'amq.direct\tdirect']);
-      expect((await ctl(m.httpPort, '-q', 'list_bindings')).stdout).toBe('source_name\tsource_kind\tdestination_name\tdestination_kind\trouting_key\targuments\n\texchange\tq1\tqueue\tq1\t{}\n\texchange\tq2\tqueue\tq2\t{}\n');
+      expect((await ctl(m.httpPort, '-q', 'list_bindings')).stdout).toBe(
+        'source_name\tsource_kind\tdestination_name\tdestination_kind\trouting_key\targuments\n\texchange\tq1\tqueue\tq1\t{}\n\texchange\tq2\tqueue\tq2\t{}\n',
+      );
       expect((await ctl(m.httpPort, '-q', 'list_vhosts')).stdout).toBe('name\n/\n');
       expect((await ctl(m.httpPort, '-q', 'list_users')).stdout).toBe('user\ttags\nguest\t[administrator]\n');
       expect((await ctl(m.httpPort, '-q', 'list_permissions')).stdout).toBe('user\tconfigure\twrite\tread\nguest\t.*\t.*\t.*\n');
@@ -64,7 +80,9 @@ describe('amqpctl lists', () => {
       const [name, user, state] = (conns[1] ?? '').split('\t');
       expect([user, state]).toEqual(['guest', 'running']);
       expect((await ctl(m.httpPort, '-q', 'list_channels', 'user', 'consumer_count')).stdout).toBe('user\tconsumer_count\nguest\t1\n');
-      expect((await ctl(m.httpPort, '-q', 'list_consumers', 'queue_name', 'consumer_tag', 'ack_required')).stdout).toBe('queue_name\tconsumer_tag\tack_required\nwork\ttag-1\ttrue\n');
+      expect((await ctl(m.httpPort, '-q', 'list_consumers', 'queue_name', 'consumer_tag', 'ack_required')).stdout).toBe(
+        'queue_name\tconsumer_tag\tack_required\nwork\ttag-1\ttrue\n',
+      );
       const closed = new Promise<Error>((r) => conn.on('close', r));
       await ctl(m.httpPort, 'close_connection', name ?? '', 'go away');
       expect((await closed).message).toMatch(/CONNECTION_FORCED - go away/);
@@ -76,7 +94,12 @@ describe('amqpctl verbs', () => {
   it('purges and deletes queues (with --if-empty), and passes the health checks', async () => {
     await withManagement(async (m) => {
       await m.api('PUT', '/api/queues/%2F/p', {});
-      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'p', payload: 'x', payload_encoding: 'string' });
+      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: {},
+        routing_key: 'p',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
       await expect(ctl(m.httpPort, 'delete_queue', 'p', '--if-empty')).rejects.toThrow(/not empty/);
       expect((await ctl(m.httpPort, 'purge_queue', 'p')).stdout).toBe("Purging queue 'p' in vhost '/' ...\n");
       expect((await m.api('GET', '/api/queues/%2F/p')).json.messages).toBe(0);
@@ -85,7 +108,9 @@ describe('amqpctl verbs', () => {
       expect((await ctl(m.httpPort, 'ping')).stdout).toMatch(/Ping succeeded\n$/);
       expect((await ctl(m.httpPort, 'check_running')).stdout).toMatch(/is fully booted and running\n$/);
       expect((await ctl(m.httpPort, 'check_alarms')).stdout).toMatch(/reported no alarms, local or clustered\n$/);
-      expect((await ctl(m.httpPort, 'check_port_connectivity')).stdout).toMatch(new RegExp(`Successfully connected to ports ${m.amqpPort}, ${m.httpPort}, ${m.metricsPort} on node`));
+      expect((await ctl(m.httpPort, 'check_port_connectivity')).stdout).toMatch(
+        new RegExp(`Successfully connected to ports ${m.amqpPort}, ${m.httpPort}, ${m.metricsPort} on node`),
+      );
       expect((await ctl(m.httpPort, 'await_startup')).code).toBe(0);
       const status = (await ctl(m.httpPort, 'status')).stdout;
       expect(status).toMatch(/^Status of node rabbit@/);

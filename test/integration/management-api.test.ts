@@ -28,14 +28,19 @@ describe('management API: auth and errors', () => {
     });
   });
 
-  it('gives the engine\'s reasons as 400 bodies (inequivalent redeclare, if-empty delete)', async () => {
+  it("gives the engine's reasons as 400 bodies (inequivalent redeclare, if-empty delete)", async () => {
     await withManagement(async (m) => {
       expect((await m.api('PUT', '/api/queues/%2F/q1', { durable: true })).status).toBe(201);
       expect((await m.api('PUT', '/api/queues/%2F/q1', { durable: true })).status).toBe(204);
       const bad = await m.api('PUT', '/api/queues/%2F/q1', { durable: false });
       expect(bad.status).toBe(400);
       expect(bad.json.reason).toMatch(/inequivalent arg 'durable'/);
-      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'q1', payload: 'x', payload_encoding: 'string' });
+      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: {},
+        routing_key: 'q1',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
       const notEmpty = await m.api('DELETE', '/api/queues/%2F/q1?if-empty=true');
       expect(notEmpty.status).toBe(400);
       expect(notEmpty.json.reason).toMatch(/not empty/);
@@ -47,22 +52,56 @@ describe('management API: auth and errors', () => {
 describe('management API: rabbitmqadmin-shaped calls', () => {
   it('declares with string booleans, publishes, gets, purges, lists with columns and sort, deletes', async () => {
     await withManagement(async (m) => {
-      expect((await m.api('PUT', '/api/queues/%2F/a%2Fb', { durable: 'true', auto_delete: 'false', arguments: { 'x-max-length': 10 } })).status).toBe(201);
+      expect(
+        (await m.api('PUT', '/api/queues/%2F/a%2Fb', { durable: 'true', auto_delete: 'false', arguments: { 'x-max-length': 10 } })).status,
+      ).toBe(201);
       expect((await m.api('PUT', '/api/queues/%2F/zz', { durable: 'false', auto_delete: 'false' })).status).toBe(201);
-      const pub = await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: { headers: { h: 1 }, delivery_mode: 2 }, routing_key: 'a/b', payload: 'aGk=', payload_encoding: 'base64' });
+      const pub = await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: { headers: { h: 1 }, delivery_mode: 2 },
+        routing_key: 'a/b',
+        payload: 'aGk=',
+        payload_encoding: 'base64',
+      });
       expect(pub.json).toEqual({ routed: true });
-      const unrouted = await m.api('POST', '/api/exchanges/%2F/amq.direct/publish', { properties: {}, routing_key: 'none', payload: 'x', payload_encoding: 'string' });
+      const unrouted = await m.api('POST', '/api/exchanges/%2F/amq.direct/publish', {
+        properties: {},
+        routing_key: 'none',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
       expect(unrouted.json).toEqual({ routed: false });
-      const got = await m.api('POST', '/api/queues/%2F/a%2Fb/get', { count: 5, ackmode: 'ack_requeue_true', encoding: 'auto', truncate: 50000 });
+      const got = await m.api('POST', '/api/queues/%2F/a%2Fb/get', {
+        count: 5,
+        ackmode: 'ack_requeue_true',
+        encoding: 'auto',
+        truncate: 50000,
+      });
       expect(got.json).toEqual([
-        { payload_bytes: 2, redelivered: false, exchange: '', routing_key: 'a/b', message_count: 0, properties: { delivery_mode: 2, headers: { h: 1 } }, payload: 'hi', payload_encoding: 'string' },
+        {
+          payload_bytes: 2,
+          redelivered: false,
+          exchange: '',
+          routing_key: 'a/b',
+          message_count: 0,
+          properties: { delivery_mode: 2, headers: { h: 1 } },
+          payload: 'hi',
+          payload_encoding: 'string',
+        },
       ]);
       const again = await m.api('POST', '/api/queues/%2F/a%2Fb/get', { count: 1, ackmode: 'ack_requeue_false', encoding: 'base64' });
       expect(again.json[0]).toMatchObject({ redelivered: true, payload: 'aGk=', payload_encoding: 'base64' });
       expect((await m.api('GET', '/api/queues/%2F/a%2Fb')).json.messages).toBe(0);
-      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'zz', payload: 'x', payload_encoding: 'string' });
+      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: {},
+        routing_key: 'zz',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
       const listed = await m.api('GET', '/api/queues?columns=name,messages,arguments.x-max-length&sort=messages&sort_reverse=true');
-      expect(listed.json).toEqual([{ name: 'zz', messages: 1 }, { name: 'a/b', messages: 0, arguments: { 'x-max-length': 10 } }]);
+      expect(listed.json).toEqual([
+        { name: 'zz', messages: 1 },
+        { name: 'a/b', messages: 0, arguments: { 'x-max-length': 10 } },
+      ]);
       expect((await m.api('DELETE', '/api/queues/%2F/zz/contents')).status).toBe(204);
       expect((await m.api('GET', '/api/queues/%2F/zz')).json.messages_ready).toBe(0);
       expect((await m.api('DELETE', '/api/queues/%2F/zz')).status).toBe(204);
@@ -73,12 +112,35 @@ describe('management API: rabbitmqadmin-shaped calls', () => {
   it('shows the overview fields rabbitmqadmin and Terraform read, and exports definitions', async () => {
     await withManagement(async (m) => {
       await m.api('PUT', '/api/queues/%2F/q1', {});
-      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'q1', payload: 'x', payload_encoding: 'string' });
+      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: {},
+        routing_key: 'q1',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
       const o = (await m.api('GET', '/api/overview')).json;
-      expect(o).toMatchObject({ rabbitmq_version: '3.13.7', cluster_name: 'amqpd', queue_totals: { messages: 1, messages_ready: 1 }, object_totals: { queues: 1 } });
+      expect(o).toMatchObject({
+        rabbitmq_version: '3.13.7',
+        cluster_name: 'amqpd',
+        queue_totals: { messages: 1, messages_ready: 1 },
+        object_totals: { queues: 1 },
+      });
       expect(o.listeners.map((l: { protocol: string; port: number }) => [l.protocol, l.port])).toContainEqual(['amqp', m.amqpPort]);
       const defs = (await m.api('GET', '/api/definitions')).json;
-      expect(Object.keys(defs)).toEqual(expect.arrayContaining(['rabbit_version', 'users', 'vhosts', 'permissions', 'topic_permissions', 'parameters', 'policies', 'queues', 'exchanges', 'bindings']));
+      expect(Object.keys(defs)).toEqual(
+        expect.arrayContaining([
+          'rabbit_version',
+          'users',
+          'vhosts',
+          'permissions',
+          'topic_permissions',
+          'parameters',
+          'policies',
+          'queues',
+          'exchanges',
+          'bindings',
+        ]),
+      );
       expect(defs.queues).toEqual([{ name: 'q1', vhost: '/', durable: true, auto_delete: false, arguments: {} }]);
       expect(defs.users[0]).toMatchObject({ name: 'guest', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['administrator'] });
       expect((await m.api('GET', '/api/whoami')).json).toEqual({ name: 'guest', tags: ['administrator'], is_internal_user: true });
@@ -98,7 +160,18 @@ describe('management API: Flower and KEDA', () => {
       await ch.consume('celery', () => undefined);
       await new Promise((r) => setTimeout(r, 50));
       const [q] = (await m.api('GET', '/api/queues/%2F')).json;
-      expect(q).toMatchObject({ name: 'celery', vhost: '/', type: 'classic', durable: true, auto_delete: false, exclusive: false, messages: 2, messages_ready: 1, messages_unacknowledged: 1, consumers: 1 });
+      expect(q).toMatchObject({
+        name: 'celery',
+        vhost: '/',
+        type: 'classic',
+        durable: true,
+        auto_delete: false,
+        exclusive: false,
+        messages: 2,
+        messages_ready: 1,
+        messages_unacknowledged: 1,
+        consumers: 1,
+      });
       expect(q.idle_since).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       await conn.close();
     });
@@ -106,23 +179,32 @@ describe('management API: Flower and KEDA', () => {
 
   it('pages a regex match as KEDA asks and reports publish/deliver rates from counter differences', async () => {
     const clock = new FakeClock();
-    await withManagement(async (m) => {
-      for (const n of ['celery', 'celery.pidbox', 'other']) await m.api('PUT', `/api/queues/%2F/${n}`, {});
-      clock.advance(5_000); // the sampler's first reading of the new queues
-      const page = (await m.api('GET', '/api/queues/%2F?use_regex=true&name=%5Ecelery&page=1&page_size=1')).json;
-      expect(page).toMatchObject({ filtered_count: 2, item_count: 1, page: 1, page_count: 2, page_size: 1, total_count: 3 });
-      expect(page.items[0].name).toBe('celery');
-      expect((await m.api('GET', '/api/queues/%2F?page=1&page_size=501')).status).toBe(400);
-      for (let i = 0; i < 20; i++) await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'celery', payload: 'x', payload_encoding: 'string' });
-      await m.api('POST', '/api/queues/%2F/celery/get', { count: 5, ackmode: 'ack_requeue_false', encoding: 'auto' });
-      clock.advance(5_000); // one sampling interval (RabbitMQ's 5 s)
-      const q = (await m.api('GET', '/api/queues/%2F/celery')).json;
-      expect(q.message_stats.publish_details.rate).toBe(4); // 20 messages in 5 s
-      expect(q.message_stats.deliver_get_details.rate).toBe(1); // 5 gets in 5 s
-      expect(q.message_stats.publish).toBe(20);
-      clock.advance(5_000);
-      expect((await m.api('GET', '/api/queues/%2F/celery')).json.message_stats.publish_details.rate).toBe(0);
-    }, { clock });
+    await withManagement(
+      async (m) => {
+        for (const n of ['celery', 'celery.pidbox', 'other']) await m.api('PUT', `/api/queues/%2F/${n}`, {});
+        clock.advance(5_000); // the sampler's first reading of the new queues
+        const page = (await m.api('GET', '/api/queues/%2F?use_regex=true&name=%5Ecelery&page=1&page_size=1')).json;
+        expect(page).toMatchObject({ filtered_count: 2, item_count: 1, page: 1, page_count: 2, page_size: 1, total_count: 3 });
+        expect(page.items[0].name).toBe('celery');
+        expect((await m.api('GET', '/api/queues/%2F?page=1&page_size=501')).status).toBe(400);
+        for (let i = 0; i < 20; i++)
+          await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+            properties: {},
+            routing_key: 'celery',
+            payload: 'x',
+            payload_encoding: 'string',
+          });
+        await m.api('POST', '/api/queues/%2F/celery/get', { count: 5, ackmode: 'ack_requeue_false', encoding: 'auto' });
+        clock.advance(5_000); // one sampling interval (RabbitMQ's 5 s)
+        const q = (await m.api('GET', '/api/queues/%2F/celery')).json;
+        expect(q.message_stats.publish_details.rate).toBe(4); // 20 messages in 5 s
+        expect(q.message_stats.deliver_get_details.rate).toBe(1); // 5 gets in 5 s
+        expect(q.message_stats.publish).toBe(20);
+        clock.advance(5_000);
+        expect((await m.api('GET', '/api/queues/%2F/celery')).json.message_stats.publish_details.rate).toBe(0);
+      },
+      { clock },
+    );
   });
 });
 
@@ -130,7 +212,17 @@ describe('management API: Terraform and Telegraf', () => {
   it('creates a binding with 201 and a Location whose last segment is the properties_key, then reads and deletes it', async () => {
     await withManagement(async (m) => {
       expect((await m.api('PUT', '/api/vhosts/%2F', {})).status).toBe(204);
-      expect((await m.api('PUT', '/api/exchanges/%2F/tf.x', { type: 'topic', durable: true, auto_delete: false, internal: false, arguments: {} })).status).toBe(201);
+      expect(
+        (
+          await m.api('PUT', '/api/exchanges/%2F/tf.x', {
+            type: 'topic',
+            durable: true,
+            auto_delete: false,
+            internal: false,
+            arguments: {},
+          })
+        ).status,
+      ).toBe(201);
       await m.api('PUT', '/api/queues/%2F/tf.q', { durable: true, auto_delete: false, arguments: {} });
       const post = await m.api('POST', '/api/bindings/%2F/e/tf.x/q/tf.q', { routing_key: 'a.#', arguments: { k: 'v' } });
       expect(post.status).toBe(201);
@@ -138,7 +230,17 @@ describe('management API: Terraform and Telegraf', () => {
       expect(location).toMatch(/^\/api\/bindings\/%2F\/e\/tf\.x\/q\/tf\.q\/a\.%23~.+/);
       const props = location.split('/').pop() ?? '';
       const list = (await m.api('GET', '/api/bindings/%2F/e/tf.x/q/tf.q')).json;
-      expect(list).toEqual([{ source: 'tf.x', vhost: '/', destination: 'tf.q', destination_type: 'queue', routing_key: 'a.#', arguments: { k: 'v' }, properties_key: props }]);
+      expect(list).toEqual([
+        {
+          source: 'tf.x',
+          vhost: '/',
+          destination: 'tf.q',
+          destination_type: 'queue',
+          routing_key: 'a.#',
+          arguments: { k: 'v' },
+          properties_key: props,
+        },
+      ]);
       expect((await m.api('GET', location)).json.routing_key).toBe('a.#');
       const qb = (await m.api('GET', '/api/queues/%2F/tf.q/bindings')).json;
       expect(qb.map((b: { source: string }) => b.source)).toEqual(['', 'tf.x']);
@@ -171,17 +273,42 @@ describe('management API: live objects and health', () => {
       await ch.prefetch(7);
       await ch.consume('jobs', () => undefined, { consumerTag: 'c1' });
       const [c] = (await m.api('GET', '/api/connections')).json;
-      expect(c).toMatchObject({ node: expect.any(String), protocol: 'AMQP 0-9-1', user: 'guest', vhost: '/', channels: 1, user_provided_name: 'worker-1' });
+      expect(c).toMatchObject({
+        node: expect.any(String),
+        protocol: 'AMQP 0-9-1',
+        user: 'guest',
+        vhost: '/',
+        channels: 1,
+        user_provided_name: 'worker-1',
+      });
       expect(c.client_properties.connection_name).toBe('worker-1');
       expect(typeof c.connected_at).toBe('number');
       const [chan] = (await m.api('GET', '/api/channels')).json;
-      expect(chan).toMatchObject({ number: 1, vhost: '/', confirm: true, consumer_count: 1, prefetch_count: 7, messages_unacknowledged: 0, messages_unconfirmed: 0, connection_details: { name: c.name } });
+      expect(chan).toMatchObject({
+        number: 1,
+        vhost: '/',
+        confirm: true,
+        consumer_count: 1,
+        prefetch_count: 7,
+        messages_unacknowledged: 0,
+        messages_unconfirmed: 0,
+        connection_details: { name: c.name },
+      });
       const [cons] = (await m.api('GET', '/api/consumers/%2F')).json;
-      expect(cons).toMatchObject({ consumer_tag: 'c1', active: true, ack_required: true, exclusive: false, arguments: {}, queue: { name: 'jobs', vhost: '/' } });
+      expect(cons).toMatchObject({
+        consumer_tag: 'c1',
+        active: true,
+        ack_required: true,
+        exclusive: false,
+        arguments: {},
+        queue: { name: 'jobs', vhost: '/' },
+      });
       expect(cons).toHaveProperty('prefetch_count');
       expect(cons).toHaveProperty('consumer_timeout');
       const closed = new Promise<Error>((resolve) => conn.on('close', resolve));
-      const del = await m.api('DELETE', `/api/connections/${encodeURIComponent(c.name)}`, undefined, { headers: { 'X-Reason': 'maintenance window' } });
+      const del = await m.api('DELETE', `/api/connections/${encodeURIComponent(c.name)}`, undefined, {
+        headers: { 'X-Reason': 'maintenance window' },
+      });
       expect(del.status).toBe(204);
       const err = await closed;
       expect(err.message).toMatch(/320/);

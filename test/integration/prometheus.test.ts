@@ -99,7 +99,11 @@ describe('Prometheus /metrics', () => {
       expect(types.get('rabbitmq_global_messages_received_total')).toBe('counter');
       expect(types.get('rabbitmq_queues')).toBe('gauge');
       const id = samples.find((s) => s.name === 'rabbitmq_identity_info');
-      expect(id?.labels).toMatchObject({ rabbitmq_node: expect.stringMatching(/^rabbit@/), rabbitmq_cluster: 'amqpd', rabbitmq_endpoint: 'aggregated' });
+      expect(id?.labels).toMatchObject({
+        rabbitmq_node: expect.stringMatching(/^rabbit@/),
+        rabbitmq_cluster: 'amqpd',
+        rabbitmq_endpoint: 'aggregated',
+      });
       expect(samples.find((s) => s.name === 'rabbitmq_build_info')?.labels['rabbitmq_version']).toBe('3.13.7');
       expect(value(samples, 'rabbitmq_queues')).toBe(2);
       expect(value(samples, 'rabbitmq_connections')).toBe(1);
@@ -126,12 +130,24 @@ describe('Prometheus /metrics', () => {
     await withManagement(async (m) => {
       await m.api('PUT', '/api/queues/%2F/a', {});
       await m.api('PUT', '/api/queues/%2F/b', {});
-      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', { properties: {}, routing_key: 'b', payload: 'x', payload_encoding: 'string' });
+      await m.api('POST', '/api/exchanges/%2F/amq.default/publish', {
+        properties: {},
+        routing_key: 'b',
+        payload: 'x',
+        payload_encoding: 'string',
+      });
       const per = parseExposition((await m.metrics('/metrics/per-object')).text).samples;
-      const ready = per.filter((s) => s.name === 'rabbitmq_queue_messages_ready').map((s) => [s.labels['vhost'], s.labels['queue'], s.value]);
-      expect(ready).toEqual([['/', 'a', 0], ['/', 'b', 1]]);
+      const ready = per
+        .filter((s) => s.name === 'rabbitmq_queue_messages_ready')
+        .map((s) => [s.labels['vhost'], s.labels['queue'], s.value]);
+      expect(ready).toEqual([
+        ['/', 'a', 0],
+        ['/', 'b', 1],
+      ]);
       const detailed = parseExposition((await m.metrics('/metrics/detailed?family=queue_coarse_metrics&queue=b')).text).samples;
-      expect(detailed.filter((s) => s.name.startsWith('rabbitmq_detailed_queue_messages_ready'))).toEqual([{ name: 'rabbitmq_detailed_queue_messages_ready', labels: { vhost: '/', queue: 'b' }, value: 1 }]);
+      expect(detailed.filter((s) => s.name.startsWith('rabbitmq_detailed_queue_messages_ready'))).toEqual([
+        { name: 'rabbitmq_detailed_queue_messages_ready', labels: { vhost: '/', queue: 'b' }, value: 1 },
+      ]);
       expect(detailed.find((s) => s.name === 'rabbitmq_identity_info')?.labels['rabbitmq_endpoint']).toBe('detailed');
       expect((await m.metrics('/nope')).status).toBe(404);
     });

@@ -16,12 +16,16 @@ function findRabbitmqadmin(): string {
   const inPlugins = existsSync(lib)
     ? readdirSync(lib).flatMap((server) => {
         const plugins = join(lib, server, 'plugins');
-        return existsSync(plugins) ? readdirSync(plugins).filter((p) => p.startsWith('rabbitmq_management-')).map((p) => join(plugins, p, 'priv/www/cli/rabbitmqadmin')) : [];
+        return existsSync(plugins)
+          ? readdirSync(plugins)
+              .filter((p) => p.startsWith('rabbitmq_management-'))
+              .map((p) => join(plugins, p, 'priv/www/cli/rabbitmqadmin'))
+          : [];
       })
     : [];
   const candidates = ['/usr/bin/rabbitmqadmin', ...inPlugins];
   const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error('rabbitmqadmin not found: install Debian\'s rabbitmq-server package');
+  if (found === undefined) throw new Error("rabbitmqadmin not found: install Debian's rabbitmq-server package");
   return found;
 }
 
@@ -49,7 +53,10 @@ describe('rabbitmqadmin against amqpd', () => {
       const got = JSON.parse(await run('-f', 'raw_json', 'get', 'queue=orders', 'ackmode=ack_requeue_true'));
       expect(got[0]).toMatchObject({ payload: 'hello', routing_key: 'order.created', exchange: 'events', redelivered: false });
       const bindings = JSON.parse(await run('-f', 'raw_json', 'list', 'bindings', 'source', 'destination', 'routing_key'));
-      expect(bindings).toEqual([{ source: '', destination: 'orders', routing_key: 'orders' }, { source: 'events', destination: 'orders', routing_key: 'order.*' }]);
+      expect(bindings).toEqual([
+        { source: '', destination: 'orders', routing_key: 'orders' },
+        { source: 'events', destination: 'orders', routing_key: 'order.*' },
+      ]);
       const overview = JSON.parse(await run('-f', 'raw_json', 'show', 'overview'));
       expect(overview[0]).toMatchObject({ rabbitmq_version: '3.13.7', cluster_name: 'amqpd' });
       expect(await run('purge', 'queue', 'name=orders')).toBe('queue purged\n');
@@ -59,11 +66,15 @@ describe('rabbitmqadmin against amqpd', () => {
         await run('export', join(dir, 'defs.json'));
         const defs = JSON.parse(readFileSync(join(dir, 'defs.json'), 'utf8'));
         expect(defs.exchanges.map((x: { name: string }) => x.name)).toEqual(['events']);
-        expect(defs.bindings).toEqual([{ source: 'events', vhost: '/', destination: 'orders', destination_type: 'queue', routing_key: 'order.*', arguments: {} }]);
+        expect(defs.bindings).toEqual([
+          { source: 'events', vhost: '/', destination: 'orders', destination_type: 'queue', routing_key: 'order.*', arguments: {} },
+        ]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      expect(await run('delete', 'binding', 'source=events', 'destination=orders', 'destination_type=queue', 'properties_key=order.*')).toBe('binding deleted\n');
+      expect(
+        await run('delete', 'binding', 'source=events', 'destination=orders', 'destination_type=queue', 'properties_key=order.*'),
+      ).toBe('binding deleted\n');
       expect(await run('delete', 'queue', 'name=orders')).toBe('queue deleted\n');
       expect(await run('delete', 'exchange', 'name=events')).toBe('exchange deleted\n');
       expect(JSON.parse(await run('-f', 'raw_json', 'list', 'queues'))).toEqual([]);
