@@ -1,7 +1,7 @@
 /**
  * Exchange and binding endpoints: GET/PUT/DELETE /api/exchanges[/{v}[/{x}]], POST …/publish
  * (`{"routed":bool}`), …/bindings/{source,destination}, and /api/bindings[/{v}[/e/{s}/{q|e}/{d}
- * [/{props}]]] where POST answers 201 with a Location ending in the binding's properties_key
+ * [/{props}]]] where POST answers 201 with RabbitMQ's relative Location, `<dest>/<props, encoded again>`
  * (Terraform keeps it as the binding's id). `amq.default` in a path is the default exchange.
  *
  * Invariant: writes go through the engine's vhost methods (its checks and texts). Not here:
@@ -133,9 +133,10 @@ async function addBinding(req: ApiRequest, ctx: ManagementContext, kind: 'queue'
   const session = managementSession(ctx, req.user.name, v.name);
   if (kind === 'queue') v.queueBind(dest, source, rk, args, session);
   else v.exchangeBind(dest, source, rk, args, session);
-  const e = encodeURIComponent;
+  // As RabbitMQ: relative to the request, the properties key URL-encoded once more (Terraform
+  // unescapes the last segment once and gets the properties_key back).
   const props = propertiesKey(rk, args, canonicalTableKey(args));
-  const location = `/api/bindings/${e(v.name)}/e/${e(source === '' ? DEFAULT_NAME : source)}/${kind[0]}/${e(dest)}/${props}`;
+  const location = `${encodeURIComponent(dest)}/${encodeURIComponent(props)}`;
   return created({ Location: location });
 }
 

@@ -15,7 +15,7 @@ import { badRequest, boolField, created, intField, noContent, notFound, ok, stri
 import { listReply, pickColumns } from './listing.js';
 import { ACK_MODES, getMessages, managementSession, type AckMode } from './ops.js';
 import { param, vhostFor, visibleVhosts, type Route } from './router.js';
-import { bindingJson, defaultBindingJson, queueJson } from './shapes.js';
+import { bindingJson, consumerJson, defaultBindingJson, queueJson } from './shapes.js';
 
 function queuesOf(vhosts: readonly Vhost[]): Queue[] {
   const out: Queue[] = [];
@@ -95,13 +95,22 @@ function bindings(req: ApiRequest, ctx: ManagementContext): ApiReply {
   return ok(rows);
 }
 
+/** One queue, with the detail fields RabbitMQ adds to a single-queue GET. */
+function oneQueue(req: ApiRequest, ctx: ManagementContext): ApiReply {
+  const [v, q] = queueFor(ctx, req);
+  const conns = new Map(ctx.broker.registry.connections().map((c) => [c.name, c]));
+  const consumers = ctx.broker.registry.consumers().filter((c) => c.vhost === v.name && c.queue === q.name);
+  const details = consumers.map((c) => consumerJson(c, conns.get(c.connection), ctx));
+  return ok(pickColumns({ ...queueJson(q, ctx), consumer_details: details, deliveries: [], incoming: [] }, req.query));
+}
+
 export const QUEUE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/queues', handler: (req, ctx) => list(req, ctx, visibleVhosts(ctx, req)) },
   { method: 'GET', path: '/api/queues/:vhost', handler: (req, ctx) => list(req, ctx, [vhostFor(ctx, req)]) },
   {
     method: 'GET',
     path: '/api/queues/:vhost/:queue',
-    handler: (req, ctx) => ok(pickColumns(queueJson(queueFor(ctx, req)[1], ctx), req.query)),
+    handler: oneQueue,
   },
   { method: 'PUT', path: '/api/queues/:vhost/:queue', handler: put },
   { method: 'DELETE', path: '/api/queues/:vhost/:queue', handler: del },

@@ -226,9 +226,11 @@ describe('management API: Terraform and Telegraf', () => {
       await m.api('PUT', '/api/queues/%2F/tf.q', { durable: true, auto_delete: false, arguments: {} });
       const post = await m.api('POST', '/api/bindings/%2F/e/tf.x/q/tf.q', { routing_key: 'a.#', arguments: { k: 'v' } });
       expect(post.status).toBe(201);
+      // RabbitMQ's form: relative, `<destination>/<properties_key URL-encoded once more>`.
       const location = post.headers.get('location') ?? '';
-      expect(location).toMatch(/^\/api\/bindings\/%2F\/e\/tf\.x\/q\/tf\.q\/a\.%23~.+/);
-      const props = location.split('/').pop() ?? '';
+      expect(location).toMatch(/^tf\.q\/a\.%2523~.+/);
+      const props = decodeURIComponent(location.split('/').pop() ?? '');
+      const one = `/api/bindings/%2F/e/tf.x/q/tf.q/${encodeURIComponent(props)}`;
       const list = (await m.api('GET', '/api/bindings/%2F/e/tf.x/q/tf.q')).json;
       expect(list).toEqual([
         {
@@ -241,11 +243,11 @@ describe('management API: Terraform and Telegraf', () => {
           properties_key: props,
         },
       ]);
-      expect((await m.api('GET', location)).json.routing_key).toBe('a.#');
+      expect((await m.api('GET', one)).json.routing_key).toBe('a.#');
       const qb = (await m.api('GET', '/api/queues/%2F/tf.q/bindings')).json;
       expect(qb.map((b: { source: string }) => b.source)).toEqual(['', 'tf.x']);
-      expect((await m.api('DELETE', location)).status).toBe(204);
-      expect((await m.api('GET', location)).status).toBe(404);
+      expect((await m.api('DELETE', one)).status).toBe(204);
+      expect((await m.api('GET', one)).status).toBe(404);
       expect((await m.api('DELETE', '/api/exchanges/%2F/tf.x?if-unused=true')).status).toBe(204);
     });
   });
@@ -323,7 +325,7 @@ describe('management API: live objects and health', () => {
       expect((await m.api('GET', `/api/health/checks/port-listener/${m.amqpPort}`)).json).toEqual({ status: 'ok' });
       const noPort = await m.api('GET', '/api/health/checks/port-listener/1');
       expect(noPort.status).toBe(503);
-      expect(noPort.json).toMatchObject({ status: 'failed', reason: expect.stringMatching(/port 1/) });
+      expect(noPort.json).toMatchObject({ status: 'failed', reason: 'No active listener', missing: 1 });
       expect((await m.api('GET', '/api/health/checks/protocol-listener/amqp')).json).toEqual({ status: 'ok' });
       expect((await m.api('GET', '/api/health/checks/protocol-listener/stomp')).status).toBe(503);
       expect((await m.api('GET', '/api/health/checks/virtual-hosts')).json).toEqual({ status: 'ok' });
