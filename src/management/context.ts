@@ -41,6 +41,7 @@ export interface VhostAdmin {
 
 /** Definitions import/export when the definitions module exists (undefined: 404-free "not yet"). */
 export interface DefinitionsPort {
+  /** The document, or undefined when this port cannot export that scope (the API builds it). */
   export(vhost?: string): unknown;
   import(defs: unknown, vhost?: string): void;
 }

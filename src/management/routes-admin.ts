@@ -147,7 +147,7 @@ async function importDefinitions(req: ApiRequest, ctx: ManagementContext, vhost?
 }
 
 function definitions(req: ApiRequest, ctx: ManagementContext, vhost?: string): ApiReply {
-  const doc = ctx.definitions !== undefined ? ctx.definitions.export(vhost) : exportDefinitions(ctx, req, vhost);
+  const doc = ctx.definitions?.export(vhost) ?? exportDefinitions(ctx, req, vhost);
   const headers: Record<string, string> =
     req.query.get('download') !== null
       ? { 'Content-Disposition': `attachment; filename="${req.query.get('download') ?? 'definitions.json'}"` }

@@ -107,7 +107,7 @@ export class ManagementServer {
   private authenticate(req: IncomingMessage): UserInfo {
     const creds = parseBasicAuth(req.headers.authorization);
     if (creds === undefined) throw new ApiError(401, 'not_authorised', 'Not_Authorized');
-    const user = this.ctx.users.authenticate(creds[0], creds[1]);
+    const user = this.ctx.users.authenticate(creds[0], creds[1], req.socket.remoteAddress ?? '');
     if (user === undefined) throw new ApiError(401, 'not_authorised', 'Login failed');
     return user;
   }

@@ -31,7 +31,8 @@ export interface PermissionInfo {
 }
 
 export interface UserDirectory {
-  authenticate(name: string, password: string): UserInfo | undefined;
+  /** `peerHost`: the HTTP client's address (loopback-only users, as RabbitMQ's guest). */
+  authenticate(name: string, password: string, peerHost: string): UserInfo | undefined;
   users(): UserInfo[];
   /** Permissions of every user on the given vhosts. */
   permissions(vhosts: readonly string[]): PermissionInfo[];
