@@ -3,6 +3,8 @@
  * path is split on `/` before percent-decoding, so `%2F` stays inside one segment (the vhost `/`).
  * Also the helpers every route uses: the vhost lookup with the access check.
  *
+ * Vhost access: a permission entry in it, or the administrator or monitoring tag.
+ *
  * Invariant: a pattern matches only paths with the same number of segments; literal segments win
  * over parameters because routes are tried in the order given. Not here: auth (server.ts).
  */
@@ -79,8 +81,14 @@ export function param(req: ApiRequest, name: string): string {
 export function vhostFor(ctx: ManagementContext, req: ApiRequest, name = param(req, 'vhost')): Vhost {
   const v = ctx.broker.vhost(name);
   if (v === undefined) throw notFound();
-  if (!ctx.users.canAccess(req.user.name, name)) throw new ApiError(401, 'not_authorised', 'Access refused.');
+  if (!mayUse(ctx, req, name)) throw new ApiError(401, 'not_authorised', 'Access refused.');
   return v;
+}
+
+/** Vhost access: a permission entry there, or the administrator/monitoring tag (they see every vhost). */
+function mayUse(ctx: ManagementContext, req: ApiRequest, vhost: string): boolean {
+  const tags = req.user.tags;
+  return tags.includes('administrator') || tags.includes('monitoring') || ctx.users.canAccess(req.user.name, vhost);
 }
 
 /** Vhosts the user may see (for listings across vhosts). */
@@ -88,7 +96,7 @@ export function visibleVhosts(ctx: ManagementContext, req: ApiRequest): Vhost[] 
   const out: Vhost[] = [];
   for (const name of ctx.broker.vhostNames()) {
     const v = ctx.broker.vhost(name);
-    if (v !== undefined && ctx.users.canAccess(req.user.name, name)) out.push(v);
+    if (v !== undefined && mayUse(ctx, req, name)) out.push(v);
   }
   return out;
 }
