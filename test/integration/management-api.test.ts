@@ -141,7 +141,7 @@ describe('management API: rabbitmqadmin-shaped calls', () => {
           'bindings',
         ]),
       );
-      expect(defs.queues).toEqual([{ name: 'q1', vhost: '/', durable: true, auto_delete: false, arguments: {} }]);
+      expect(defs.queues).toMatchObject([{ name: 'q1', vhost: '/', durable: true, auto_delete: false, arguments: {} }]);
       expect(defs.users[0]).toMatchObject({ name: 'guest', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['administrator'] });
       expect((await m.api('GET', '/api/whoami')).json).toEqual({ name: 'guest', tags: ['administrator'], is_internal_user: true });
     });
