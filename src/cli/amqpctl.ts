@@ -84,7 +84,11 @@ async function runList(inv: Invocation): Promise<string> {
   if (spec === undefined) throw new CtlError(`unknown command ${inv.a.verb}`, EXIT_USAGE);
   const columns = inv.a.args.length > 0 ? inv.a.args : [...spec.defaults];
   const rows = (await inv.client.get(spec.path(inv.a.vhost))) as unknown[];
-  return renderList(spec.banner(inv.a.vhost), selectColumns(spec, rows, columns), columns, inv.a.out);
+  const banner =
+    inv.a.verb === 'list_queues'
+      ? [`Timeout: ${inv.a.timeoutS.toFixed(1)} seconds ...`, spec.banner(inv.a.vhost)]
+      : [spec.banner(inv.a.vhost)];
+  return renderList(banner, selectColumns(spec, rows, columns), columns, inv.a.out);
 }
 
 /** Runs one command; returns what to print and the exit code (errors are thrown as CtlError). */

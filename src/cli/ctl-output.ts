@@ -1,7 +1,7 @@
 /**
- * rabbitmqctl's output for list commands: banner lines ("Timeout: 60.0 seconds ...", "Listing
- * queues for vhost / ..."), a header row, then TAB-separated rows; `-q` drops the banners,
- * `--no-table-headers` (or `-s`) the header row, and `--formatter json` prints a JSON array of
+ * rabbitmqctl's output for list commands: banner lines ("Timeout: 60.0 seconds ...", for
+ * list_queues only as in rabbitmqctl 3.10, then "Listing queues for vhost / ..."), a header row,
+ * then TAB-separated rows; `-q` drops the banners, `--no-table-headers` (or `-s`) the header row, and `--formatter json` prints a JSON array of
  * objects. Also the column tables: rabbitmqctl's column names mapped to the API's fields.
  *
  * Invariant: pure (returns text). Not here: HTTP.
@@ -93,10 +93,15 @@ function show(x: unknown): string {
   return JSON.stringify(x) ?? '';
 }
 
-export function renderList(banner: string, rows: readonly Record<string, unknown>[], columns: readonly string[], o: OutputOptions): string {
+export function renderList(
+  banner: readonly string[],
+  rows: readonly Record<string, unknown>[],
+  columns: readonly string[],
+  o: OutputOptions,
+): string {
   if (o.json) return `${JSON.stringify(rows)}\n`;
   const lines: string[] = [];
-  if (!o.quiet) lines.push('Timeout: 60.0 seconds ...', banner);
+  if (!o.quiet) lines.push(...banner);
   if (o.headers) lines.push(columns.join('\t'));
   for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join('\t'));
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;

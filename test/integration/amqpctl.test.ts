@@ -63,6 +63,7 @@ describe('amqpctl lists', () => {
         'source_name\tsource_kind\tdestination_name\tdestination_kind\trouting_key\targuments\n\texchange\tq1\tqueue\tq1\t{}\n\texchange\tq2\tqueue\tq2\t{}\n',
       );
       expect((await ctl(m.httpPort, '-q', 'list_vhosts')).stdout).toBe('name\n/\n');
+      expect((await ctl(m.httpPort, 'list_vhosts')).stdout).toBe('Listing vhosts ...\nname\n/\n'); // no timeout line, as rabbitmqctl
       expect((await ctl(m.httpPort, '-q', 'list_users')).stdout).toBe('user\ttags\nguest\t[administrator]\n');
       expect((await ctl(m.httpPort, '-q', 'list_permissions')).stdout).toBe('user\tconfigure\twrite\tread\nguest\t.*\t.*\t.*\n');
       await expect(ctl(m.httpPort, '-p', 'nope', 'list_queues')).rejects.toThrow(/not found/);
