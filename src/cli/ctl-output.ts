@@ -1,8 +1,8 @@
 /**
  * rabbitmqctl's output for list commands: banner lines ("Timeout: 60.0 seconds ...", for
  * list_queues only as in rabbitmqctl 3.10, then "Listing queues for vhost / ..."), a header row,
- * then TAB-separated rows; `-q` drops the banners, `--no-table-headers` (or `-s`) the header row, and `--formatter json` prints a JSON array of
- * objects. Also the column tables: rabbitmqctl's column names mapped to the API's fields.
+ * then TAB-separated rows; `-q` drops the banners, `--no-table-headers` (or `-s`) the header row,
+ * and `--formatter json` prints a JSON array of objects. Also the column tables: rabbitmqctl's column names mapped to the API's fields.
  *
  * Invariant: pure (returns text). Not here: HTTP.
  */
