@@ -8,7 +8,16 @@
  *
  * Deliberately not here: a config file (none yet), hot reload.
  */
-import { CHANNEL_MAX_DEFAULT, FRAME_SIZE_MAX_DEFAULT_BYTES, FRAME_SIZE_MIN_BYTES, HEARTBEAT_DEFAULT_S } from '../util/limits.js';
+import {
+  CHANNEL_MAX_DEFAULT,
+  CONNECTIONS_MAX_DEFAULT,
+  FRAME_SIZE_MAX_DEFAULT_BYTES,
+  FRAME_SIZE_MIN_BYTES,
+  HEARTBEAT_DEFAULT_S,
+  MESSAGE_SIZE_HARD_MAX_BYTES,
+  MESSAGE_SIZE_MAX_BYTES,
+  UNAUTHENTICATED_CONNECTIONS_MAX_DEFAULT,
+} from '../util/limits.js';
 
 /** Default of --write-hold-max-ms (see src/broker/write-hold.ts). */
 export const WRITE_HOLD_MAX_MS_DEFAULT = 100;
@@ -44,6 +53,12 @@ export interface Config {
   readonly prometheusPort: number;
   /** Cluster name reported by the management API and metrics. */
   readonly clusterName: string;
+  /** Open connections broker-wide; more are refused at connection.open with RabbitMQ's 530. */
+  readonly maxConnections: number;
+  /** Sockets still in their handshake; more are closed at accept (admission.ts). */
+  readonly maxUnauthenticatedConnections: number;
+  /** Largest message body accepted, bytes (RabbitMQ max_message_size); larger publishes get 406. */
+  readonly maxMessageSizeBytes: number;
 }
 
 type Kind = 'string' | 'integer';
@@ -153,6 +168,30 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'amqpd',
     describe: 'Cluster name shown by the management API and metrics',
     check: nonEmpty,
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    kind: 'integer',
+    default: CONNECTIONS_MAX_DEFAULT,
+    describe: 'Open connections broker-wide; more get 530 at connection.open (RabbitMQ connection_max)',
+    check: intRange(1, 10_000_000),
+  },
+  {
+    key: 'maxUnauthenticatedConnections',
+    flag: 'max-unauthenticated-connections',
+    kind: 'integer',
+    default: UNAUTHENTICATED_CONNECTIONS_MAX_DEFAULT,
+    describe: 'Connections still in their handshake (before connection.open); more are closed at accept',
+    check: intRange(1, 10_000_000),
+  },
+  {
+    key: 'maxMessageSizeBytes',
+    flag: 'max-message-size',
+    kind: 'integer',
+    default: MESSAGE_SIZE_MAX_BYTES,
+    describe: 'Largest message body, bytes (RabbitMQ max_message_size, 3.13 default 128 MiB, at most 512 MiB); larger publishes get 406',
+    check: intRange(1, MESSAGE_SIZE_HARD_MAX_BYTES),
   },
 ];
 

@@ -19,7 +19,9 @@ import { hostname } from 'node:os';
 import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors/index.js';
 import { decodeTable, tableFromJs } from '../codec/field-table.js';
 import type { FieldTable } from '../codec/field-types.js';
+import { method, type Method } from '../codec/methods.generated.js';
 import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
+export { SILENT_CLOSE_DELAY_MS } from '../util/limits.js';
 
 export interface ServerIdentity {
   readonly product: string;
@@ -53,14 +55,6 @@ export function serverProperties(id: ServerIdentity): FieldTable {
     version: id.version,
   });
 }
-
-/**
- * RabbitMQ compat (rabbit_reader SILENT_CLOSE_DELAY): after a failed handshake (wrong password,
- * unknown mechanism, bad tune-ok) the socket stays open, ignored, for 3 s before it is closed, so a
- * client cannot retry logins in a tight loop. A client that answers our 403 close with close-ok is
- * let go at once. Belongs in util/limits.ts; kept here until that file's owner moves it.
- */
-export const SILENT_CLOSE_DELAY_MS = 3_000;
 
 export const MECHANISMS = 'PLAIN AMQPLAIN';
 export const LOCALES = 'en_US';
@@ -158,6 +152,11 @@ export function negotiateTune(ours: TuneLimits, tuneOk: { channelMax: number; fr
     throw notAllowed(`negotiated frame_max = ${frameMaxBytes} is lower than the minimum allowed value (${FRAME_SIZE_MIN_BYTES})`);
   }
   return { channelMax, frameMaxBytes, heartbeatS: tuneOk.heartbeat };
+}
+
+/** connection.close carrying `err` (its code, text and failing method ids). */
+export function connectionCloseMethod(err: AmqpError): Method {
+  return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
 }
 
 export function vhostNotFound(vhost: string): AmqpError {

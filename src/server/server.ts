@@ -21,16 +21,22 @@ import { channelLogger, connectionLogger } from '../log/logger.js';
 import { Connection } from '../protocol/connection.js';
 import type { ProtocolContext, ProtocolLimits } from '../protocol/context.js';
 import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
+import { Admission } from '../protocol/admission.js';
 import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { startHttpListeners, type HttpListeners } from './http-listeners.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
-
-/** How long shutdown waits for clients' close-ok before dropping their sockets. */
-export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
+import {
+  CLOSE_LINGER_MS,
+  CLOSE_OK_TIMEOUT_MS,
+  CONSUMERS_PER_CHANNEL_MAX,
+  HANDSHAKE_TIMEOUT_MS,
+  SHUTDOWN_CLOSE_OK_WAIT_MS,
+} from '../util/limits.js';
+import { UNLIMITED_SOURCE, type LimitsSource } from '../broker/limits-source.js';
+export { SHUTDOWN_CLOSE_OK_WAIT_MS } from '../util/limits.js';
 
 /** `--data-dir :memory:` runs without persistence (tests, benchmarks). */
 export const MEMORY_DATA_DIR = ':memory:';
@@ -53,6 +59,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** Tests: enabled HTTP listeners (management, Prometheus) bind a free port, never 15672/15692. */
   readonly freeHttpPorts?: boolean;
+  /** Per-user and per-vhost limits (broker/limits-source.ts); default: unlimited. */
+  readonly limitsSource?: LimitsSource;
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -77,13 +85,14 @@ export class AmqpServer {
     log: Logger,
     limits: Partial<ProtocolLimits> = {},
     private readonly clock: Clock = systemClock,
+    limitsSource: LimitsSource = UNLIMITED_SOURCE,
   ) {
     this.log = log;
     const store = openStore(config, log);
     // Holding writes back only pays where writes cost something (not the in-memory store).
     const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
     const brokerLog = log.child({ component: 'broker' });
-    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs });
+    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs, limits: limitsSource });
     this.ctx = {
       broker: this.broker,
       log,
@@ -92,13 +101,18 @@ export class AmqpServer {
         channelMax: config.channelMax,
         frameMaxBytes: config.frameMaxBytes,
         heartbeatS: config.heartbeatS,
-        messageSizeMaxBytes: MESSAGE_SIZE_MAX_BYTES,
+        messageSizeMaxBytes: config.maxMessageSizeBytes,
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
         consumersPerChannelMax: CONSUMERS_PER_CHANNEL_MAX,
         closeOkTimeoutMs: CLOSE_OK_TIMEOUT_MS,
         silentCloseDelayMs: SILENT_CLOSE_DELAY_MS,
+        closeLingerMs: CLOSE_LINGER_MS,
         ...limits,
       },
+      admission: new Admission(
+        { connectionsMax: config.maxConnections, unauthenticatedMax: config.maxUnauthenticatedConnections },
+        limitsSource,
+      ),
       identity: { product: config.product, version: config.productVersion },
       credentials: { user: config.defaultUser, pass: config.defaultPass },
     };
@@ -107,7 +121,7 @@ export class AmqpServer {
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource);
     try {
       await server.listen();
     } catch (err) {
@@ -188,6 +202,12 @@ export class AmqpServer {
     });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
+    if (!this.ctx.admission.accept(conn)) {
+      // Too many sockets still in their handshake: this one goes before it costs anything more.
+      conn.log.warn({ limit: this.config.maxUnauthenticatedConnections }, 'too many unauthenticated connections: closing');
+      conn.closeReason = 'tooManyUnauthenticated';
+      socket.destroy();
+    }
   }
 
   close(): Promise<void> {

@@ -293,7 +293,7 @@ describe('wire', () => {
     });
   });
 
-  it('replies close-ok to connection.close and ends the socket', async () => {
+  it('replies close-ok to connection.close and leaves the socket for the client to close (RabbitMQ compat)', async () => {
     expect.hasAssertions();
     await withBroker(async (broker) => {
       const c = await RawClient.connect(broker.port);
@@ -301,6 +301,8 @@ describe('wire', () => {
       c.sendMethod(0, method('connection.close', { replyCode: 200, classId: 0, methodId: 0 }));
       const ok = await c.expectMethod('connection.close-ok');
       expect(ok.channel).toBe(0);
+      // The client closes the socket itself; our side follows.
+      c.socket.end();
       await c.expectClosed();
       expect(c.ended).toBe(true);
     });

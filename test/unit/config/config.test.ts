@@ -57,6 +57,9 @@ describe('config', () => {
       ['management-port', 'AMQPD_MANAGEMENT_PORT', 'managementPort', '15999', 15999],
       ['prometheus-port', 'AMQPD_PROMETHEUS_PORT', 'prometheusPort', '15998', 15998],
       ['cluster-name', 'AMQPD_CLUSTER_NAME', 'clusterName', 'c1', 'c1'],
+      ['max-connections', 'AMQPD_MAX_CONNECTIONS', 'maxConnections', '500', 500],
+      ['max-unauthenticated-connections', 'AMQPD_MAX_UNAUTHENTICATED_CONNECTIONS', 'maxUnauthenticatedConnections', '64', 64],
+      ['max-message-size', 'AMQPD_MAX_MESSAGE_SIZE', 'maxMessageSizeBytes', '1048576', 1048576],
     ];
     expect(OPTIONS.map((o) => o.flag).sort()).toEqual(documented.map(([flag]) => flag).sort());
     const help = await parseArgs(['--help'], {});
