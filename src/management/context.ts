@@ -28,7 +28,7 @@ export interface NodeIdentity {
 }
 
 export interface Listener {
-  readonly protocol: 'amqp' | 'http' | 'http/prometheus';
+  readonly protocol: 'amqp' | 'amqp/ssl' | 'http' | 'http/prometheus';
   readonly ip: string;
   readonly port: number;
 }

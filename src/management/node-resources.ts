@@ -3,8 +3,8 @@
  * memory and its limit (RabbitMQ's default watermark 0.6 of RAM), free disk on the data directory
  * and its limit (RabbitMQ's default 50 MB), file descriptors, and the alarm flags.
  *
- * Invariant: read at request/scrape time only. The alarm flags come from the alarms module when it
- * is wired in (`alarmSource`); without one no alarm is ever raised. Not here: raising alarms or
+ * Invariant: read at request/scrape time only. The alarm flags and limits come from the broker's
+ * alarm monitor (src/broker/alarms.ts) when it is wired in; without one no alarm is shown. Not here: raising alarms or
  * blocking publishers.
  */
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';
@@ -16,6 +16,9 @@ export const DISK_FREE_LIMIT_DEFAULT_BYTES = 50_000_000;
 export interface AlarmSource {
   memory(): boolean;
   disk(): boolean;
+  /** The limits the alarms use (absent or not finite: RabbitMQ's defaults are shown). */
+  readonly memoryLimitBytes?: number;
+  readonly diskFreeLimitBytes?: number;
 }
 
 export interface NodeResources {
@@ -32,14 +35,18 @@ export interface NodeResources {
 export function readNodeResources(dataDir: string, alarms: AlarmSource | undefined): NodeResources {
   return {
     memUsed: process.memoryUsage.rss(),
-    memLimit: Math.floor(totalmem() * MEMORY_WATERMARK_DEFAULT),
+    memLimit: finite(alarms?.memoryLimitBytes) ?? Math.floor(totalmem() * MEMORY_WATERMARK_DEFAULT),
     memAlarm: alarms?.memory() ?? false,
     diskFree: diskFree(dataDir),
-    diskFreeLimit: DISK_FREE_LIMIT_DEFAULT_BYTES,
+    diskFreeLimit: finite(alarms?.diskFreeLimitBytes) ?? DISK_FREE_LIMIT_DEFAULT_BYTES,
     diskFreeAlarm: alarms?.disk() ?? false,
     fdUsed: fdUsed(),
     fdTotal: fdLimit(),
   };
+}
+
+function finite(n: number | undefined): number | undefined {
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
 function diskFree(dataDir: string): number {

@@ -188,6 +188,8 @@ function portCheck(req: ApiRequest, ctx: ManagementContext): ApiReply {
 
 const PROTOCOL_ALIASES: Readonly<Record<string, string>> = {
   amqp: 'amqp',
+  amqps: 'amqp/ssl',
+  'amqp/ssl': 'amqp/ssl',
   amqp091: 'amqp',
   'amqp0-9-1': 'amqp',
   'amqp0.9.1': 'amqp',

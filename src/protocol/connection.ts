@@ -25,18 +25,9 @@ import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { ChannelTable, type ChannelTableHost } from './channel-table.js';
 import { ConnectionTimers } from './connection-timers.js';
 import type { ProtocolContext } from './context.js';
-import {
-  LOCALES,
-  MECHANISMS,
-  authenticate,
-  clientCapability,
-  connectionCloseMethod,
-  loginRefused,
-  negotiateTune,
-  serverProperties,
-  vhostNotFound,
-  type Tuned,
-} from './handshake.js';
+import { AlarmBlock } from './alarm-block.js';
+import { LOCALES, PLAIN_PEER, authenticate, clientCapability, loginRefused, mechanismsFor, negotiateTune } from './handshake.js';
+import { connectionCloseMethod, serverProperties, vhostNotFound, type PeerIdentity, type Tuned } from './handshake.js';
 import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
 import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
 import { unexpectedFrameError } from './frame-snippet.js';
@@ -59,6 +50,8 @@ export interface ConnectionOptions {
   readonly channelLog: (connLog: Logger, ch: number) => Logger;
   /** Time and timers (tests pass a fake clock); the system clock by default. */
   readonly clock?: Clock | undefined;
+  /** The listener's view of the peer (TLS: EXTERNAL offered, certificate CN); plain TCP by default. */
+  readonly peer?: PeerIdentity | undefined;
 }
 
 export class Connection implements ChannelTableHost, FrameIntakeHost {
@@ -75,6 +68,8 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private readonly channels: ChannelTable;
   private readonly intake: FrameIntake;
   private readonly out: SocketWriter;
+  private readonly peer: PeerIdentity;
+  private readonly alarm: AlarmBlock;
   private tuned: Tuned | undefined;
   private openVhost: VhostApi | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -96,6 +91,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.channels = new ChannelTable(this, opts.channelLog);
     this.intake = new FrameIntake(this.socket, this, () => this.clock.now());
     this.out = new SocketWriter(this.socket, () => this.heartbeat?.sent());
+    this.peer = opts.peer ?? PLAIN_PEER;
+    const blockedCapable = (): boolean => clientCapability(this.clientProperties, 'connection.blocked');
+    this.alarm = new AlarmBlock(this.intake.gate, (m) => this.sendMethod(0, m), blockedCapable);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.intake.push(chunk));
@@ -157,7 +155,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
       return false;
     }
     this.state = 'starting';
-    const args = { versionMajor: 0, versionMinor: 9, mechanisms: MECHANISMS, locales: LOCALES };
+    const args = { versionMajor: 0, versionMinor: 9, mechanisms: mechanismsFor(this.peer), locales: LOCALES };
     this.sendMethod(0, method('connection.start', { ...args, serverProperties: serverProperties(this.ctx.identity) }));
     return true;
   }
@@ -167,14 +165,15 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.handleFrameSafely(frame);
   }
 
-  /**
-   * Publisher flow control (broker/flow-control.ts): stop reading until the lagging queue resumes
-   * us; never for a queue whose every consumer is our own (their acks are behind those frames).
-   */
+  /** Flow control (flow-control.ts): stop reading until the queue resumes us; never for our own consumers' queue. */
   throttle(queue: FlowQueue): void {
     if (this.channels.consumersOn(queue) >= queue.consumerCount()) return;
     this.intake.gate.enterFlow(queue);
   }
+
+  /** Alarms (alarm-block.ts): raised with a reason, cleared with undefined; a publish under one stops reads. */
+  setAlarm(reason: string | undefined): void { if (this.state !== 'closed') this.alarm.set(reason); } // prettier-ignore
+  notePublish(): void { this.alarm.notePublish(); } // prettier-ignore
 
   /** A framing error (reader failed) ends the socket after close; a whole bad frame lets close-ok in. */
   onReaderError(err: unknown): void {
@@ -267,9 +266,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
     this.clientProperties = a.clientProperties;
-    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials);
+    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials, this.peer);
     if (!outcome.ok) {
-      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
+      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, `login refused: ${outcome.why}`);
       this.closeReason = 'authFailure';
       // RabbitMQ compat: the 403 names no method (class 0, method 0); without the capability the
       // client gets no close frame at all. Either way the socket goes after the silent-close delay.

@@ -9,11 +9,12 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { AlarmMonitor } from '../broker/alarms.js';
 import type { Broker } from '../broker/broker.js';
 import { decodeProperties, encodeProperties } from '../codec/properties.js';
 import type { Config } from '../config/config.js';
 import type { Listener, ManagementContext } from '../management/context.js';
-import { readNodeResources } from '../management/node-resources.js';
+import { readNodeResources, type AlarmSource } from '../management/node-resources.js';
 import { PrometheusServer } from '../management/prometheus.js';
 import { RateSampler } from '../management/rates.js';
 import { ManagementServer } from '../management/server.js';
@@ -32,12 +33,16 @@ export interface HttpWiring {
   readonly log: Logger;
   readonly clock: Clock;
   readonly amqpPort: number;
+  readonly amqpsPort: number | undefined;
+  readonly alarms: AlarmMonitor;
   readonly freePorts: boolean;
 }
 
 export async function startHttpListeners(w: HttpWiring): Promise<HttpListeners> {
   const { config } = w;
   const listeners: Listener[] = [{ protocol: 'amqp', ip: config.host, port: w.amqpPort }];
+  if (w.amqpsPort !== undefined) listeners.push({ protocol: 'amqp/ssl', ip: config.host, port: w.amqpsPort });
+  const alarms = alarmSource(w.alarms);
   const ctx: ManagementContext = {
     broker: w.broker,
     users: defaultUserDirectory(config.defaultUser, config.defaultPass),
@@ -47,7 +52,7 @@ export async function startHttpListeners(w: HttpWiring): Promise<HttpListeners> 
     identity: { node: `rabbit@${hostname()}`, clusterName: config.clusterName, version: config.productVersion, product: config.product },
     startedAtMs: w.clock.wallMs(),
     listeners: () => listeners,
-    resources: () => readNodeResources(config.dataDir, undefined),
+    resources: () => readNodeResources(config.dataDir, alarms),
     encodeProperties,
     decodeProperties: (raw) => decodeProperties(raw),
   };
@@ -74,5 +79,15 @@ export async function startHttpListeners(w: HttpWiring): Promise<HttpListeners> 
     close: async () => {
       await Promise.all([management?.close(), prometheus?.close()]);
     },
+  };
+}
+
+/** The alarm monitor (src/broker/alarms.ts) as the management API reads it. */
+function alarmSource(monitor: AlarmMonitor): AlarmSource {
+  return {
+    memory: () => monitor.reason?.includes('memory') === true,
+    disk: () => monitor.reason?.includes('disk') === true,
+    memoryLimitBytes: monitor.limits.memoryLimitBytes,
+    diskFreeLimitBytes: monitor.limits.diskFreeLimitBytes,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Server: the TCP listener and the wiring of store → engine → connections, plus graceful shutdown.
+ * Server: the TCP listener (and the amqps one, tls-listener.ts), the resource alarms, and the wiring
+ * of store → engine → connections, plus graceful shutdown.
  *
  * Startup: openStore(config) → Broker.open (recovers what the store holds) → listen. Shutdown
  * (close()): stop accepting, send every client connection.close 320 CONNECTION_FORCED
@@ -11,6 +12,10 @@
  * process exit (cli/), what a connection does (protocol/).
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { AlarmMonitor, availableMemoryBytes, systemResources, type AlarmLimits, type ResourceReader } from '../broker/alarms.js';
+import { parseSize, parseWatermark } from '../config/sizes.js';
+import type { PeerIdentity } from '../protocol/handshake.js';
+import { TlsListener, tlsEnabled } from './tls-listener.js';
 import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
 import type { Registry } from '../broker/registry.js';
@@ -61,6 +66,15 @@ export interface ServerOptions {
   readonly freeHttpPorts?: boolean;
   /** Per-user and per-vhost limits (broker/limits-source.ts); default: unlimited. */
   readonly limitsSource?: LimitsSource;
+  /** Where the memory and disk alarms read their numbers (tests inject theirs); the system's by default. */
+  readonly resources?: ResourceReader;
+}
+
+/** The alarm thresholds in bytes from --memory-high-watermark and --disk-free-limit. */
+export function alarmLimits(config: Config, memoryTotal = availableMemoryBytes()): AlarmLimits {
+  const w = parseWatermark(config.memoryHighWatermark);
+  const memoryLimitBytes = w === undefined ? Infinity : w.kind === 'absolute' ? w.bytes : Math.floor(w.fraction * memoryTotal);
+  return { memoryLimitBytes, diskFreeLimitBytes: parseSize(config.diskFreeLimit) ?? 0 };
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -73,6 +87,8 @@ export interface ServerStats {
 export class AmqpServer {
   readonly log: Logger;
   private readonly net: NetServer;
+  private readonly tls: TlsListener | undefined;
+  readonly alarms: AlarmMonitor;
   private readonly connections = new Set<Connection>();
   private readonly broker: Broker;
   private readonly ctx: ProtocolContext;
@@ -86,6 +102,7 @@ export class AmqpServer {
     limits: Partial<ProtocolLimits> = {},
     private readonly clock: Clock = systemClock,
     limitsSource: LimitsSource = UNLIMITED_SOURCE,
+    resources?: ResourceReader,
   ) {
     this.log = log;
     const store = openStore(config, log);
@@ -117,19 +134,33 @@ export class AmqpServer {
       credentials: { user: config.defaultUser, pass: config.defaultPass },
     };
     this.net = createServer((socket) => this.onSocket(socket));
+    const tlsLog = log.child({ component: 'tls' });
+    const onTls = (socket: Socket, peer: PeerIdentity): void => this.onSocket(socket, peer);
+    this.tls = tlsEnabled(config) ? new TlsListener(config, onTls, tlsLog, this.ctx.limits.handshakeTimeoutMs) : undefined;
+    const watched = config.dataDir === MEMORY_DATA_DIR ? undefined : config.dataDir;
+    this.alarms = new AlarmMonitor(clock, resources ?? systemResources(watched), alarmLimits(config));
+    this.alarms.subscribe((reason) => {
+      const msg = reason === undefined ? 'resource alarm cleared' : 'resource alarm';
+      this.log.warn({ reason: reason ?? 'cleared', limits: this.alarms.limits }, msg);
+      for (const c of this.connections) c.setAlarm(reason);
+    });
   }
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource, opts.resources);
     try {
       await server.listen();
+      await server.tls?.listen(opts.config.host, opts.config.tlsPort);
+      server.alarms.start();
     } catch (err) {
+      server.net.close();
       await server.broker.close();
       throw err;
     }
-    const wiring = { config: opts.config, broker: server.broker, log: opts.log, clock: server.clock, amqpPort: server.address().port };
-    server.http = await startHttpListeners({ ...wiring, freePorts: opts.freeHttpPorts === true });
+    const wiring = { config: opts.config, broker: server.broker, log: opts.log, clock: server.clock, alarms: server.alarms };
+    const ports = { amqpPort: server.address().port, amqpsPort: server.tlsAddress()?.port };
+    server.http = await startHttpListeners({ ...wiring, ...ports, freePorts: opts.freeHttpPorts === true });
     return server;
   }
 
@@ -161,6 +192,19 @@ export class AmqpServer {
     return this.http?.prometheus?.address();
   }
 
+  /** The amqps listener's bound address, undefined when TLS is off. */
+  tlsAddress(): { host: string; port: number } | undefined {
+    return this.tls?.address();
+  }
+
+  /** SIGHUP: re-reads the TLS certificate, key and CA (throws, keeping the old ones, if they are bad). */
+  reloadTls(): boolean {
+    if (this.tls === undefined) return false;
+    this.tls.reload();
+    this.log.info('TLS certificates reloaded');
+    return true;
+  }
+
   get connectionCount(): number {
     return this.connections.size;
   }
@@ -185,7 +229,7 @@ export class AmqpServer {
     return this.broker.writeHoldStats();
   }
 
-  private onSocket(socket: Socket): void {
+  private onSocket(socket: Socket, peer?: PeerIdentity): void {
     if (this.closing !== undefined) {
       socket.destroy();
       return;
@@ -199,8 +243,10 @@ export class AmqpServer {
       log: connectionLogger(this.log, id, remote),
       channelLog: channelLogger,
       clock: this.clock,
+      peer,
     });
     this.connections.add(conn);
+    if (this.alarms.reason !== undefined) conn.setAlarm(this.alarms.reason);
     void conn.closed.then(() => this.connections.delete(conn));
     if (!this.ctx.admission.accept(conn)) {
       // Too many sockets still in their handshake: this one goes before it costs anything more.
@@ -218,8 +264,11 @@ export class AmqpServer {
   private async doClose(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.net.close(() => resolve()));
     await this.http?.close();
+    const tlsStopped = this.tls?.close();
+    this.alarms.stop();
     await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_CLOSE_OK_WAIT_MS)));
     await stopped;
+    await tlsStopped;
     await this.broker.close();
     this.log.info('broker stopped');
   }

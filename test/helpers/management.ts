@@ -6,6 +6,7 @@
 import { buildConfig } from '../../src/config/config.js';
 import { createRootLogger } from '../../src/log/logger.js';
 import { AmqpServer } from '../../src/server/server.js';
+import type { ResourceReader } from '../../src/broker/alarms.js';
 import type { Clock } from '../../src/util/clock.js';
 
 export interface ApiResult {
@@ -31,7 +32,7 @@ export function basic(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
 
-export async function withManagement<T>(fn: (m: MgmtServer) => Promise<T>, opts: { clock?: Clock } = {}): Promise<T> {
+export async function withManagement<T>(fn: (m: MgmtServer) => Promise<T>, opts: { clock?: Clock; resources?: ResourceReader } = {}): Promise<T> {
   const config = buildConfig({
     host: '127.0.0.1',
     port: 0,
@@ -41,7 +42,13 @@ export async function withManagement<T>(fn: (m: MgmtServer) => Promise<T>, opts:
     prometheusPort: 15692,
   });
   const log = createRootLogger({ level: (process.env['AMQPD_TEST_LOG'] as 'silent' | undefined) ?? 'silent' });
-  const server = await AmqpServer.start({ config, log, freeHttpPorts: true, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const server = await AmqpServer.start({
+    config,
+    log,
+    freeHttpPorts: true,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.resources ? { resources: opts.resources } : {}),
+  });
   const amqpPort = server.address().port;
   const httpPort = server.managementAddress()?.port ?? 0;
   const metricsPort = server.prometheusAddress()?.port ?? 0;

@@ -67,13 +67,14 @@ describe('wire', () => {
       expect(caps?.tag).toBe('F');
       if (caps?.tag === 'F') {
         expect(caps.value.get('publisher_confirms')).toEqual({ tag: 't', value: true });
-        expect(caps.value.has('connection.blocked')).toBe(false);
+        expect(caps.value.get('connection.blocked')).toEqual({ tag: 't', value: true }); // memory/disk alarms
         // The README's list, each one a boolean true on the wire; nothing advertised as false.
         const readme = [
           'publisher_confirms',
           'exchange_exchange_bindings',
           'basic.nack',
           'consumer_cancel_notify',
+          'connection.blocked',
           'authentication_failure_close',
           'per_consumer_qos',
           'direct_reply_to',
