@@ -6,6 +6,7 @@
  * Invariant: reads only, except the aliveness test (its own queue) and vhost writes through the
  * VhostAdmin port when wired. Not here: queues and the rest (routes-*.ts).
  */
+import { isKnownExchangeType } from '../broker/exchanges/index.js';
 import type { ManagementContext } from './context.js';
 import { ApiError, noContent, notFound, ok, created, type ApiReply, type ApiRequest } from './http.js';
 import { listReply, pickColumns } from './listing.js';
@@ -15,7 +16,7 @@ import { totalStats } from './stats.js';
 import type { Obj } from './shapes.js';
 import type { Vhost } from '../broker/vhost.js';
 
-const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'];
+const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers', 'x-delayed-message'].filter(isKnownExchangeType);
 
 function objectTotals(vhosts: readonly Vhost[]): { queues: number; exchanges: number; msgs: number[] } {
   let queues = 0;
