@@ -13,12 +13,12 @@ import type { AlarmMonitor } from '../broker/alarms.js';
 import type { Broker } from '../broker/broker.js';
 import { decodeProperties, encodeProperties } from '../codec/properties.js';
 import type { Config } from '../config/config.js';
-import type { Listener, ManagementContext } from '../management/context.js';
+import { brokerDefinitions, brokerUserDirectory, brokerVhostAdmin } from '../management/broker-directory.js';
+import type { Listener, ManagementContext, NodeIdentity } from '../management/context.js';
 import { readNodeResources, type AlarmSource } from '../management/node-resources.js';
 import { PrometheusServer } from '../management/prometheus.js';
 import { RateSampler } from '../management/rates.js';
 import { ManagementServer } from '../management/server.js';
-import { defaultUserDirectory } from '../management/users.js';
 import type { Clock } from '../util/clock.js';
 
 export interface HttpListeners {
@@ -43,18 +43,26 @@ export async function startHttpListeners(w: HttpWiring): Promise<HttpListeners> 
   const listeners: Listener[] = [{ protocol: 'amqp', ip: config.host, port: w.amqpPort }];
   if (w.amqpsPort !== undefined) listeners.push({ protocol: 'amqp/ssl', ip: config.host, port: w.amqpsPort });
   const alarms = alarmSource(w.alarms);
+  const identity: NodeIdentity = {
+    node: `rabbit@${hostname()}`,
+    clusterName: config.clusterName,
+    version: config.productVersion,
+    product: config.product,
+  };
   const ctx: ManagementContext = {
     broker: w.broker,
-    users: defaultUserDirectory(config.defaultUser, config.defaultPass),
+    users: brokerUserDirectory(w.broker),
     sampler: new RateSampler(w.broker, w.clock),
     clock: w.clock,
     log: w.log.child({ component: 'management' }),
-    identity: { node: `rabbit@${hostname()}`, clusterName: config.clusterName, version: config.productVersion, product: config.product },
+    identity,
     startedAtMs: w.clock.wallMs(),
     listeners: () => listeners,
     resources: () => readNodeResources(config.dataDir, alarms),
     encodeProperties,
     decodeProperties: (raw) => decodeProperties(raw),
+    vhostAdmin: brokerVhostAdmin(w.broker),
+    definitions: brokerDefinitions(w.broker, identity),
   };
   const bind = async <T extends { address(): { port: number } }>(
     port: number,

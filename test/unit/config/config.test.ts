@@ -58,6 +58,8 @@ describe('config', () => {
       ['management-port', 'AMQPD_MANAGEMENT_PORT', 'managementPort', '15999', 15999],
       ['prometheus-port', 'AMQPD_PROMETHEUS_PORT', 'prometheusPort', '15998', 15998],
       ['cluster-name', 'AMQPD_CLUSTER_NAME', 'clusterName', 'c1', 'c1'],
+      ['loopback-users', 'AMQPD_LOOPBACK_USERS', 'loopbackUsers', 'a,b', 'a,b'],
+      ['load-definitions', 'AMQPD_LOAD_DEFINITIONS', 'loadDefinitions', '/tmp/defs.json', '/tmp/defs.json'],
       ['max-connections', 'AMQPD_MAX_CONNECTIONS', 'maxConnections', '500', 500],
       ['max-unauthenticated-connections', 'AMQPD_MAX_UNAUTHENTICATED_CONNECTIONS', 'maxUnauthenticatedConnections', '64', 64],
       ['max-message-size', 'AMQPD_MAX_MESSAGE_SIZE', 'maxMessageSizeBytes', '1048576', 1048576],
