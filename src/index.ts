@@ -33,7 +33,8 @@ export interface RunningBroker {
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const { logger, ...explicit } = options;
-  const config = buildConfig({ logLevel: 'warn', ...explicit });
+  // An embedded broker opens no HTTP listeners unless its caller asks for them (port given).
+  const config = buildConfig({ logLevel: 'warn', managementPort: 0, prometheusPort: 0, ...explicit });
   const log = logger ?? createRootLogger({ level: config.logLevel });
   const server = await AmqpServer.start({ config, log });
   const { port } = server.address();

@@ -93,6 +93,8 @@ export class Vhost implements VhostApi, RoutingTable {
   readonly router: Router;
   /** Counters of the default exchange "" (it has no Exchange object). */
   readonly defaultExchangeCounters = new MessageCounters();
+  /** Queue churn since start (management metrics: rabbitmq_queues_{declared,created,deleted}_total). */
+  readonly queueChurn = { declared: 0, created: 0, deleted: 0 };
 
   constructor(
     readonly name: string,
@@ -185,6 +187,7 @@ export class Vhost implements VhostApi, RoutingTable {
       this.checkExclusiveAccess(q, session);
       return declareResult(q);
     }
+    this.queueChurn.declared++;
     const name = args.name === '' ? generateQueueName() : args.name;
     if (args.name !== '') checkReservedPrefix('queue', args.name);
     access.check(session, 'configure', 'queue', name);
@@ -209,6 +212,7 @@ export class Vhost implements VhostApi, RoutingTable {
       this.queueCtx,
     );
     this.queues.set(name, q);
+    this.queueChurn.created++;
     if (durable) {
       this.ctx.store.saveQueue({ vhost: this.name, name, durable, autoDelete: q.autoDelete, arguments: this.ctx.encodeTable(q.arguments) });
     }
@@ -367,6 +371,7 @@ export class Vhost implements VhostApi, RoutingTable {
   private deleteQueue(q: Queue, closing: Session | undefined): number {
     const count = q.messageCount();
     this.queues.delete(q.name);
+    this.queueChurn.deleted++;
     const sinks = q.markDeleted();
     const sources = this.graph.detach(q);
     if (q.durable) this.ctx.store.deleteQueue({ vhost: this.name, name: q.name });

@@ -35,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const { host, port } = server.address();
   log.info({ host, port, dataDir: config.dataDir, durability: config.durability }, `listening on ${host}:${port}`);
+  const http = { management: server.managementAddress()?.port, prometheus: server.prometheusAddress()?.port };
+  if (http.management !== undefined || http.prometheus !== undefined) log.info(http, 'HTTP listeners (management API, Prometheus metrics)');
   const tls = server.tlsAddress();
   if (tls !== undefined) log.info({ host: tls.host, port: tls.port }, `listening for amqps on ${tls.host}:${tls.port}`);
   let stopping = false;

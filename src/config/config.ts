@@ -48,6 +48,12 @@ export interface Config {
   readonly productVersion: string;
   readonly defaultUser: string;
   readonly defaultPass: string;
+  /** Management HTTP API port (RabbitMQ's 15672); 0: off. */
+  readonly managementPort: number;
+  /** Prometheus metrics port (RabbitMQ's 15692); 0: off. */
+  readonly prometheusPort: number;
+  /** Cluster name reported by the management API and metrics. */
+  readonly clusterName: string;
   /** Comma-separated user names allowed from loopback only ('' = none). */
   readonly loopbackUsers: string;
   /** Definitions file imported at start ('' = none). */
@@ -185,6 +191,30 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     default: '',
     describe: "A RabbitMQ definitions JSON file (users, vhosts, permissions, queues, exchanges, bindings) imported at start; '' for none",
+  },
+  {
+    key: 'managementPort',
+    flag: 'management-port',
+    kind: 'integer',
+    default: 15672,
+    describe: 'Management HTTP API port, as RabbitMQ\'s (0: off)',
+    check: intRange(0, 65535),
+  },
+  {
+    key: 'prometheusPort',
+    flag: 'prometheus-port',
+    kind: 'integer',
+    default: 15692,
+    describe: 'Prometheus /metrics port, as RabbitMQ\'s (0: off)',
+    check: intRange(0, 65535),
+  },
+  {
+    key: 'clusterName',
+    flag: 'cluster-name',
+    kind: 'string',
+    default: 'amqpd',
+    describe: 'Cluster name shown by the management API and metrics',
+    check: nonEmpty,
   },
   {
     key: 'maxConnections',

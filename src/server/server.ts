@@ -32,6 +32,7 @@ import { Admission } from '../protocol/admission.js';
 import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { startHttpListeners, type HttpListeners } from './http-listeners.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import {
@@ -63,6 +64,8 @@ export interface ServerOptions {
   readonly limits?: Partial<ProtocolLimits>;
   /** Time and timers for connections (heartbeats, handshake and close timeouts); tests may fake it. */
   readonly clock?: Clock;
+  /** Tests: enabled HTTP listeners (management, Prometheus) bind a free port, never 15672/15692. */
+  readonly freeHttpPorts?: boolean;
   /** Per-user and per-vhost limits (broker/limits-source.ts); default: unlimited. */
   readonly limitsSource?: LimitsSource;
   /** Where the memory and disk alarms read their numbers (tests inject theirs); the system's by default. */
@@ -93,6 +96,7 @@ export class AmqpServer {
   private readonly ctx: ProtocolContext;
   private connectionSeq = 0;
   private closing: Promise<void> | undefined;
+  private http: HttpListeners | undefined;
 
   private constructor(
     readonly config: Config,
@@ -161,6 +165,9 @@ export class AmqpServer {
       await server.broker.close();
       throw err;
     }
+    const wiring = { config: opts.config, broker: server.broker, log: opts.log, clock: server.clock, alarms: server.alarms };
+    const ports = { amqpPort: server.address().port, amqpsPort: server.tlsAddress()?.port };
+    server.http = await startHttpListeners({ ...wiring, ...ports, freePorts: opts.freeHttpPorts === true });
     return server;
   }
 
@@ -180,6 +187,16 @@ export class AmqpServer {
     const a = this.net.address();
     if (a === null || typeof a === 'string') throw new Error('server is not listening');
     return { host: a.address, port: a.port };
+  }
+
+  /** The management API's bound address (undefined when it is off). */
+  managementAddress(): { host: string; port: number } | undefined {
+    return this.http?.management?.address();
+  }
+
+  /** The Prometheus endpoint's bound address (undefined when it is off). */
+  prometheusAddress(): { host: string; port: number } | undefined {
+    return this.http?.prometheus?.address();
   }
 
   /** The amqps listener's bound address, undefined when TLS is off. */
@@ -253,6 +270,7 @@ export class AmqpServer {
 
   private async doClose(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    await this.http?.close();
     const tlsStopped = this.tls?.close();
     this.alarms.stop();
     await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_CLOSE_OK_WAIT_MS)));

@@ -28,7 +28,7 @@ export interface WithServerOptions {
 export const TEST_SILENT_CLOSE_DELAY_MS = 50;
 
 export async function withServer<T>(fn: (s: TestServer) => Promise<T>, opts: WithServerOptions = {}): Promise<T> {
-  const config = buildConfig({ host: '127.0.0.1', port: 0, dataDir: ':memory:', logLevel: 'silent', ...opts.config });
+  const config = buildConfig({ host: '127.0.0.1', port: 0, dataDir: ':memory:', logLevel: 'silent', managementPort: 0, prometheusPort: 0, ...opts.config });
   const level = (process.env['AMQPD_TEST_LOG'] as Config['logLevel'] | undefined) ?? 'silent';
   const log = createRootLogger({ level });
   const server = await AmqpServer.start({ config, log, limits: { silentCloseDelayMs: TEST_SILENT_CLOSE_DELAY_MS, ...opts.limits }, ...(opts.limitsSource ? { limitsSource: opts.limitsSource } : {}) });

@@ -17,6 +17,9 @@ describe('config', () => {
       productVersion: '3.13.7',
       defaultUser: 'guest',
       defaultPass: 'guest',
+      managementPort: 15672,
+      prometheusPort: 15692,
+      clusterName: 'amqpd',
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -52,6 +55,9 @@ describe('config', () => {
       ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
       ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
       ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+      ['management-port', 'AMQPD_MANAGEMENT_PORT', 'managementPort', '15999', 15999],
+      ['prometheus-port', 'AMQPD_PROMETHEUS_PORT', 'prometheusPort', '15998', 15998],
+      ['cluster-name', 'AMQPD_CLUSTER_NAME', 'clusterName', 'c1', 'c1'],
       ['loopback-users', 'AMQPD_LOOPBACK_USERS', 'loopbackUsers', 'a,b', 'a,b'],
       ['load-definitions', 'AMQPD_LOAD_DEFINITIONS', 'loadDefinitions', '/tmp/defs.json', '/tmp/defs.json'],
       ['max-connections', 'AMQPD_MAX_CONNECTIONS', 'maxConnections', '500', 500],
