@@ -32,6 +32,8 @@ export interface BrokerOptions {
   readonly store: Store;
   readonly log: Logger;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
+  /** Re-encodes properties (dead-lettered copies); absent: dead-lettered messages are dropped. */
+  readonly encodeProperties?: (p: BasicProperties) => Buffer;
   readonly encodeTable: (table: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   /** Per-queue in-memory window before paging to the store (default DEFAULT_QUEUE_WINDOW). */
@@ -116,6 +118,7 @@ export class Broker implements BrokerApi {
       encodeTable: this.opts.encodeTable,
       decodeTable: this.opts.decodeTable,
       decodeProperties: this.opts.decodeProperties,
+      encodeProperties: this.opts.encodeProperties,
       nextMessageId: () => this.messageId++,
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,

@@ -34,6 +34,8 @@ import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
 import { PriorityDispatch } from './queue/priority-dispatch.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
+import { expiryOf, HeadExpiry, queueTtlMs } from './queue/expiry.js';
+import { IdleExpiry, idleLimitMs } from './queue/idle-expiry.js';
 import type { WriteHold } from './write-hold.js';
 
 export { toStoredMessage } from './queue/fifo-backlog.js';
@@ -53,6 +55,8 @@ export interface QueueContext extends BacklogContext {
   readonly writeHold?: WriteHold | undefined;
   /** Dead-lettering (queue/dead-letter-hook.ts); absent: dead messages are dropped. */
   readonly deadLetter?: DeadLetterHook | undefined;
+  /** x-expires: the queue was unused that long (queue/idle-expiry.ts); the vhost deletes it. */
+  readonly onIdleExpired?: ((queue: Queue) => void) | undefined;
 }
 
 /** What enqueue did with a persistent message: nothing to persist, written now, or held back. */
@@ -97,6 +101,12 @@ export class Queue implements EntryQueue {
   private nextSeq = 1;
   private pumping = false;
   private pumpRequested = false;
+  /** x-message-ttl; with `expiry` (created at the first entry that can expire: the plain path pays one check). */
+  private readonly ttlMs: number | undefined;
+  private expiry: HeadExpiry | undefined = undefined;
+  /** x-expires (queue TTL), when set and the vhost deletes idle queues. */
+  private readonly idle: IdleExpiry | undefined;
+  private readonly clock: QueueContext['clock'];
 
   constructor(attrs: QueueAttributes, ctx: QueueContext) {
     this.store = ctx.store;
@@ -115,6 +125,23 @@ export class Queue implements EntryQueue {
     this.backlog = new FifoBacklog(ctx, this, this.key);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
+    this.clock = ctx.clock;
+    this.ttlMs = queueTtlMs(attrs.arguments);
+    const idleMs = idleLimitMs(attrs.arguments);
+    const onIdle = ctx.onIdleExpired;
+    this.idle = idleMs === undefined || onIdle === undefined ? undefined : new IdleExpiry(ctx.clock, idleMs, () => onIdle(this));
+    this.idle?.restart();
+  }
+
+  /** Queue TTL: a declare (passive too) counts as use. */
+  touch(): void {
+    if (this.consumerCount() === 0) this.idle?.restart();
+  }
+
+  /** The head-expiry helper, created on first need (queue/expiry.ts). */
+  private expiring(): HeadExpiry {
+    this.expiry ??= new HeadExpiry(this.clock, this.backlog, (e) => this.dropDead(e, 'expired'), () => this.pump());
+    return this.expiry;
   }
 
   messageCount(): number {
@@ -152,16 +179,25 @@ export class Queue implements EntryQueue {
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
+    const expiresAt =
+      this.ttlMs === undefined && message.properties.expiration === undefined ? undefined : expiryOf(this.ttlMs, message, this.expiring().now());
     if (!this.backlog.fitsInMemory(message)) {
-      this.backlog.pageOut(seq, message, persist ? stored : undefined);
+      this.backlog.pageOut(seq, message, persist ? stored : undefined, expiresAt);
       if (persist && watch !== undefined) {
         watch.add();
         this.store.whenDurable(() => watch.done());
       }
     } else {
       const entry = new QueueEntry(this, seq, message, false);
+      entry.expiresAt = expiresAt;
       if (persist) write = this.persist(entry, stored, watch);
       this.backlog.push(entry);
+      // TTL 0 (or less left): delivered only if a consumer can take it now, else it expires at once.
+      if (expiresAt !== undefined && this.expiry !== undefined && expiresAt <= this.expiry.now()) {
+        this.expiry.grace = entry;
+        this.pump();
+        this.expiry.grace = undefined;
+      }
     }
     this.pump();
     return write;
@@ -172,7 +208,7 @@ export class Queue implements EntryQueue {
     if (watch !== undefined) entry.owe(watch);
     if (this.hold.atEnqueue(entry, record, watch?.inFlight, this.dispatch.consumers.length)) return 'held';
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, { scratch: false });
+    this.store.insertMessage(this.key, entry.seq, record, { scratch: false, expiresAtMs: entry.expiresAt });
     // Safe when durable, or earlier if a consumer acks it first (settle() runs once).
     if (watch !== undefined) this.store.whenDurable(() => entry.settle());
     return 'written';
@@ -190,7 +226,7 @@ export class Queue implements EntryQueue {
       return;
     }
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, { scratch: false });
+    this.store.insertMessage(this.key, entry.seq, record, { scratch: false, expiresAtMs: entry.expiresAt });
     if (entry.deliveryCount > 0) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
     this.store.whenDurable(() => entry.settle());
   }
@@ -207,14 +243,20 @@ export class Queue implements EntryQueue {
     if (count === 0) return 0;
     this.nextSeq = this.store.lastSeq(this.key) + 1;
     this.backlog.recover(count);
+    if (this.ttlMs !== undefined || this.store.earliestExpiryMs(this.key) !== undefined) this.expiring().arm();
     return count;
   }
 
   /** basic.get: takes the next ready entry; it counts as unacked until the channel acks it. */
   take(): QueueEntry | undefined {
+    this.touch();
+    this.expiry?.expireHead();
     const entry = this.backlog.shift();
     if (entry === undefined) return undefined;
     this.handOut(entry, false);
+    // The get-ok message_count excludes expired messages now at the head (reference §14.4).
+    this.expiry?.expireHead();
+    this.expiry?.arm();
     return entry;
   }
 
@@ -266,6 +308,7 @@ export class Queue implements EntryQueue {
         this.pumpRequested = false;
         this.pumpOnce();
       } while (this.pumpRequested);
+      if (this.expiry !== undefined && !this.deleted) this.expiry.arm();
     } finally {
       this.pumping = false;
     }
@@ -273,6 +316,7 @@ export class Queue implements EntryQueue {
 
   private pumpOnce(): void {
     while (this.backlog.length > 0 && !this.deleted) {
+      if (this.expiry !== undefined && this.expiry.expireHead() > 0 && this.backlog.length === 0) return;
       const sink = this.dispatch.next();
       if (sink === undefined) return;
       const entry = this.backlog.shift();
@@ -295,6 +339,7 @@ export class Queue implements EntryQueue {
       throw accessRefused(`${resource('queue', this.name, this.vhost)} in exclusive use`);
     }
     this.dispatch.add(sink, priority);
+    this.idle?.stop();
     this.hadConsumer = true;
     this.pump();
   }
@@ -307,6 +352,7 @@ export class Queue implements EntryQueue {
    */
   removeConsumer(sink: ConsumerSink): boolean {
     const removed = this.dispatch.remove(sink);
+    if (removed && this.dispatch.consumers.length === 0) this.idle?.restart();
     if (removed && this.singleActiveConsumer && this.dispatch.consumers.length > 0) queueMicrotask(() => this.pump());
     return removed;
   }
@@ -331,6 +377,8 @@ export class Queue implements EntryQueue {
    */
   markDeleted(): ConsumerSink[] {
     this.deleted = true;
+    this.expiry?.stop();
+    this.idle?.stop();
     const sinks = this.dispatch.clear();
     for (const e of this.backlog.clear()) {
       if (e.isHeld) e.takeHeld();

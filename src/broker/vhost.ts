@@ -53,6 +53,8 @@ import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
 import { messageFromStore, restoreVhost } from './recovery.js';
 import { Router, type RoutingTable } from './routing.js';
+import { DeadLetterer } from './dead-letter.js';
+import { parseExpiration } from './publish-checks.js';
 import type { WriteHold } from './write-hold.js';
 import type { Clock } from '../util/clock.js';
 
@@ -65,6 +67,8 @@ export interface VhostContext {
   readonly encodeTable: (t: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
+  /** Re-encodes properties (dead-lettered copies); absent: dead-lettering drops the message. */
+  readonly encodeProperties?: ((p: BasicProperties) => Buffer) | undefined;
   readonly nextMessageId: () => number;
   /** The in-memory window of every queue of this vhost (paging beyond it). */
   readonly queueWindow: QueueWindow;
@@ -88,12 +92,28 @@ export class Vhost implements VhostApi, RoutingTable {
     readonly name: string,
     private readonly ctx: VhostContext,
   ) {
+    this.router = new Router(this);
+    const encodeProperties = ctx.encodeProperties;
+    const deadLetter =
+      encodeProperties === undefined
+        ? undefined
+        : new DeadLetterer({
+            router: this.router,
+            encodeProperties,
+            nextMessageId: ctx.nextMessageId,
+            wallMs: () => ctx.clock.wallMs(),
+            onCycle: (queues) => ctx.log.warn({ queues }, 'Message dropped. Dead-letter queues cycle detected'),
+          });
     this.queueCtx = {
       store: ctx.store,
       window: ctx.queueWindow,
       messageFromStore: (sm) => messageFromStore(ctx.decodeProperties, sm),
       writeHold: ctx.writeHold,
       clock: ctx.clock,
+      deadLetter,
+      onIdleExpired: (q) => {
+        if (this.queues.get(q.name) === q) this.deleteQueue(q, undefined);
+      },
     };
     this.graph = new BindingGraph({
       vhost: name,
@@ -101,7 +121,6 @@ export class Vhost implements VhostApi, RoutingTable {
       encodeTable: ctx.encodeTable,
       forgetExchange: (ex) => this.exchanges.delete(ex.name),
     });
-    this.router = new Router(this);
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
       this.exchanges.set(xname, new Exchange(attrs));
@@ -165,6 +184,7 @@ export class Vhost implements VhostApi, RoutingTable {
     if (args.passive) {
       const q = this.queueOrNotFound(args.name);
       this.checkExclusiveAccess(q, session);
+      q.touch();
       return declareResult(q);
     }
     const name = args.name === '' ? generateQueueName() : args.name;
@@ -178,6 +198,7 @@ export class Vhost implements VhostApi, RoutingTable {
       // Exclusivity is checked before equivalence (errata §8), strictly: the flag must match too.
       if (existing.exclusiveOwner !== requestedOwner) throw exclusiveLocked(existing);
       assertQueueEquivalent(existing, durable, args.autoDelete, args.arguments);
+      existing.touch();
       return declareResult(existing);
     }
     validateQueueArguments(name, this.name, args.arguments);
@@ -233,6 +254,8 @@ export class Vhost implements VhostApi, RoutingTable {
   // ── messages and consumers ────────────────────────────────────────────────────────────────
 
   publish(exchange: string, message: Message, confirm?: PublishConfirm, _session?: Session): PublishResult {
+    // RabbitMQ checks the expiration before routing, so unroutable messages fail too (406).
+    if (message.properties.expiration !== undefined) parseExpiration(message.properties.expiration);
     return this.router.publish(exchange, message, confirm);
   }
 

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
 import type { Registry } from '../broker/registry.js';
 import { decodeTable, encodeTable } from '../codec/field-table.js';
-import { decodeProperties } from '../codec/properties.js';
+import { decodeProperties, encodeProperties } from '../codec/properties.js';
 import type { Config } from '../config/config.js';
 import { channelLogger, connectionLogger } from '../log/logger.js';
 import { Connection } from '../protocol/connection.js';
@@ -79,7 +79,7 @@ export class AmqpServer {
     // Holding writes back only pays where writes cost something (not the in-memory store).
     const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
     const brokerLog = log.child({ component: 'broker' });
-    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeTable, decodeTable, writeHoldMaxMs });
+    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeProperties, encodeTable, decodeTable, writeHoldMaxMs });
     this.ctx = {
       broker: this.broker,
       log,

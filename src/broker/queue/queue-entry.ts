@@ -31,6 +31,8 @@ export class QueueEntry implements Envelope, HeldWrite {
   holdDeadline = 0;
   /** Held for a lone publisher (hold-policy.ts); its expiry pauses lone holds on its queue. */
   loneHold = false;
+  /** When it expires, wall ms (message TTL; queue/expiry.ts), or undefined. */
+  expiresAt: number | undefined = undefined;
   /** The confirm unit this position still owes its publish (confirm mode, persistent, durable queue). */
   private watch: PublishWatch | undefined = undefined;
   /** While held back from the store: the record to write when the hold expires. */
