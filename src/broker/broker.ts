@@ -102,6 +102,7 @@ export class Broker implements BrokerApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const v of this.vhosts.values()) v.stopTimers();
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
     if (this.writeHold !== undefined) {
       this.opts.log.info({ writeHold: this.writeHold.stats() }, 'write hold totals (held, written after the hold)');

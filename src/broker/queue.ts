@@ -133,6 +133,12 @@ export class Queue implements EntryQueue {
     this.idle?.restart();
   }
 
+  /** The broker stops: the expiry and idle timers are cancelled. */
+  stopTimers(): void {
+    this.expiry?.stop();
+    this.idle?.stop();
+  }
+
   /** Queue TTL: a declare (passive too) counts as use. */
   touch(): void {
     if (this.consumerCount() === 0) this.idle?.restart();

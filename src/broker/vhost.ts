@@ -328,6 +328,11 @@ export class Vhost implements VhostApi, RoutingTable {
     }
   }
 
+  /** The broker stops: no queue timer (TTL, x-expires) may act on the store any more. */
+  stopTimers(): void {
+    for (const q of this.queues.values()) q.stopTimers();
+  }
+
   /** Rebuilds this vhost's durable entities and their messages from the store (at open). */
   restore(topology: Topology): void {
     const { log, decodeTable } = this.ctx;
