@@ -75,7 +75,7 @@ export class HeadExpiry {
       this.timer = undefined;
       this.timerAt = undefined;
       this.onTimer();
-    }, Math.max(0, at - this.clock.wallMs()));
+    }, Math.max(1, at - this.clock.wallMs()));
   }
 
   stop(): void {
