@@ -34,8 +34,7 @@ import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
 import { PriorityDispatch } from './queue/priority-dispatch.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
-import { expiryOf, HeadExpiry, queueTtlMs } from './queue/expiry.js';
-import { IdleExpiry, idleLimitMs } from './queue/idle-expiry.js';
+import { Lifetimes } from './queue/lifetimes.js';
 import type { WriteHold } from './write-hold.js';
 
 export { toStoredMessage } from './queue/fifo-backlog.js';
@@ -101,12 +100,8 @@ export class Queue implements EntryQueue {
   private nextSeq = 1;
   private pumping = false;
   private pumpRequested = false;
-  /** x-message-ttl; with `expiry` (created at the first entry that can expire: the plain path pays one check). */
-  private readonly ttlMs: number | undefined;
-  private expiry: HeadExpiry | undefined = undefined;
-  /** x-expires (queue TTL), when set and the vhost deletes idle queues. */
-  private readonly idle: IdleExpiry | undefined;
-  private readonly clock: QueueContext['clock'];
+  /** Message TTL and x-expires (queue/lifetimes.ts). */
+  private readonly life: Lifetimes;
 
   constructor(attrs: QueueAttributes, ctx: QueueContext) {
     this.store = ctx.store;
@@ -125,29 +120,21 @@ export class Queue implements EntryQueue {
     this.backlog = new FifoBacklog(ctx, this, this.key);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
-    this.clock = ctx.clock;
-    this.ttlMs = queueTtlMs(attrs.arguments);
-    const idleMs = idleLimitMs(attrs.arguments);
     const onIdle = ctx.onIdleExpired;
-    this.idle = idleMs === undefined || onIdle === undefined ? undefined : new IdleExpiry(ctx.clock, idleMs, () => onIdle(this));
-    this.idle?.restart();
+    const dropExpired = (e: QueueEntry): void => this.dropDead(e, 'expired');
+    const consumerCount = (): number => this.dispatch.consumers.length;
+    const host = { backlog: this.backlog, clock: ctx.clock, dropExpired, pump: () => this.pump(), consumerCount, onIdle: onIdle && (() => onIdle(this)) };
+    this.life = new Lifetimes(host, attrs.arguments);
   }
 
   /** The broker stops: the expiry and idle timers are cancelled. */
   stopTimers(): void {
-    this.expiry?.stop();
-    this.idle?.stop();
+    this.life.stop();
   }
 
   /** Queue TTL: a declare (passive too) counts as use. */
   touch(): void {
-    if (this.consumerCount() === 0) this.idle?.restart();
-  }
-
-  /** The head-expiry helper, created on first need (queue/expiry.ts). */
-  private expiring(): HeadExpiry {
-    this.expiry ??= new HeadExpiry(this.clock, this.backlog, (e) => this.dropDead(e, 'expired'), () => this.pump());
-    return this.expiry;
+    this.life.touch();
   }
 
   messageCount(): number {
@@ -185,8 +172,7 @@ export class Queue implements EntryQueue {
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
-    const expiresAt =
-      this.ttlMs === undefined && message.properties.expiration === undefined ? undefined : expiryOf(this.ttlMs, message, this.expiring().now());
+    const expiresAt = this.life.expiresAt(message);
     if (!this.backlog.fitsInMemory(message)) {
       this.backlog.pageOut(seq, message, persist ? stored : undefined, expiresAt);
       if (persist && watch !== undefined) {
@@ -198,12 +184,7 @@ export class Queue implements EntryQueue {
       entry.expiresAt = expiresAt;
       if (persist) write = this.persist(entry, stored, watch);
       this.backlog.push(entry);
-      // TTL 0 (or less left): delivered only if a consumer can take it now, else it expires at once.
-      if (expiresAt !== undefined && this.expiry !== undefined && expiresAt <= this.expiry.now()) {
-        this.expiry.grace = entry;
-        this.pump();
-        this.expiry.grace = undefined;
-      }
+      if (expiresAt !== undefined) this.life.offerDue(entry); // TTL 0: only to a consumer free now
     }
     this.pump();
     return write;
@@ -249,20 +230,17 @@ export class Queue implements EntryQueue {
     if (count === 0) return 0;
     this.nextSeq = this.store.lastSeq(this.key) + 1;
     this.backlog.recover(count);
-    if (this.ttlMs !== undefined || this.store.earliestExpiryMs(this.key) !== undefined) this.expiring().arm();
+    this.life.recovered(() => this.store.earliestExpiryMs(this.key) !== undefined);
     return count;
   }
 
   /** basic.get: takes the next ready entry; it counts as unacked until the channel acks it. */
   take(): QueueEntry | undefined {
-    this.touch();
-    this.expiry?.expireHead();
+    this.life.beforeGet();
     const entry = this.backlog.shift();
     if (entry === undefined) return undefined;
     this.handOut(entry, false);
-    // The get-ok message_count excludes expired messages now at the head (reference §14.4).
-    this.expiry?.expireHead();
-    this.expiry?.arm();
+    this.life.afterGet();
     return entry;
   }
 
@@ -314,7 +292,8 @@ export class Queue implements EntryQueue {
         this.pumpRequested = false;
         this.pumpOnce();
       } while (this.pumpRequested);
-      if (this.expiry !== undefined && !this.deleted) this.expiry.arm();
+      const head = this.life.head;
+      if (head !== undefined && !this.deleted) head.arm();
     } finally {
       this.pumping = false;
     }
@@ -322,7 +301,8 @@ export class Queue implements EntryQueue {
 
   private pumpOnce(): void {
     while (this.backlog.length > 0 && !this.deleted) {
-      if (this.expiry !== undefined && this.expiry.expireHead() > 0 && this.backlog.length === 0) return;
+      const head = this.life.head;
+      if (head !== undefined && head.expireHead() > 0 && this.backlog.length === 0) return;
       const sink = this.dispatch.next();
       if (sink === undefined) return;
       const entry = this.backlog.shift();
@@ -345,7 +325,7 @@ export class Queue implements EntryQueue {
       throw accessRefused(`${resource('queue', this.name, this.vhost)} in exclusive use`);
     }
     this.dispatch.add(sink, priority);
-    this.idle?.stop();
+    this.life.consumerAdded();
     this.hadConsumer = true;
     this.pump();
   }
@@ -358,7 +338,7 @@ export class Queue implements EntryQueue {
    */
   removeConsumer(sink: ConsumerSink): boolean {
     const removed = this.dispatch.remove(sink);
-    if (removed && this.dispatch.consumers.length === 0) this.idle?.restart();
+    if (removed) this.life.consumerRemoved();
     if (removed && this.singleActiveConsumer && this.dispatch.consumers.length > 0) queueMicrotask(() => this.pump());
     return removed;
   }
@@ -383,8 +363,7 @@ export class Queue implements EntryQueue {
    */
   markDeleted(): ConsumerSink[] {
     this.deleted = true;
-    this.expiry?.stop();
-    this.idle?.stop();
+    this.life.stop();
     const sinks = this.dispatch.clear();
     for (const e of this.backlog.clear()) {
       if (e.isHeld) e.takeHeld();
@@ -422,7 +401,6 @@ export class Queue implements EntryQueue {
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
   }
 
-  /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
   /**
    * A message leaves this queue dead (rejected, expired, maxlen, delivery_limit): it is offered to
    * dead-lettering, then its position goes, in the same turn (one store transaction).
@@ -432,6 +410,7 @@ export class Queue implements EntryQueue {
     this.forget(entry);
   }
 
+  /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
   private forget(entry: QueueEntry): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
     else if (entry.isHeld) entry.takeHeld();
