@@ -70,13 +70,16 @@ export class Lifetimes {
   /** basic.get, before taking: it is use (x-expires), and expired heads go first. */
   beforeGet(): void {
     this.touch();
-    this.head?.expireHead();
+    const head = this.head;
+    if (head !== undefined) while (!head.expireHead());
   }
 
   /** basic.get, after taking: expired entries now at the head go before message_count is read (reference §14.4). */
   afterGet(): void {
-    this.head?.expireHead();
-    this.head?.arm();
+    const head = this.head;
+    if (head === undefined) return;
+    while (!head.expireHead());
+    head.arm();
   }
 
   /** A declare (passive too) or a basic.get: use, when no consumer holds the queue. */

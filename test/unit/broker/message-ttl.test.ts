@@ -106,6 +106,24 @@ describe('message TTL (x-message-ttl, expiration)', () => {
     vhost.invariants();
   });
 
+  it('a long expired backlog is dropped in slices (the event loop is not held), never delivered meanwhile', () => {
+    const { clock, vhost } = open();
+    const o = owner();
+    declareQueue(vhost, 'q', o);
+    for (let i = 0; i < 2500; i++) vhost.publish('', message(vhost, { routingKey: 'q', body: `d${i}`, props: { expiration: '100' } }));
+    pub(vhost, 'q', 'live');
+    const q = vhost.getQueue('q')!;
+    clock.advance(100);
+    expect(q.messageCount()).toBeGreaterThan(1); // the timer yielded before the whole backlog was gone
+    const sink = new FakeSink(o, 'c');
+    vhost.consume(sink, { queue: 'q', arguments: new Map() });
+    expect(sink.bodies()).toEqual([]); // the consumer got nothing expired while the backlog remained
+    clock.advance(20);
+    expect(sink.bodies()).toEqual(['live']);
+    expect(q.messageCount()).toBe(0);
+    vhost.invariants();
+  });
+
   it('a restart neither resets nor forgets a stored expiry', async () => {
     const clock = new FakeClock();
     const store = new MemoryStore();
