@@ -302,7 +302,7 @@ export class Queue implements EntryQueue {
   private pumpOnce(): void {
     while (this.backlog.length > 0 && !this.deleted) {
       const head = this.life.head;
-      if (head !== undefined && head.expireHead() > 0 && this.backlog.length === 0) return;
+      if (head !== undefined && (!head.expireHead() || this.backlog.length === 0)) return;
       const sink = this.dispatch.next();
       if (sink === undefined) return;
       const entry = this.backlog.shift();

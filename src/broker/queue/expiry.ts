@@ -34,6 +34,9 @@ export function expiryOf(queueTtl: number | undefined, message: Message, nowWall
   return ttl === undefined ? undefined : nowWallMs + ttl;
 }
 
+/** Expired entries dropped per call before yielding to the event loop. */
+export const EXPIRE_BATCH = 1000;
+
 export class HeadExpiry {
   /** The TTL-0 entry being offered to consumers right now (not expired during that pump). */
   grace: QueueEntry | undefined = undefined;
@@ -51,17 +54,21 @@ export class HeadExpiry {
     return this.clock.wallMs();
   }
 
-  /** Drops every expired entry at the head (paging in as needed); returns how many. */
-  expireHead(): number {
+  /**
+   * Drops expired entries at the head (paging in as needed), at most EXPIRE_BATCH per call so a
+   * long expired backlog never holds the event loop (the timer, aimed at the still-expired head,
+   * continues 1 ms later). Returns true when the head may be handed out (live, or none).
+   */
+  expireHead(): boolean {
     const now = this.clock.wallMs();
     let n = 0;
     for (let h = this.backlog.peek(); h !== undefined; h = this.backlog.peek()) {
-      if (h.expiresAt === undefined || h.expiresAt > now || h === this.grace) break;
+      if (h.expiresAt === undefined || h.expiresAt > now || h === this.grace) return true;
+      if (n++ === EXPIRE_BATCH) return false;
       this.backlog.shift();
       this.drop(h);
-      n++;
     }
-    return n;
+    return true;
   }
 
   /** Aims the queue's one timer at the head's expiry (or cancels it when the head has none). */
