@@ -114,3 +114,12 @@ def expiration_validation(ctx):
 
         e = expect_channel_error(publish_and_wait, 406, text)
         assert e.reply_text == text, e.reply_text
+    # In a transaction the check runs at basic.publish too, not at tx.commit.
+    ch = conn.channel()
+    ch.tx_select()
+
+    def tx_publish():
+        ch.basic_publish('', 'no-such-queue-anywhere', b'x', pika.BasicProperties(expiration='abc'))
+        ch.queue_declare(queue='', exclusive=True)
+
+    expect_channel_error(tx_publish, 406, "PRECONDITION_FAILED - invalid expiration 'abc': no_integer")

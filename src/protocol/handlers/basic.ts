@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Message } from '../../broker/api.js';
+import { parseExpiration } from '../../broker/publish-checks.js';
 import { method, type ArgsOf } from '../../codec/methods.generated.js';
 import { decodeProperties, encodeProperties, type BasicProperties } from '../../codec/properties.js';
 import { notAllowed, notImplemented, preconditionFailed } from '../../errors/index.js';
@@ -130,6 +131,8 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
 function buildMessage(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content): Message {
   let rawProperties = content.properties;
   let properties: BasicProperties = decodeProperties(rawProperties);
+  // RabbitMQ checks the expiration at basic.publish, in tx mode too (not at commit).
+  if (properties.expiration !== undefined) parseExpiration(properties.expiration);
   if (properties.userId !== undefined && properties.userId !== ch.session.user) {
     throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${ch.session.user}'`);
   }
