@@ -123,7 +123,8 @@ export class Queue implements EntryQueue {
     const onIdle = ctx.onIdleExpired;
     const dropExpired = (e: QueueEntry): void => this.dropDead(e, 'expired');
     const consumerCount = (): number => this.dispatch.consumers.length;
-    const host = { backlog: this.backlog, clock: ctx.clock, dropExpired, pump: () => this.pump(), consumerCount, onIdle: onIdle && (() => onIdle(this)) };
+    const pump = (): void => this.pump();
+    const host = { backlog: this.backlog, clock: ctx.clock, dropExpired, pump, consumerCount, onIdle: onIdle && (() => onIdle(this)) };
     this.life = new Lifetimes(host, attrs.arguments);
   }
 
