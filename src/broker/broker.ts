@@ -99,8 +99,8 @@ export class Broker implements BrokerApi {
   }
 
   /** Commits pending store writes and closes the store (the broker owns it once opened). */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const v of this.vhosts.values()) v.stopTimers();
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
@@ -110,6 +110,7 @@ export class Broker implements BrokerApi {
     }
     this.opts.store.flush();
     this.opts.store.close();
+    return Promise.resolve();
   }
 
   private createVhost(name: string): Vhost {

@@ -71,7 +71,7 @@ export function recordDeath(headers: FieldTable | undefined, death: Death): Fiel
   const front = i >= 0 ? bumped(entries[i] as FieldTable) : newEntry(death);
   const rest = i >= 0 ? entries.filter((_, k) => k !== i) : entries;
   const out = new Map<string, FieldValue>(headers ?? []);
-  out.set('x-death', { tag: 'A', value: [front, ...rest].map((e) => ({ tag: 'F', value: e }) as FieldValue) });
+  out.set('x-death', { tag: 'A', value: [front, ...rest].map((e) => ({ tag: 'F', value: e })) });
   if (!hadDeaths) {
     out.set('x-first-death-reason', S(death.reason));
     out.set('x-first-death-queue', S(death.queue));

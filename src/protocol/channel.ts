@@ -26,8 +26,8 @@ import type { FieldTable } from '../codec/field-types.js';
 import { method, type Method } from '../codec/methods.generated.js';
 import { preconditionFailed } from '../errors/index.js';
 import { type AssemblerState, initialAssemblerState } from './command-assembler.js';
-import { ConfirmTracker } from './confirms.js';
-import { Consumer, type ConsumerHost } from './consumer.js';
+import type { ConfirmTracker } from './confirms.js';
+import type { Consumer, ConsumerHost } from './consumer.js';
 import type { ProtocolContext } from './context.js';
 import { REPLY_TO_PREFIX } from './direct-reply-to.js';
 

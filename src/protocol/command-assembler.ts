@@ -125,7 +125,7 @@ export function joinBody(parts: readonly Buffer[], size: number): Buffer {
     const only = parts[0] as Buffer;
     return only.buffer.byteLength > 2 * only.length ? Buffer.from(only) : only;
   }
-  return Buffer.concat(parts as Buffer[], size);
+  return Buffer.concat(parts, size);
 }
 
 /** True when `e` came from the assembler for a frame error (used by tests). */

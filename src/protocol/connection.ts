@@ -173,16 +173,17 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.intake.gate.enterFlow(queue);
   }
 
-  /** 501 leaves the reader failed: we send connection.close and end the socket. 502/540 do not. */
+  /** A framing error (reader failed) ends the socket after close; a whole bad frame lets close-ok in. */
   onReaderError(err: unknown): void {
     if (!(err instanceof AmqpError)) return this.onBug(err);
-    if (err.replyCode === ReplyCode.FRAME_ERROR) {
+    const frameError = err.replyCode === ReplyCode.FRAME_ERROR;
+    if (frameError && this.intake.readerFailed) {
       this.intake.fail();
       this.closeWithError(err, 'frameError');
       this.socket.end();
       return;
     }
-    this.closeWithError(err, 'protocolError');
+    this.closeWithError(err, frameError ? 'frameError' : 'protocolError');
   }
 
   private handleFrameSafely(frame: Frame): void {

@@ -54,7 +54,7 @@ const HANDLERS: { readonly [N in MethodName]?: Handler<N> } = {
 export function dispatchChannelMethod(ch: Channel, m: Method, content: Content | undefined): void {
   const handler = HANDLERS[m.name] as Handler<MethodName> | undefined;
   if (handler === undefined) throw commandInvalid('unimplemented method');
-  handler(ch, m.args as ArgsOf<MethodName>, content);
+  handler(ch, m.args, content);
 }
 
 /** For tests: the methods a client may send on a channel that have a handler. */

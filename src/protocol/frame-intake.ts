@@ -60,6 +60,11 @@ export class FrameIntake {
     this.reader.setFrameMax(bytes);
   }
 
+  /** True when the frame reader lost the stream position (a framing error); see FrameReader.failed. */
+  get readerFailed(): boolean {
+    return this.reader.failed;
+  }
+
   /** A frame error: nothing more is read from this connection. */
   fail(): void {
     this.failed = true;

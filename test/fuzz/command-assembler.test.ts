@@ -75,7 +75,7 @@ function runCase(r: Rand): { commands: number; error: number | undefined } {
       step = assemble(state, frame, SIZE_MAX);
     } catch (err) {
       if (!(err instanceof AmqpError)) throw err;
-      if (!('code' in want)) throw new Error(`step ${i}: assembler failed with ${err.replyCode} (${err.message}), reference went on`);
+      if (!('code' in want)) throw new Error(`step ${i}: assembler failed with ${err.replyCode} (${err.message}), reference went on`, { cause: err });
       expect(err.replyCode).toBe(want.code);
       return { commands, error: err.replyCode };
     }

@@ -90,9 +90,9 @@ function run(r: Rand, input: Buffer): 'frames' | number {
         frame = reader.next();
       } catch (err) {
         if (!(err instanceof AmqpError)) throw err;
-        if (!ALLOWED_CODES.has(err.replyCode)) throw new Error(`unexpected code ${err.replyCode}: ${err.message}`);
+        if (!ALLOWED_CODES.has(err.replyCode)) throw new Error(`unexpected code ${err.replyCode}: ${err.message}`, { cause: err });
         if (err.replyCode === 501) return 501;
-        if (reader.bufferedBytes >= before) throw new Error('a method error did not consume its frame');
+        if (reader.bufferedBytes >= before) throw new Error('a method error did not consume its frame', { cause: err });
         continue;
       }
       if (frame === undefined) break;

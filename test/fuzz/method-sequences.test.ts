@@ -195,7 +195,6 @@ describe('fuzz: connection and channel state machines', () => {
       expect((await c.expectMethod('queue.declare-ok')).queue).toBe('alive');
       c.close();
     });
-    // eslint-disable-next-line no-console
     console.info(`outcomes ${JSON.stringify([...outcomes])}; replies ${JSON.stringify([...seen].sort())}`);
     // The run means something only if both endings and the channel-level errors happened.
     expect(outcomes.get('close-ok') ?? 0).toBeGreaterThan(0);

@@ -41,7 +41,6 @@ export function seedNote(): string {
 
 /** Prints which seed and how many cases a randomized test runs. */
 export function announce(what: string, cases: number): void {
-  // eslint-disable-next-line no-console
   console.info(`${what}: ${cases} cases, ${seedNote()}${SOAK_FACTOR > 1 ? `, soak ×${SOAK_FACTOR}` : ''}`);
 }
 

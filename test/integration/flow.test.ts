@@ -91,6 +91,7 @@ function watchEnqueues(): { queue: () => Queue; maxBacklog: () => number; maxPag
   let maxPagedOut = 0;
   vi.spyOn(Queue.prototype, 'enqueue').mockImplementation(function (this: Queue, ...args: Parameters<Queue['enqueue']>) {
     const r = enqueue.apply(this, args);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the spy records which queue it saw
     queue = this;
     maxBacklog = Math.max(maxBacklog, this.messageCount());
     maxPagedOut = Math.max(maxPagedOut, this.pagedOutCount());

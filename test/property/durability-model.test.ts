@@ -591,7 +591,6 @@ async function runOps(backend: Backend, ops: readonly Op[]): Promise<void> {
 
 async function property(makeBackend: () => Backend, withCrash: boolean, numRuns: number): Promise<void> {
   const params = fcParams(numRuns);
-  // eslint-disable-next-line no-console
   console.info(`durability model: ${params.numRuns} runs, ${seedNote()}`);
   let runs = 0;
   let ops = 0;
@@ -603,7 +602,6 @@ async function property(makeBackend: () => Backend, withCrash: boolean, numRuns:
     }),
     params,
   );
-  // eslint-disable-next-line no-console
   console.info(`durability model: ${runs} runs, ${ops} operations`);
   expect(runs).toBe(params.numRuns);
 }

@@ -33,4 +33,21 @@ describe('wire: undecodable arguments', () => {
       other.close();
     });
   });
+
+  it('after a whole but bad frame (501) keeps reading until the close handshake ends', async () => {
+    expect.hasAssertions();
+    await withBroker(async (broker) => {
+      const c = await RawClient.connect(broker.port);
+      await c.handshake();
+      await c.openChannel(1);
+      c.send(methodFrame(1, rawMethod(50, 10, cat(short(0), bytes(5, 97, 98)))));
+      expect((await c.expectMethod('connection.close')).replyCode).toBe(501);
+      // The reader is not failed by a whole frame: the socket stays open for our close-ok
+      // (RabbitMQ's close handshake), and it is the close-ok that ends it.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(c.socket.destroyed || c.socket.readableEnded).toBe(false);
+      c.sendMethod(0, method('connection.close-ok'));
+      await c.expectClosed();
+    });
+  });
 });

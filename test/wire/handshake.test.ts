@@ -167,7 +167,7 @@ describe('handshake', () => {
   it('drops a client that does not finish the handshake in time', async () => {
     expect.hasAssertions();
     await withServer(
-      async ({ port, server }) => {
+      async ({ port }) => {
         const c = await RawClient.connect(port);
         c.send(AMQP_HEADER);
         await c.expectMethod('connection.start');

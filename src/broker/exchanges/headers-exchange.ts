@@ -32,7 +32,7 @@ export function compileHeadersRule(args: FieldTable): HeadersRule {
   if (xm !== undefined) {
     if (xm.tag !== 'S') {
       throw preconditionFailed(
-        `Invalid x-match field type ${fieldTypeName(xm.tag)} (value ${String(xm.value)}); expected longstr`,
+        `Invalid x-match field type ${fieldTypeName(xm.tag)} (value ${printable(xm.value)}); expected longstr`,
       );
     }
     mode = xm.value.toString('utf8');
@@ -90,4 +90,11 @@ export class HeadersRouter implements ExchangeRouter {
       if (headersMatch(rule, input.headers)) out.add(b.destination);
     }
   }
+}
+
+/** A field value as text for an error message (tables and arrays by their kind). */
+function printable(v: unknown): string {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'array' : 'table';
+  return String(v);
 }
