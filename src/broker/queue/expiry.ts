@@ -71,12 +71,15 @@ export class HeadExpiry {
     return true;
   }
 
-  /** Aims the queue's one timer at the head's expiry (or cancels it when the head has none). */
+  /**
+   * Aims the queue's one timer at the head's expiry. A timer already aimed earlier is kept (when it
+   * fires it finds nothing due and aims again), so a busy TTL queue sets about one timer per TTL
+   * span, not one per message.
+   */
   arm(): void {
     const at = this.backlog.length === 0 ? undefined : this.backlog.peek()?.expiresAt;
-    if (at === this.timerAt) return;
+    if (at === undefined || (this.timerAt !== undefined && this.timerAt <= at)) return;
     this.stop();
-    if (at === undefined) return;
     this.timerAt = at;
     this.timer = this.clock.setTimer(() => {
       this.timer = undefined;
