@@ -4,7 +4,8 @@
  * Use is: a consumer attached (the clock stops while any is), basic.get (even empty), queue.declare
  * including passive. Publishing is not use. The clock runs from the last use or the last consumer
  * leaving; after a restart it starts afresh at recovery, as RabbitMQ's queue process arms its
- * expiry timer when it starts (nothing about it is stored).
+ * expiry timer when it starts (nothing about it is stored; RabbitMQ's TTL guide: "Leases of durable
+ * queues restart when the server restarts").
  *
  * Invariant: at most one timer, and none while a consumer is attached. Not here: the deletion
  * itself (the vhost's callback).

@@ -71,6 +71,7 @@ describe('queue TTL (x-expires)', () => {
     expect(vhost.getQueue('dead')!.messageCount()).toBe(0);
   });
 
+  // RabbitMQ's TTL guide: "Leases of durable queues restart when the server restarts."
   it('after a restart the idle clock starts again at recovery', async () => {
     const clock = new FakeClock();
     const store = new MemoryStore();
