@@ -1,6 +1,8 @@
 /**
  * Model-based durability test: random sequences of declare / publish / get / consume / ack /
- * nack-requeue / purge / delete / settle / restart / crash run against the engine over a real store,
+ * nack-requeue / reject-to-dead-letter / purge / delete / settle / restart / crash run against the
+ * engine over a real store (each queue dead-letters to the next: a persistent message moved between
+ * durable queues must be in exactly one of them at every crash point),
  * and after every restart or crash each queue is drained and compared with a simple model.
  *
  * The model: per queue, its durability and its ready messages in position order; plus the
@@ -56,6 +58,7 @@ import { createSession } from '../../src/broker/session.js';
 import type { QueueWindow } from '../../src/broker/queue.js';
 import type { Vhost } from '../../src/broker/vhost.js';
 import { decodeTable, encodeTable } from '../../src/codec/field-table.js';
+import type { FieldValue } from '../../src/codec/field-types.js';
 import { decodeProperties, encodeProperties } from '../../src/codec/properties.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { DB_FILE_NAME, SqliteStore } from '../../src/store/sqlite-store.js';
@@ -73,7 +76,8 @@ const TRANSIENT_PROPS = encodeProperties({});
 
 // ── operations ────────────────────────────────────────────────────────────────────────────────
 
-type Then = 'ack' | 'requeue' | 'hold';
+/** `dead`: reject with requeue=false; every queue dead-letters to the next one (q0 → q1 → q2 → q0). */
+type Then = 'ack' | 'requeue' | 'hold' | 'dead';
 type Op =
   | { readonly k: 'declare'; readonly q: number; readonly durable: boolean }
   | { readonly k: 'publish'; readonly q: number; readonly persistent: boolean; readonly n: number }
@@ -87,7 +91,8 @@ type Op =
   | { readonly k: 'crash' };
 
 const qArb = fc.integer({ min: 0, max: QUEUES.length - 1 });
-const thenArb = fc.constantFrom<Then>('ack', 'requeue', 'hold');
+const thenArb = fc.constantFrom<Then>('ack', 'requeue', 'hold', 'dead');
+const dlTarget = (q: string): string => QUEUES[(QUEUES.indexOf(q as (typeof QUEUES)[number]) + 1) % QUEUES.length] as string;
 
 function opArb(withCrash: boolean): fc.Arbitrary<Op> {
   const ops: fc.Arbitrary<Op>[] = [
@@ -173,6 +178,11 @@ class Model {
   land(m: MMsg): void {
     const i = this.inFlight.findIndex((f) => f.msg === m);
     if (i >= 0) this.inFlight.splice(i, 1);
+  }
+
+  /** Dead-lettered from q: a new message (same body and persistence) at the end of the next queue, if it exists. */
+  deadLetter(q: string, m: MMsg): void {
+    this.queues.get(dlTarget(q))?.ready.push({ body: m.body, persistent: m.persistent, seq: this.nextSeq++, delivered: false });
   }
 
   requeue(q: string, m: MMsg): void {
@@ -443,6 +453,9 @@ class Run {
     else if (then === 'requeue') {
       env.queue.reject(env, true);
       this.model.requeue(q, m);
+    } else if (then === 'dead') {
+      env.queue.reject(env, false);
+      this.model.deadLetter(q, m);
     } else this.model.held.push({ q, msg: m, env });
     this.model.step();
   }
@@ -556,7 +569,9 @@ function expectDelivery(env: Envelope | undefined, t: { msg: MMsg; redelivered: 
 }
 
 function declareArgs(name: string, durable: boolean) {
-  return { name, passive: false, durable, exclusive: false, autoDelete: false, arguments: new Map() };
+  const S = (v: string): FieldValue => ({ tag: 'S', value: Buffer.from(v) });
+  const args = new Map([['x-dead-letter-exchange', S('')], ['x-dead-letter-routing-key', S(dlTarget(name))]]);
+  return { name, passive: false, durable, exclusive: false, autoDelete: false, arguments: args };
 }
 
 function openBroker(store: Store): Broker {
@@ -564,6 +579,7 @@ function openBroker(store: Store): Broker {
     store,
     log,
     decodeProperties: (raw) => decodeProperties(raw),
+    encodeProperties: (p) => encodeProperties(p),
     encodeTable,
     decodeTable: (raw) => decodeTable(raw),
     queueWindow: WINDOW,
