@@ -2,14 +2,17 @@
 // Retry-topology throughput (issue 12, "Performance"): publish → work queue → consumer rejects →
 // dead-lettered (x-dead-letter-exchange "") to a delay queue with x-message-ttl → expired and
 // dead-lettered back to work → ... until a message has been rejected --retries times, then it is
-// acked. One publisher keeps at most --backlog messages in the loop. For --duration seconds after
-// a 1 s warm-up it counts completed messages (acked after their retries) and deliveries, and with
-// --pid samples the broker's RSS.
+// acked. The consumer runs in a worker thread, the publisher in the main thread; the publisher
+// keeps at most --backlog messages in the loop. For --duration seconds after a 1 s warm-up it
+// counts completed messages (acked after their retries) and deliveries, and with --pid samples the
+// broker's RSS.
 //
 //   node bench/retry-topology.mjs --url amqp://guest:guest@127.0.0.1:5672/ [--pid PID]
 //   options: [--duration 5] [--size 256] [--ttl 5] [--retries 2] [--backlog 2000] [--prefetch 200]
 //
-// Bounded: it stops after warm-up + duration (+ a few seconds to clean up). A bench, not a test.
+// Bounded: it stops after warm-up + duration (+ at most 5 s to stop the worker). A bench, not a test.
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import amqp from 'amqplib';
 import { mb, sampleRss } from './lib.mjs';
 
@@ -33,34 +36,55 @@ const retriesOf = (m) => {
   return e === undefined ? 0 : Number(e.count);
 };
 
+// ── consumer (worker thread) ──────────────────────────────────────────────────────────────────
+async function consumeWorker({ url, work, prefetch, retries }) {
+  const conn = await amqp.connect(url);
+  const ch = await conn.createChannel();
+  await ch.prefetch(prefetch);
+  let completed = 0;
+  let deliveries = 0;
+  await ch.consume(work, (m) => {
+    if (m === null) return;
+    deliveries++;
+    if (retriesOf(m) < retries) ch.reject(m, false);
+    else {
+      ch.ack(m);
+      completed++;
+    }
+  });
+  const timer = setInterval(() => parentPort.postMessage({ completed, deliveries }), 20);
+  parentPort.postMessage({ ready: true });
+  parentPort.on('message', async () => {
+    clearInterval(timer);
+    await conn.close().catch(() => {});
+    process.exit(0);
+  });
+}
+
+// ── publisher and measurement (main thread) ──────────────────────────────────────────────────
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const work = `bench.retry.work.${process.pid}`;
   const wait = `bench.retry.wait.${process.pid}`;
   const pubConn = await amqp.connect(opts.url);
-  const conConn = await amqp.connect(opts.url);
   const pub = await pubConn.createChannel();
   await pub.assertQueue(wait, { durable: false, arguments: { 'x-message-ttl': opts.ttl, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': work } });
   await pub.assertQueue(work, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': wait } });
-  const con = await conConn.createChannel();
-  await con.prefetch(opts.prefetch);
   let published = 0;
   let completed = 0;
   let deliveries = 0;
   let wake = null;
-  await con.consume(work, (m) => {
-    if (m === null) return;
-    deliveries++;
-    if (retriesOf(m) < opts.retries) con.reject(m, false);
-    else {
-      con.ack(m);
-      completed++;
-      if (wake) { const w = wake; wake = null; w(); }
-    }
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { url: opts.url, work, prefetch: opts.prefetch, retries: opts.retries } });
+  const ready = new Promise((r) => worker.once('message', r));
+  worker.on('message', (m) => {
+    if (m.completed === undefined) return;
+    completed = m.completed;
+    deliveries = m.deliveries;
+    if (wake) { const w = wake; wake = null; w(); }
   });
+  await ready;
   const body = Buffer.alloc(opts.size, 0x61);
-  const start = Date.now();
-  const measureFrom = start + 1000;
+  const measureFrom = Date.now() + 1000;
   const end = measureFrom + opts.duration * 1000;
   let mark;
   let rss;
@@ -86,14 +110,17 @@ async function main() {
     deliveriesPerSec: Math.round((deliveries - mark.deliveries) / secs),
     ...(rss === undefined ? {} : { brokerRssMaxMB: mb(rss.stop().maxBytes) }),
   };
+  const exited = new Promise((r) => worker.once('exit', r));
+  worker.postMessage('stop');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   await pub.deleteQueue(work).catch(() => {});
   await pub.deleteQueue(wait).catch(() => {});
   await pubConn.close().catch(() => {});
-  await conConn.close().catch(() => {});
   console.log(JSON.stringify(out));
 }
 
-main().catch((e) => {
+const entry = isMainThread ? main() : consumeWorker(workerData);
+entry.catch((e) => {
   console.error(e);
   process.exit(1);
 });
