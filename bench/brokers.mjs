@@ -40,11 +40,11 @@ async function waitForPort(port, timeoutMs, child) {
 }
 
 /** Starts <root>/bin/amqpd (root must be built: dist/) on a free port with a fresh data dir. */
-export async function startAmqpd(root, label = 'amqpd') {
+export async function startAmqpd(root, label = 'amqpd', extraArgs = []) {
   if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`${root}/dist is missing: build it first`);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-bench-'));
-  const child = spawn(process.execPath, [join(root, 'bin/amqpd'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'],
+  const child = spawn(process.execPath, [join(root, 'bin/amqpd'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'inherit', 'inherit'] });
   const stop = async () => {
     live.delete(stop);
@@ -60,8 +60,11 @@ export async function startAmqpd(root, label = 'amqpd') {
   return { label, url: `amqp://guest:guest@127.0.0.1:${port}/`, pid: child.pid, stop };
 }
 
-/** Starts a private RabbitMQ node, or resolves undefined when rabbitmq-server is not installed. */
-export async function startRabbit() {
+/**
+ * Starts a private RabbitMQ node, or resolves undefined when rabbitmq-server is not installed.
+ * `conf(base)` may return rabbitmq.conf text (files it names can be put under `base`, which the node owns).
+ */
+export async function startRabbit({ conf } = {}) {
   if (!existsSync('/usr/sbin/rabbitmq-server') && !existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server')) return undefined;
   const port = await freePort();
   const base = mkdtempSync(join(tmpdir(), 'rabbit-bench-'));
@@ -73,6 +76,10 @@ export async function startRabbit() {
     RABBITMQ_MNESIA_BASE: join(base, 'mnesia'), RABBITMQ_LOG_BASE: join(base, 'log'), RABBITMQ_PID_FILE: join(base, 'pid'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(base, 'enabled_plugins'), RABBITMQ_CONFIG_FILE: join(base, 'none'),
   };
+  if (conf !== undefined) {
+    writeFileSync(join(base, 'rabbitmq.conf'), conf(base));
+    env.RABBITMQ_CONFIG_FILE = join(base, 'rabbitmq.conf');
+  }
   // Debian's script drops to the rabbitmq user when started as root: it must own its dirs.
   if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'rabbitmq:rabbitmq', base]);
   // Debian's /usr/sbin/rabbitmq-server wrapper switches user with `su`, whose PAM session resets

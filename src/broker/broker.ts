@@ -14,6 +14,7 @@
  * "/" exists; the protocol answers 530 for others), and anything about sockets or bytes: the codec
  * functions the engine needs are injected, so the broker layer never imports codec code.
  */
+import type { LimitsSource } from './limits-source.js';
 import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
@@ -45,6 +46,8 @@ export interface BrokerOptions {
   readonly writeHoldMaxMs?: number;
   /** The time for every timing rule of the engine (default systemClock; tests pass a FakeClock). */
   readonly clock?: Clock;
+  /** Per-user and per-vhost resource limits (limits-source.ts); absent: unlimited. */
+  readonly limits?: LimitsSource;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -125,6 +128,7 @@ export class Broker implements BrokerApi {
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,
       clock: this.clock,
+      limits: this.opts.limits,
     });
     this.vhosts.set(name, vhost);
     return vhost;

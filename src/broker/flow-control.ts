@@ -26,16 +26,8 @@
  */
 import { systemClock, type Clock, type ClockTimer } from '../util/clock.js';
 import type { FlowWaiter } from './api.js';
-
-/** Ready messages at which a queue whose consumers make progress pauses its publishers. */
-export const FLOW_BACKLOG_HIGH_MESSAGES = 2_000;
-/**
- * Paused publishers read on once the backlog is down to this: half the mark, so a publisher reads a
- * burst per pause instead of one message per pause, and the consumers never run dry meanwhile.
- */
-export const FLOW_BACKLOG_RESUME_MESSAGES = 1_000;
-/** Nothing handed out for this long while publishers wait: the consumers are stuck (stall). */
-export const FLOW_STALL_MS = 100;
+import { FLOW_BACKLOG_HIGH_MESSAGES, FLOW_BACKLOG_RESUME_MESSAGES, FLOW_STALL_MS } from '../util/limits.js';
+export { FLOW_BACKLOG_HIGH_MESSAGES, FLOW_BACKLOG_RESUME_MESSAGES, FLOW_STALL_MS } from '../util/limits.js';
 
 /** What flow control reads from its queue. */
 export interface FlowSubject {

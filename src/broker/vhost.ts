@@ -48,6 +48,8 @@ import {
   PREDECLARED,
 } from './declare-rules.js';
 import { Exchange } from './exchange.js';
+import { checkAlternateExchangeArg, vhostQueueLimit } from './limit-errors.js';
+import type { LimitsSource } from './limits-source.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
@@ -76,6 +78,8 @@ export interface VhostContext {
   readonly writeHold?: WriteHold | undefined;
   /** The time, for the queues' timing rules. */
   readonly clock: Clock;
+  /** Per-vhost limits (max-queues); absent: unlimited. */
+  readonly limits?: LimitsSource | undefined;
 }
 
 export class Vhost implements VhostApi, RoutingTable {
@@ -145,6 +149,7 @@ export class Vhost implements VhostApi, RoutingTable {
       return;
     }
     checkReservedPrefix('exchange', args.name);
+    checkAlternateExchangeArg(this.name, args.name, args.arguments);
     const ex = new Exchange(args);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
@@ -202,6 +207,8 @@ export class Vhost implements VhostApi, RoutingTable {
       return declareResult(existing);
     }
     validateQueueArguments(name, this.name, args.arguments);
+    const maxQueues = this.ctx.limits?.vhost(this.name).maxQueues;
+    if (maxQueues !== undefined && this.queues.size >= maxQueues) throw vhostQueueLimit(name, this.name, maxQueues);
     const q = new Queue(
       { vhost: this.name, name, durable, autoDelete: args.autoDelete, exclusiveOwner: requestedOwner, arguments: args.arguments },
       this.queueCtx,

@@ -16,6 +16,8 @@
  */
 import assert from 'node:assert';
 import type { Clock, ClockTimer } from '../util/clock.js';
+import { WRITE_HOLD_COUNT_MAX } from '../util/limits.js';
+export { WRITE_HOLD_COUNT_MAX } from '../util/limits.js';
 
 /** A held write: the queue entry knows how to write itself and whether it still needs to. */
 export interface HeldWrite {
@@ -26,9 +28,6 @@ export interface HeldWrite {
   /** Issues the store write now (the hold expired or the broker is stopping). */
   writeHeld(): void;
 }
-
-/** Most messages held at once: beyond it the oldest is written at once. */
-export const WRITE_HOLD_COUNT_MAX = 100_000;
 
 /** Counters since start (tests, future management API). */
 export interface WriteHoldStats {

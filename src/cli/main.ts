@@ -1,7 +1,8 @@
 /**
  * The amqpd command: parse flags and AMQPD_* env vars into a Config, start the server, log where
  * it listens, and on SIGINT/SIGTERM shut down gracefully (clients get connection.close 320) and
- * exit 0. A bad configuration prints the problems and exits 2; a failed start exits 1.
+ * exit 0. SIGHUP re-reads the TLS certificates (a bad set is logged and the old one kept). A bad
+ * configuration prints the problems and exits 2; a failed start exits 1.
  */
 import { ConfigError, parseArgs } from '../config/index.js';
 import { createRootLogger } from '../log/logger.js';
@@ -34,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const { host, port } = server.address();
   log.info({ host, port, dataDir: config.dataDir, durability: config.durability }, `listening on ${host}:${port}`);
+  const tls = server.tlsAddress();
+  if (tls !== undefined) log.info({ host: tls.host, port: tls.port }, `listening for amqps on ${tls.host}:${tls.port}`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -49,4 +52,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    try {
+      if (!server.reloadTls()) log.info('SIGHUP: no TLS listener, nothing to reload');
+    } catch (err) {
+      log.error({ err }, 'SIGHUP: TLS certificates could not be reloaded; the old ones stay in use');
+    }
+  });
 }

@@ -23,11 +23,10 @@ import { FRAME_OVERHEAD_BYTES, FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEADER_BYTES, FRAME_HEARTBEAT } from './frame-reader.js';
 import { type Method, methodFrameSize, writeMethodFrame } from './methods.generated.js';
 import { writeLonglong } from './writer.js';
+import { BODY_INLINE_MAX_BYTES } from '../util/limits.js';
+export { BODY_INLINE_MAX_BYTES } from '../util/limits.js';
 
 export { encodeMethodFrame, methodFrameSize, writeMethodFrame } from './methods.generated.js';
-
-/** Bodies up to this size are copied into the same buffer as the method and header frames. */
-export const BODY_INLINE_MAX_BYTES = 8192;
 
 /**
  * Outgoing frames are short-lived (written to the socket, then dropped), so small ones are carved

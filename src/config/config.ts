@@ -8,7 +8,17 @@
  *
  * Deliberately not here: a config file (none yet), hot reload.
  */
-import { CHANNEL_MAX_DEFAULT, FRAME_SIZE_MAX_DEFAULT_BYTES, FRAME_SIZE_MIN_BYTES, HEARTBEAT_DEFAULT_S } from '../util/limits.js';
+import {
+  CHANNEL_MAX_DEFAULT,
+  CONNECTIONS_MAX_DEFAULT,
+  FRAME_SIZE_MAX_DEFAULT_BYTES,
+  FRAME_SIZE_MIN_BYTES,
+  HEARTBEAT_DEFAULT_S,
+  MESSAGE_SIZE_HARD_MAX_BYTES,
+  MESSAGE_SIZE_MAX_BYTES,
+  UNAUTHENTICATED_CONNECTIONS_MAX_DEFAULT,
+} from '../util/limits.js';
+import { parseSize, parseWatermark } from './sizes.js';
 
 /** Default of --write-hold-max-ms (see src/broker/write-hold.ts). */
 export const WRITE_HOLD_MAX_MS_DEFAULT = 100;
@@ -38,24 +48,45 @@ export interface Config {
   readonly productVersion: string;
   readonly defaultUser: string;
   readonly defaultPass: string;
+  /** Open connections broker-wide; more are refused at connection.open with RabbitMQ's 530. */
+  readonly maxConnections: number;
+  /** Sockets still in their handshake; more are closed at accept (admission.ts). */
+  readonly maxUnauthenticatedConnections: number;
+  /** Largest message body accepted, bytes (RabbitMQ max_message_size); larger publishes get 406. */
+  readonly maxMessageSizeBytes: number;
+  /** The amqps listener: port, PEM files (cert and key both set = TLS on), peer verification. */
+  readonly tlsPort: number;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly tlsCa: string;
+  readonly tlsVerifyPeer: boolean;
+  readonly tlsFailIfNoPeerCert: boolean;
+  /** Memory alarm: a fraction of total memory (or the cgroup limit) like "0.4", or a size "512MB". */
+  readonly memoryHighWatermark: string;
+  /** Disk alarm: free bytes on the data directory's filesystem below this size (e.g. "50MB"). */
+  readonly diskFreeLimit: string;
 }
 
-type Kind = 'string' | 'integer';
+type Kind = 'string' | 'integer' | 'boolean';
 
 interface OptionSpec {
   readonly key: keyof Config;
   readonly flag: string;
   readonly kind: Kind;
-  readonly default: string | number;
+  readonly default: string | number | boolean;
   readonly describe: string;
   readonly choices?: readonly string[];
   /** Returns a problem description, or undefined when the value is fine. */
-  readonly check?: (v: string | number) => string | undefined;
+  readonly check?: (v: string | number | boolean) => string | undefined;
 }
 
-const intRange = (lo: number, hi: number) => (v: string | number) =>
+const intRange = (lo: number, hi: number) => (v: string | number | boolean) =>
   typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `must be an integer in [${lo}, ${hi}]`;
-const nonEmpty = (v: string | number) => (typeof v === 'string' && v.length > 0 ? undefined : 'must not be empty');
+const sizeCheck = (v: string | number | boolean) =>
+  parseSize(String(v)) === undefined ? 'must be a size such as 50MB or 1GiB' : undefined;
+const watermarkCheck = (v: string | number | boolean) =>
+  parseWatermark(String(v)) === undefined ? 'must be a fraction such as 0.4 or a size such as 512MB' : undefined;
+const nonEmpty = (v: string | number | boolean) => (typeof v === 'string' && v.length > 0 ? undefined : 'must not be empty');
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', kind: 'string', default: '0.0.0.0', describe: 'Address to listen on', check: nonEmpty },
@@ -124,7 +155,82 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'defaultUser', flag: 'default-user', kind: 'string', default: 'guest', describe: 'User name accepted at login', check: nonEmpty },
   { key: 'defaultPass', flag: 'default-pass', kind: 'string', default: 'guest', describe: 'Password of the default user' },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    kind: 'integer',
+    default: CONNECTIONS_MAX_DEFAULT,
+    describe: 'Open connections broker-wide; more get 530 at connection.open (RabbitMQ connection_max)',
+    check: intRange(1, 10_000_000),
+  },
+  {
+    key: 'maxUnauthenticatedConnections',
+    flag: 'max-unauthenticated-connections',
+    kind: 'integer',
+    default: UNAUTHENTICATED_CONNECTIONS_MAX_DEFAULT,
+    describe: 'Connections still in their handshake (before connection.open); more are closed at accept',
+    check: intRange(1, 10_000_000),
+  },
+  {
+    key: 'maxMessageSizeBytes',
+    flag: 'max-message-size',
+    kind: 'integer',
+    default: MESSAGE_SIZE_MAX_BYTES,
+    describe: 'Largest message body, bytes (RabbitMQ max_message_size, 3.13 default 128 MiB, at most 512 MiB); larger publishes get 406',
+    check: intRange(1, MESSAGE_SIZE_HARD_MAX_BYTES),
+  },
+  {
+    key: 'tlsPort',
+    flag: 'tls-port',
+    kind: 'integer',
+    default: 5671,
+    describe: 'TLS (amqps) port, listening only when --tls-cert and --tls-key are given (0 picks a free port)',
+    check: intRange(0, 65535),
+  },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'string', default: '', describe: 'PEM certificate (chain) of the amqps listener' },
+  { key: 'tlsKey', flag: 'tls-key', kind: 'string', default: '', describe: 'PEM private key of the amqps listener' },
+  { key: 'tlsCa', flag: 'tls-ca', kind: 'string', default: '', describe: 'PEM CA bundle that client certificates are verified against' },
+  {
+    key: 'tlsVerifyPeer',
+    flag: 'tls-verify-peer',
+    kind: 'boolean',
+    default: false,
+    describe: 'Ask clients for a certificate and refuse one that fails verification; offers the EXTERNAL mechanism',
+  },
+  {
+    key: 'tlsFailIfNoPeerCert',
+    flag: 'tls-fail-if-no-peer-cert',
+    kind: 'boolean',
+    default: false,
+    describe: 'With --tls-verify-peer: refuse clients that present no certificate',
+  },
+  {
+    key: 'memoryHighWatermark',
+    flag: 'memory-high-watermark',
+    kind: 'string',
+    default: '0.4',
+    describe: 'Memory alarm threshold: a fraction of total memory or the cgroup limit (0.4), or a size (512MB)',
+    check: watermarkCheck,
+  },
+  {
+    key: 'diskFreeLimit',
+    flag: 'disk-free-limit',
+    kind: 'string',
+    default: '50MB',
+    describe: "Disk alarm: free space on the data directory's filesystem below this size blocks publishers",
+    check: sizeCheck,
+  },
 ];
+
+/** Problems between options (each option alone is fine). */
+function crossChecks(c: Record<string, string | number | boolean>): string[] {
+  const problems: string[] = [];
+  if ((c['tlsCert'] === '') !== (c['tlsKey'] === '')) problems.push('--tls-cert and --tls-key must be given together');
+  if (c['tlsFailIfNoPeerCert'] === true && c['tlsVerifyPeer'] !== true) {
+    problems.push('--tls-fail-if-no-peer-cert needs --tls-verify-peer');
+  }
+  return problems;
+}
 
 export function envVarName(flag: string): string {
   return `AMQPD_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -138,7 +244,14 @@ export class ConfigError extends Error {
 }
 
 /** Converts a raw string (env var) or value to the option's kind; NaN stays for the check to report. */
-function coerce(spec: OptionSpec, raw: unknown): string | number {
+function coerce(spec: OptionSpec, raw: unknown): string | number | boolean {
+  if (spec.kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    const s = String(raw).trim().toLowerCase();
+    if (s === 'true' || s === '1' || s === 'yes') return true;
+    if (s === 'false' || s === '0' || s === 'no') return false;
+    return s;
+  }
   if (spec.kind === 'integer') {
     if (typeof raw === 'number') return raw;
     const s = String(raw).trim();
@@ -147,7 +260,8 @@ function coerce(spec: OptionSpec, raw: unknown): string | number {
   return String(raw);
 }
 
-function checkValue(spec: OptionSpec, v: string | number): string | undefined {
+function checkValue(spec: OptionSpec, v: string | number | boolean): string | undefined {
+  if (spec.kind === 'boolean' && typeof v !== 'boolean') return 'must be true or false';
   if (spec.choices !== undefined && !spec.choices.includes(String(v))) {
     return `must be one of ${spec.choices.join(', ')}`;
   }
@@ -163,7 +277,7 @@ export function buildConfig(
   explicit: Partial<Record<keyof Config, unknown>>,
   env: Readonly<Record<string, string | undefined>> = {},
 ): Config {
-  const out: Record<string, string | number> = {};
+  const out: Record<string, string | number | boolean> = {};
   const problems: string[] = [];
   for (const spec of OPTIONS) {
     const fromEnv = env[envVarName(spec.flag)];
@@ -177,6 +291,7 @@ export function buildConfig(
     if (problem !== undefined) problems.push(`${source}: ${JSON.stringify(raw)} ${problem}`);
     out[spec.key] = v;
   }
+  if (problems.length === 0) problems.push(...crossChecks(out));
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as unknown as Config;
 }

@@ -19,6 +19,7 @@ export const CLOSE_REASONS = {
   forcedClose: 'an operator closed it (320 CONNECTION_FORCED with their reason)',
   socketError: 'the socket reported an error',
   socketClosed: 'the peer closed the socket without connection.close',
+  tooManyUnauthenticated: 'closed at accept: too many connections were still in their handshake',
 } as const;
 
 export type CloseReason = keyof typeof CLOSE_REASONS;

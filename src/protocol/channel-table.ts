@@ -23,6 +23,8 @@ export interface ChannelTableHost extends ChannelHost {
   readonly log: Logger;
   /** The negotiated channel_max (ours before tuning). */
   channelMax(): number;
+  /** Throws when a per-user channel limit forbids one more channel. */
+  checkChannelOpen(): void;
 }
 
 export class ChannelTable {
@@ -111,10 +113,12 @@ export class ChannelTable {
       if (existing.state === 'closing') return;
       throw channelError("second 'channel.open' seen");
     }
+    // RabbitMQ compat: it counts open channels; a channel *number* above channel_max is accepted.
     const max = this.host.channelMax();
-    if (n > max || this.channels.size >= max) {
+    if (this.channels.size >= max) {
       throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${max})`);
     }
+    this.host.checkChannelOpen();
     const ch = new Channel(n, this.host, this.channelLog(this.host.log, n));
     this.channels.set(n, ch);
     this.host.sendMethod(n, method('channel.open-ok', { channelId: '' }));

@@ -47,6 +47,8 @@ export interface ChannelHost {
   throttle?(queue: FlowQueue): void;
   /** Writes one heartbeat frame now (ConsumerSink.nudge). */
   sendHeartbeat?(): void;
+  /** A basic.publish arrived (resource alarms block the connection: alarm-block.ts). */
+  notePublish?(): void;
 }
 
 export interface Unacked {

@@ -25,26 +25,18 @@ import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { ChannelTable, type ChannelTableHost } from './channel-table.js';
 import { ConnectionTimers } from './connection-timers.js';
 import type { ProtocolContext } from './context.js';
-import {
-  LOCALES,
-  MECHANISMS,
-  authenticate,
-  clientCapability,
-  loginRefused,
-  negotiateTune,
-  serverProperties,
-  vhostNotFound,
-  type Tuned,
-} from './handshake.js';
+import { AlarmBlock } from './alarm-block.js';
+import { LOCALES, PLAIN_PEER, authenticate, clientCapability, loginRefused, mechanismsFor, negotiateTune } from './handshake.js';
+import { connectionCloseMethod, serverProperties, vhostNotFound, type PeerIdentity, type Tuned } from './handshake.js';
 import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
 import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
+import { unexpectedFrameError } from './frame-snippet.js';
 import type { ReadGateState } from './read-gate.js';
 import { openSession } from './session-open.js';
 import { SocketWriter } from './socket-writer.js';
 
 export type ConnectionState = 'awaitingHeader' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed';
 
-/** Why a connection ended, for logs and management (STYLE §4). */
 /** Why a connection closed: the catalogue in src/errors/close-reasons.ts. */
 export type { CloseReason };
 
@@ -58,6 +50,8 @@ export interface ConnectionOptions {
   readonly channelLog: (connLog: Logger, ch: number) => Logger;
   /** Time and timers (tests pass a fake clock); the system clock by default. */
   readonly clock?: Clock | undefined;
+  /** The listener's view of the peer (TLS: EXTERNAL offered, certificate CN); plain TCP by default. */
+  readonly peer?: PeerIdentity | undefined;
 }
 
 export class Connection implements ChannelTableHost, FrameIntakeHost {
@@ -74,6 +68,8 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private readonly channels: ChannelTable;
   private readonly intake: FrameIntake;
   private readonly out: SocketWriter;
+  private readonly peer: PeerIdentity;
+  private readonly alarm: AlarmBlock;
   private tuned: Tuned | undefined;
   private openVhost: VhostApi | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -93,8 +89,11 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.openedAtMs = this.clock.now();
     this.timers = new ConnectionTimers(this.clock);
     this.channels = new ChannelTable(this, opts.channelLog);
-    this.intake = new FrameIntake(this.socket, this);
+    this.intake = new FrameIntake(this.socket, this, () => this.clock.now());
     this.out = new SocketWriter(this.socket, () => this.heartbeat?.sent());
+    this.peer = opts.peer ?? PLAIN_PEER;
+    const blockedCapable = (): boolean => clientCapability(this.clientProperties, 'connection.blocked');
+    this.alarm = new AlarmBlock(this.intake.gate, (m) => this.sendMethod(0, m), blockedCapable);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.intake.push(chunk));
@@ -132,6 +131,10 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     return this.intake.gate.state;
   }
 
+  checkChannelOpen(): void { // channel.open: the user's max-channels (admission.ts)
+    this.ctx.admission.checkChannelOpen(this.user);
+  }
+
   channelMax(): number {
     return this.tuned?.channelMax ?? this.ctx.limits.channelMax;
   }
@@ -152,7 +155,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
       return false;
     }
     this.state = 'starting';
-    const args = { versionMajor: 0, versionMinor: 9, mechanisms: MECHANISMS, locales: LOCALES };
+    const args = { versionMajor: 0, versionMinor: 9, mechanisms: mechanismsFor(this.peer), locales: LOCALES };
     this.sendMethod(0, method('connection.start', { ...args, serverProperties: serverProperties(this.ctx.identity) }));
     return true;
   }
@@ -162,16 +165,15 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.handleFrameSafely(frame);
   }
 
-  /**
-   * Publisher flow control (broker/flow-control.ts): a publish landed on a queue whose consumers
-   * make progress but lag, so this connection stops reading frames (the unread ones stay in the
-   * reader and the socket) until the queue resumes it. A publisher never waits for a queue whose
-   * every consumer is its own: their acks are behind the frames it would stop reading.
-   */
+  /** Flow control (flow-control.ts): stop reading until the queue resumes us; never for our own consumers' queue. */
   throttle(queue: FlowQueue): void {
     if (this.channels.consumersOn(queue) >= queue.consumerCount()) return;
     this.intake.gate.enterFlow(queue);
   }
+
+  /** Alarms (alarm-block.ts): raised with a reason, cleared with undefined; a publish under one stops reads. */
+  setAlarm(reason: string | undefined): void { if (this.state !== 'closed') this.alarm.set(reason); } // prettier-ignore
+  notePublish(): void { this.alarm.notePublish(); } // prettier-ignore
 
   /** A framing error (reader failed) ends the socket after close; a whole bad frame lets close-ok in. */
   onReaderError(err: unknown): void {
@@ -220,6 +222,8 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     }
     if (frame.channel === 0) return this.onConnectionFrame(frame);
     if (this.state === 'closing') return;
+    // RabbitMQ compat: a channel frame before connection.open is 505 naming the frame, class/method 0/0.
+    if (this.state === 'opening') return this.closeWithError(unexpectedFrameError(frame), 'protocolError');
     if (this.state !== 'open') throw channelError(`unexpected frame on channel ${frame.channel} in connection state ${this.state}`);
     this.channels.onFrame(frame);
   }
@@ -249,6 +253,8 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
         break;
       case 'closing':
         if (m.name === 'connection.close') this.sendMethod(0, method('connection.close-ok'));
+        // After the client's own close the socket is the client's to close (a repeat gets close-ok).
+        if (this.closeReason === 'clientClose') return;
         if (m.name === 'connection.close' || m.name === 'connection.close-ok') this.socket.end();
         return;
       case 'awaitingHeader':
@@ -260,9 +266,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
     this.clientProperties = a.clientProperties;
-    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials);
+    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials, this.peer);
     if (!outcome.ok) {
-      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, 'login refused: wrong user name or password');
+      this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, `login refused: ${outcome.why}`);
       this.closeReason = 'authFailure';
       // RabbitMQ compat: the 403 names no method (class 0, method 0); without the capability the
       // client gets no close frame at all. Either way the socket goes after the silent-close delay.
@@ -296,6 +302,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private onOpen(a: ArgsOf<'connection.open'>): void {
     const vhost = this.ctx.broker.vhost(a.virtualHost);
     if (vhost === undefined) throw vhostNotFound(a.virtualHost);
+    this.ctx.admission.opened(this, this.user, a.virtualHost);
     this.openVhost = vhost;
     const openedAtWallMs = Math.round(this.clock.wallMs() - (this.clock.now() - this.openedAtMs));
     this.openedSession = openSession(this.ctx.broker.registry, {
@@ -314,8 +321,11 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.closeReason = 'clientClose';
     this.state = 'closing';
     this.teardown();
+    this.heartbeat?.stop();
     this.sendMethod(0, method('connection.close-ok'));
-    this.socket.end();
+    // RabbitMQ compat: the client closes the socket (threads closing at once must not see EOF);
+    // we wait for it at most closeLingerMs.
+    this.dropAfter(this.ctx.limits.closeLingerMs);
   }
 
   // ---- closing -----------------------------------------------------------------------------
@@ -347,10 +357,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   }
 
   /**
-   * RabbitMQ compat (rabbit_reader's catch-all handle_exception before the connection is open): an
-   * error while starting or tuning (unknown mechanism 503, malformed response 502, a bad tune-ok
-   * 530) gets no close frame; the reason is only logged, and the socket is dropped after the
-   * silent-close delay so that a client cannot hammer logins.
+   * RabbitMQ compat (rabbit_reader handle_exception before open): an error while starting or tuning
+   * (503, 502, a bad tune-ok 530) gets no close frame, only a log line; the socket is dropped after
+   * the silent-close delay so that a client cannot hammer logins.
    */
   private failHandshake(err: AmqpError): void {
     this.log.info({ replyCode: err.replyCode, replyText: err.replyText, state: this.state }, 'handshake failed');
@@ -409,12 +418,11 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     } catch (err) {
       this.log.error({ err }, 'teardown failed');
     }
+    this.ctx.admission.released(this);
     this.closeReason ??= 'socketClosed';
     this.log.info({ reason: this.closeReason, durationMs: Math.round(this.clock.now() - this.openedAtMs) }, 'connection closed');
     this.resolveClosed();
   }
-
-  // ---- writing -----------------------------------------------------------------------------
 
   sendMethod(channel: number, m: Method): void {
     this.out.write(encodeMethodFrame(channel, m));
@@ -425,10 +433,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     for (const buf of encodeDelivery(channel, m, rawProperties, body, frameMax)) this.out.write(buf);
   }
 
-  /**
-   * An extra heartbeat frame (ConsumerSink.nudge), only on connections that negotiated heartbeats:
-   * a client that turned them off may log each one it gets (pika warns).
-   */
+  /** An extra heartbeat (ConsumerSink.nudge), only if negotiated: pika warns about unasked ones. */
   sendHeartbeat(): void {
     if (this.state === 'open' && this.heartbeat !== undefined) this.out.write(encodeHeartbeat());
   }
@@ -441,8 +446,4 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.out.drained();
     this.channels.pumpAll();
   }
-}
-
-function connectionCloseMethod(err: AmqpError): Method {
-  return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
 }

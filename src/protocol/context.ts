@@ -5,6 +5,7 @@
  */
 import type { BrokerApi } from '../broker/api.js';
 import type { Logger } from 'pino';
+import type { Admission } from './admission.js';
 import type { DirectReplyToRegistry } from './direct-reply-to.js';
 
 export interface ProtocolLimits {
@@ -18,6 +19,8 @@ export interface ProtocolLimits {
   readonly closeOkTimeoutMs: number;
   /** RabbitMQ compat: how long a failed handshake waits before the socket is closed. */
   readonly silentCloseDelayMs: number;
+  /** After our close-ok to the client's connection.close: how long we wait for it to close the socket. */
+  readonly closeLingerMs: number;
 }
 
 export interface ProtocolContext {
@@ -25,6 +28,8 @@ export interface ProtocolContext {
   readonly log: Logger;
   readonly replyTo: DirectReplyToRegistry;
   readonly limits: ProtocolLimits;
+  /** Connection, pre-authentication and channel admission (admission.ts). */
+  readonly admission: Admission;
   readonly identity: { readonly product: string; readonly version: string };
   readonly credentials: { readonly user: string; readonly pass: string };
 }

@@ -1,7 +1,8 @@
 /**
  * FrameIntake: the connection's input side. Bytes from the socket go through the protocol header
  * check (the first 8 bytes), then the frame reader; frames are handed to the connection one at a
- * time, at most FRAMES_PER_TICK_MAX per turn, and only while the read gate is open (read-gate.ts:
+ * time, at most FRAMES_PER_TICK_MAX per turn and for at most about TURN_BUDGET_MS (so costly
+ * frames, such as a routing-heavy publish, cannot hold the event loop), and only while the read gate is open (read-gate.ts:
  * fairness yields, publisher flow control, alarms).
  *
  * Invariant: no frame is handed out before a good protocol header, after a bad one, after fail()
@@ -10,7 +11,7 @@
  * (codec/frame-reader.ts).
  */
 import { FrameReader, PROTOCOL_HEADER_BYTES, checkProtocolHeader, type Frame, type ProtocolHeaderCheck } from '../codec/frame-reader.js';
-import { FRAMES_PER_TICK_MAX, FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
+import { FRAMES_PER_TICK_MAX, FRAME_SIZE_MIN_BYTES, TURN_BUDGET_MS, TURN_CLOCK_CHECK_FRAMES } from '../util/limits.js';
 import { ReadGate } from './read-gate.js';
 
 export interface FrameIntakeHost {
@@ -39,6 +40,8 @@ export class FrameIntake {
   constructor(
     source: PausableSource,
     private readonly host: FrameIntakeHost,
+    /** Monotonic ms (the connection's Clock), read once per TURN_CLOCK_CHECK_FRAMES frames. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.gate = new ReadGate({
       pauseReading: () => source.pause(),
@@ -86,11 +89,20 @@ export class FrameIntake {
     return bytes.subarray(PROTOCOL_HEADER_BYTES);
   }
 
-  /** Handles at most FRAMES_PER_TICK_MAX frames, then yields to other connections (fairness). */
+  /**
+   * Handles at most FRAMES_PER_TICK_MAX frames, or frames for about TURN_BUDGET_MS, then yields to
+   * other connections (fairness).
+   */
   private processFrames(): void {
+    let startedMs = -1;
     for (let n = 0; ; n++) {
       if (this.failed || !this.host.reading() || !this.gate.canRead) return;
       if (n >= FRAMES_PER_TICK_MAX) return this.gate.yieldTurn();
+      // The clock starts at the first check, so a short turn never reads it.
+      if (n > 0 && n % TURN_CLOCK_CHECK_FRAMES === 0) {
+        if (startedMs < 0) startedMs = this.now();
+        else if (this.now() - startedMs >= TURN_BUDGET_MS) return this.gate.yieldTurn();
+      }
       let frame: Frame | undefined;
       try {
         frame = this.reader.next();

@@ -19,7 +19,9 @@ import { hostname } from 'node:os';
 import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors/index.js';
 import { decodeTable, tableFromJs } from '../codec/field-table.js';
 import type { FieldTable } from '../codec/field-types.js';
+import { method, type Method } from '../codec/methods.generated.js';
 import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
+export { SILENT_CLOSE_DELAY_MS } from '../util/limits.js';
 
 export interface ServerIdentity {
   readonly product: string;
@@ -27,14 +29,15 @@ export interface ServerIdentity {
 }
 
 /**
- * The capabilities we advertise. Only what truly works (rabbitmq-compat.md §2a): not
- * `connection.blocked` (we never send blocked/unblocked yet).
+ * The capabilities we advertise. Only what truly works (rabbitmq-compat.md §2a);
+ * `connection.blocked`: memory and disk alarms (protocol/alarm-block.ts).
  */
 export const SERVER_CAPABILITIES = {
   publisher_confirms: true,
   exchange_exchange_bindings: true,
   'basic.nack': true,
   consumer_cancel_notify: true,
+  'connection.blocked': true,
   authentication_failure_close: true,
   per_consumer_qos: true,
   direct_reply_to: true,
@@ -54,14 +57,6 @@ export function serverProperties(id: ServerIdentity): FieldTable {
   });
 }
 
-/**
- * RabbitMQ compat (rabbit_reader SILENT_CLOSE_DELAY): after a failed handshake (wrong password,
- * unknown mechanism, bad tune-ok) the socket stays open, ignored, for 3 s before it is closed, so a
- * client cannot retry logins in a tight loop. A client that answers our 403 close with close-ok is
- * let go at once. Belongs in util/limits.ts; kept here until that file's owner moves it.
- */
-export const SILENT_CLOSE_DELAY_MS = 3_000;
-
 export const MECHANISMS = 'PLAIN AMQPLAIN';
 export const LOCALES = 'en_US';
 
@@ -72,20 +67,48 @@ export interface Credentials {
 
 export type AuthOutcome =
   | { readonly ok: true; readonly user: string }
-  | { readonly ok: false; readonly user: string; readonly mechanism: string };
+  | { readonly ok: false; readonly user: string; readonly mechanism: string; readonly why: string };
 
 /**
  * Checks a start-ok response. Throws 503 for an unknown mechanism and 502 for a malformed
  * response; returns ok=false for wrong credentials (the caller decides between a 403 close and a
  * silent close, depending on the client's authentication_failure_close capability).
  */
-export function authenticate(mechanism: string, response: Buffer, expected: Credentials): AuthOutcome {
+export function authenticate(mechanism: string, response: Buffer, expected: Credentials, peer: PeerIdentity = PLAIN_PEER): AuthOutcome {
+  if (mechanism === 'EXTERNAL' && peer.external) return authenticateExternal(peer.certCommonName(), expected);
   let given: Credentials;
   if (mechanism === 'PLAIN') given = parsePlain(response);
   else if (mechanism === 'AMQPLAIN') given = parseAmqplain(response);
   else throw commandInvalid(`unknown authentication mechanism '${mechanism}'`);
   const ok = given.user === expected.user && given.pass === expected.pass;
-  return ok ? { ok: true, user: given.user } : { ok: false, user: given.user, mechanism };
+  return ok ? { ok: true, user: given.user } : { ok: false, user: given.user, mechanism, why: 'wrong user name or password' };
+}
+
+/** What the listener knows of the peer: whether EXTERNAL is offered, and the certificate's CN. */
+export interface PeerIdentity {
+  /** A TLS listener with peer verification: EXTERNAL is offered in connection.start. */
+  readonly external: boolean;
+  /** CN of the verified client certificate, undefined without one. */
+  certCommonName(): string | undefined;
+}
+
+/** A plain TCP listener: PLAIN and AMQPLAIN only. */
+export const PLAIN_PEER: PeerIdentity = { external: false, certCommonName: () => undefined };
+
+/** connection.start's mechanisms for this listener (EXTERNAL only on TLS with peer verification). */
+export function mechanismsFor(peer: PeerIdentity): string {
+  return peer.external ? `${MECHANISMS} EXTERNAL` : MECHANISMS;
+}
+
+/**
+ * SASL EXTERNAL (rabbitmq_auth_mechanism_ssl with ssl_cert_login_from = common_name): the user is
+ * the verified client certificate's CN, and that user must exist. The one place that decides it:
+ * the users known today are the configured default user (the users store plugs in here).
+ */
+export function authenticateExternal(cn: string | undefined, known: Credentials): AuthOutcome {
+  if (cn === undefined) return { ok: false, user: '', mechanism: 'EXTERNAL', why: 'no verified client certificate' };
+  if (cn !== known.user) return { ok: false, user: cn, mechanism: 'EXTERNAL', why: `user '${cn}' does not exist` };
+  return { ok: true, user: cn };
 }
 
 /** SASL PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd. */
@@ -114,6 +137,11 @@ function parseAmqplain(response: Buffer): Credentials {
   const password = table.get('PASSWORD');
   if (login?.tag !== 'S' || password?.tag !== 'S') throw syntaxError('AMQPLAIN response lacks LOGIN or PASSWORD');
   return { user: login.value.toString('utf8'), pass: password.value.toString('utf8') };
+}
+
+/** connection.close carrying `err` (code, text, failing method). */
+export function connectionCloseMethod(err: AmqpError): Method {
+  return method('connection.close', { replyCode: err.replyCode, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
 }
 
 export function loginRefused(mechanism: string): AmqpError {

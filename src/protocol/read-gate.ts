@@ -9,7 +9,7 @@
  *   (any) ──close()──▶ closed
  *
  * `blocking` reads on (a connection that only consumes is not stopped) until it publishes; alarms
- * (memory, disk: connection.blocked) are not raised by anything yet, only the states exist.
+ * (memory, disk) come from broker/alarms.ts through protocol/alarm-block.ts (connection.blocked).
  * While in flow or blocked, the peer's heartbeats sit unread in the socket: readPaused() tells the
  * heartbeat monitor to count the pause as traffic, as RabbitMQ pauses its monitor then.
  *

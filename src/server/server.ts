@@ -1,5 +1,6 @@
 /**
- * Server: the TCP listener and the wiring of store → engine → connections, plus graceful shutdown.
+ * Server: the TCP listener (and the amqps one, tls-listener.ts), the resource alarms, and the wiring
+ * of store → engine → connections, plus graceful shutdown.
  *
  * Startup: openStore(config) → Broker.open (recovers what the store holds) → listen. Shutdown
  * (close()): stop accepting, send every client connection.close 320 CONNECTION_FORCED
@@ -11,6 +12,10 @@
  * process exit (cli/), what a connection does (protocol/).
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { AlarmMonitor, availableMemoryBytes, systemResources, type AlarmLimits, type ResourceReader } from '../broker/alarms.js';
+import { parseSize, parseWatermark } from '../config/sizes.js';
+import type { PeerIdentity } from '../protocol/handshake.js';
+import { TlsListener, tlsEnabled } from './tls-listener.js';
 import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
 import type { Registry } from '../broker/registry.js';
@@ -21,15 +26,21 @@ import { channelLogger, connectionLogger } from '../log/logger.js';
 import { Connection } from '../protocol/connection.js';
 import type { ProtocolContext, ProtocolLimits } from '../protocol/context.js';
 import { DirectReplyToRegistry } from '../protocol/direct-reply-to.js';
+import { Admission } from '../protocol/admission.js';
 import { SILENT_CLOSE_DELAY_MS } from '../protocol/handshake.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { CLOSE_OK_TIMEOUT_MS, CONSUMERS_PER_CHANNEL_MAX, HANDSHAKE_TIMEOUT_MS, MESSAGE_SIZE_MAX_BYTES } from '../util/limits.js';
-
-/** How long shutdown waits for clients' close-ok before dropping their sockets. */
-export const SHUTDOWN_CLOSE_OK_WAIT_MS = 2_000;
+import {
+  CLOSE_LINGER_MS,
+  CLOSE_OK_TIMEOUT_MS,
+  CONSUMERS_PER_CHANNEL_MAX,
+  HANDSHAKE_TIMEOUT_MS,
+  SHUTDOWN_CLOSE_OK_WAIT_MS,
+} from '../util/limits.js';
+import { UNLIMITED_SOURCE, type LimitsSource } from '../broker/limits-source.js';
+export { SHUTDOWN_CLOSE_OK_WAIT_MS } from '../util/limits.js';
 
 /** `--data-dir :memory:` runs without persistence (tests, benchmarks). */
 export const MEMORY_DATA_DIR = ':memory:';
@@ -50,6 +61,17 @@ export interface ServerOptions {
   readonly limits?: Partial<ProtocolLimits>;
   /** Time and timers for connections (heartbeats, handshake and close timeouts); tests may fake it. */
   readonly clock?: Clock;
+  /** Per-user and per-vhost limits (broker/limits-source.ts); default: unlimited. */
+  readonly limitsSource?: LimitsSource;
+  /** Where the memory and disk alarms read their numbers (tests inject theirs); the system's by default. */
+  readonly resources?: ResourceReader;
+}
+
+/** The alarm thresholds in bytes from --memory-high-watermark and --disk-free-limit. */
+export function alarmLimits(config: Config, memoryTotal = availableMemoryBytes()): AlarmLimits {
+  const w = parseWatermark(config.memoryHighWatermark);
+  const memoryLimitBytes = w === undefined ? Infinity : w.kind === 'absolute' ? w.bytes : Math.floor(w.fraction * memoryTotal);
+  return { memoryLimitBytes, diskFreeLimitBytes: parseSize(config.diskFreeLimit) ?? 0 };
 }
 
 /** Live resources, for tests and management: what a churn of connections must leave at zero. */
@@ -62,6 +84,8 @@ export interface ServerStats {
 export class AmqpServer {
   readonly log: Logger;
   private readonly net: NetServer;
+  private readonly tls: TlsListener | undefined;
+  readonly alarms: AlarmMonitor;
   private readonly connections = new Set<Connection>();
   private readonly broker: Broker;
   private readonly ctx: ProtocolContext;
@@ -73,13 +97,16 @@ export class AmqpServer {
     log: Logger,
     limits: Partial<ProtocolLimits> = {},
     private readonly clock: Clock = systemClock,
+    limitsSource: LimitsSource = UNLIMITED_SOURCE,
+    resources?: ResourceReader,
   ) {
     this.log = log;
     const store = openStore(config, log);
     // Holding writes back only pays where writes cost something (not the in-memory store).
     const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
     const brokerLog = log.child({ component: 'broker' });
-    this.broker = Broker.open({ store, log: brokerLog, decodeProperties, encodeProperties, encodeTable, decodeTable, writeHoldMaxMs });
+    const codec = { decodeProperties, encodeProperties, encodeTable, decodeTable };
+    this.broker = Broker.open({ store, log: brokerLog, ...codec, writeHoldMaxMs, limits: limitsSource });
     this.ctx = {
       broker: this.broker,
       log,
@@ -88,25 +115,43 @@ export class AmqpServer {
         channelMax: config.channelMax,
         frameMaxBytes: config.frameMaxBytes,
         heartbeatS: config.heartbeatS,
-        messageSizeMaxBytes: MESSAGE_SIZE_MAX_BYTES,
+        messageSizeMaxBytes: config.maxMessageSizeBytes,
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
         consumersPerChannelMax: CONSUMERS_PER_CHANNEL_MAX,
         closeOkTimeoutMs: CLOSE_OK_TIMEOUT_MS,
         silentCloseDelayMs: SILENT_CLOSE_DELAY_MS,
+        closeLingerMs: CLOSE_LINGER_MS,
         ...limits,
       },
+      admission: new Admission(
+        { connectionsMax: config.maxConnections, unauthenticatedMax: config.maxUnauthenticatedConnections },
+        limitsSource,
+      ),
       identity: { product: config.product, version: config.productVersion },
       credentials: { user: config.defaultUser, pass: config.defaultPass },
     };
     this.net = createServer((socket) => this.onSocket(socket));
+    const tlsLog = log.child({ component: 'tls' });
+    const onTls = (socket: Socket, peer: PeerIdentity): void => this.onSocket(socket, peer);
+    this.tls = tlsEnabled(config) ? new TlsListener(config, onTls, tlsLog, this.ctx.limits.handshakeTimeoutMs) : undefined;
+    const watched = config.dataDir === MEMORY_DATA_DIR ? undefined : config.dataDir;
+    this.alarms = new AlarmMonitor(clock, resources ?? systemResources(watched), alarmLimits(config));
+    this.alarms.subscribe((reason) => {
+      const msg = reason === undefined ? 'resource alarm cleared' : 'resource alarm';
+      this.log.warn({ reason: reason ?? 'cleared', limits: this.alarms.limits }, msg);
+      for (const c of this.connections) c.setAlarm(reason);
+    });
   }
 
   /** Opens the store and engine, then listens on config.host:config.port. */
   static async start(opts: ServerOptions): Promise<AmqpServer> {
-    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock);
+    const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource, opts.resources);
     try {
       await server.listen();
+      await server.tls?.listen(opts.config.host, opts.config.tlsPort);
+      server.alarms.start();
     } catch (err) {
+      server.net.close();
       await server.broker.close();
       throw err;
     }
@@ -129,6 +174,19 @@ export class AmqpServer {
     const a = this.net.address();
     if (a === null || typeof a === 'string') throw new Error('server is not listening');
     return { host: a.address, port: a.port };
+  }
+
+  /** The amqps listener's bound address, undefined when TLS is off. */
+  tlsAddress(): { host: string; port: number } | undefined {
+    return this.tls?.address();
+  }
+
+  /** SIGHUP: re-reads the TLS certificate, key and CA (throws, keeping the old ones, if they are bad). */
+  reloadTls(): boolean {
+    if (this.tls === undefined) return false;
+    this.tls.reload();
+    this.log.info('TLS certificates reloaded');
+    return true;
   }
 
   get connectionCount(): number {
@@ -155,7 +213,7 @@ export class AmqpServer {
     return this.broker.writeHoldStats();
   }
 
-  private onSocket(socket: Socket): void {
+  private onSocket(socket: Socket, peer?: PeerIdentity): void {
     if (this.closing !== undefined) {
       socket.destroy();
       return;
@@ -169,9 +227,17 @@ export class AmqpServer {
       log: connectionLogger(this.log, id, remote),
       channelLog: channelLogger,
       clock: this.clock,
+      peer,
     });
     this.connections.add(conn);
+    if (this.alarms.reason !== undefined) conn.setAlarm(this.alarms.reason);
     void conn.closed.then(() => this.connections.delete(conn));
+    if (!this.ctx.admission.accept(conn)) {
+      // Too many sockets still in their handshake: this one goes before it costs anything more.
+      conn.log.warn({ limit: this.config.maxUnauthenticatedConnections }, 'too many unauthenticated connections: closing');
+      conn.closeReason = 'tooManyUnauthenticated';
+      socket.destroy();
+    }
   }
 
   close(): Promise<void> {
@@ -181,8 +247,11 @@ export class AmqpServer {
 
   private async doClose(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    const tlsStopped = this.tls?.close();
+    this.alarms.stop();
     await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_CLOSE_OK_WAIT_MS)));
     await stopped;
+    await tlsStopped;
     await this.broker.close();
     this.log.info('broker stopped');
   }

@@ -19,30 +19,8 @@ import type { Logger } from 'pino';
 import type { Clock, ClockTimer } from '../util/clock.js';
 import type { SyncPacer } from './sync-pacer.js';
 import type { ChunkLimits, WriteBatch, WriteOp } from './write-batch.js';
-
-/**
- * Longest a commit that no whenDurable callback waits for (acks, delivery counts, topology without a
- * confirm) stays unsynced in strict mode. Bounds what a power loss can undo of acknowledged work
- * (redeliveries, delivery counts lagging); short enough to be invisible, long enough that a drain
- * of acks pays ~50 fsyncs/s instead of one per turn.
- */
-export const SYNC_DEFER_MS = 20;
-
-/**
- * Longest a log holding only removals and delivery updates (acks, redelivery flags: writes no
- * whenDurable callback waits for) stays uncommitted. Committing them with the next publish's
- * transaction, or in one transaction per LAZY_COMMIT_MS, spares a commit per ack turn. A process
- * crash may undo these (redeliveries, at-least-once), as a power loss may undo the SYNC_DEFER_MS window.
- */
-export const LAZY_COMMIT_MS = 25;
-
-/**
- * How long a delivery update (redelivered flag, delivery count) waits outside the log for its
- * message's ack, which cancels it (write-batch.ts: deferred updates): with a deep prefetch most
- * updates were otherwise written and then deleted with the row. A whenDurable callback, a read or a
- * flush takes every deferred update along at once.
- */
-export const UPDATE_DEFER_MS = 50;
+import { SYNC_DEFER_MS, LAZY_COMMIT_MS, UPDATE_DEFER_MS } from '../util/limits.js';
+export { SYNC_DEFER_MS, LAZY_COMMIT_MS, UPDATE_DEFER_MS } from '../util/limits.js';
 
 export interface CommitSchedulerOptions {
   readonly batch: WriteBatch;

@@ -54,13 +54,11 @@ import type {
 } from './store.js';
 import { SyncPacer } from './sync-pacer.js';
 import { WriteBatch, type ChunkLimits, type WriteOp } from './write-batch.js';
+import { CHUNK_OPS_MAX, CHUNK_BYTES_MAX } from '../util/limits.js';
+export { CHUNK_OPS_MAX, CHUNK_BYTES_MAX } from '../util/limits.js';
 
 export { DB_FILE_NAME, PAGE_SIZE_BYTES, StoreOpenError } from './sqlite-open.js';
 
-/** Operations per commit: 2,000 small inserts commit in ~8 ms, 10,000 in ~45 ms (bench/store-stall.md). */
-export const CHUNK_OPS_MAX = 2_000;
-/** Message bytes per commit: 1.5 MiB commits in ~5 ms, 8 MiB in ~35 ms (bench/store-stall.md). */
-export const CHUNK_BYTES_MAX = 2 * 1024 * 1024;
 /** Message ids reserved per store_meta write (see runChunk). */
 export const MESSAGE_ID_RESERVE = 100_000;
 

@@ -19,9 +19,8 @@
  * the next may run inline) is read from the injected Clock, so tests drive it with a fake one.
  */
 import { systemClock, type Clock } from '../util/clock.js';
-
-/** Syncs expected to take longer than this (moving average) never run on the loop. */
-export const INLINE_SYNC_MAX_MS = 0.5;
+import { INLINE_SYNC_MAX_MS } from '../util/limits.js';
+export { INLINE_SYNC_MAX_MS } from '../util/limits.js';
 
 /** Weight of the newest sample in the moving average of sync durations. */
 const AVERAGE_WEIGHT = 0.2;

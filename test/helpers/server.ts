@@ -10,6 +10,7 @@ import { buildConfig, type Config } from '../../src/config/config.js';
 import { createRootLogger } from '../../src/log/logger.js';
 import type { ProtocolLimits } from '../../src/protocol/context.js';
 import { AmqpServer } from '../../src/server/server.js';
+import type { LimitsSource } from '../../src/broker/limits-source.js';
 
 export interface TestServer {
   readonly server: AmqpServer;
@@ -20,6 +21,7 @@ export interface TestServer {
 export interface WithServerOptions {
   readonly config?: Partial<Config>;
   readonly limits?: Partial<ProtocolLimits>;
+  readonly limitsSource?: LimitsSource;
 }
 
 /** Test default: a failed handshake is dropped after 50 ms instead of RabbitMQ's 3 s. */
@@ -29,7 +31,7 @@ export async function withServer<T>(fn: (s: TestServer) => Promise<T>, opts: Wit
   const config = buildConfig({ host: '127.0.0.1', port: 0, dataDir: ':memory:', logLevel: 'silent', ...opts.config });
   const level = (process.env['AMQPD_TEST_LOG'] as Config['logLevel'] | undefined) ?? 'silent';
   const log = createRootLogger({ level });
-  const server = await AmqpServer.start({ config, log, limits: { silentCloseDelayMs: TEST_SILENT_CLOSE_DELAY_MS, ...opts.limits } });
+  const server = await AmqpServer.start({ config, log, limits: { silentCloseDelayMs: TEST_SILENT_CLOSE_DELAY_MS, ...opts.limits }, ...(opts.limitsSource ? { limitsSource: opts.limitsSource } : {}) });
   const { port } = server.address();
   try {
     return await fn({ server, port, url: `amqp://guest:guest@127.0.0.1:${port}/` });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcParams } from '../helpers/seed.js';
 import type { Binding, Destination } from '../../src/broker/binding.js';
-import { TopicRouter, topicWords } from '../../src/broker/exchanges/topic-exchange.js';
+import { TopicRouter, normaliseTopicKey, topicWords } from '../../src/broker/exchanges/topic-exchange.js';
 
 /** Reference: does binding key `b` match routing key `r`? Plain recursion over word lists. */
 function refMatch(b: readonly string[], r: readonly string[]): boolean {
@@ -104,5 +104,42 @@ describe('topic matching', () => {
     const rk = Array.from({ length: 100 }, () => 'a').join('.');
     expect(routed(router, rk)).toEqual([]);
     expect(routed(router, `${rk}.z`)).toEqual(['#.#.#.#.#.#.#.#.#.#.z']);
+  });
+});
+
+describe('topic routing work is bounded (no client can stall the others)', () => {
+  it('normalises runs of # ("#.#" is "#") without changing what matches', () => {
+    expect(normaliseTopicKey('#.#')).toEqual(['#']);
+    expect(normaliseTopicKey('a.#.#.#.b.#')).toEqual(['a', '#', 'b', '#']);
+    expect(normaliseTopicKey('#.*.#')).toEqual(['#', '*', '#']);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'b', '*', '#', ''), { maxLength: 8 }), fc.array(fc.constantFrom('a', 'b', ''), { maxLength: 8 }), (bk, rk) => {
+        expect(refMatch(normaliseTopicKey(bk.join('.')), rk)).toBe(refMatch(bk, rk));
+      }),
+      fcParams(),
+    );
+  });
+
+  it('routes 127 # words against a 128-word key in one trie node × words, not words² per node', () => {
+    const router = new TopicRouter();
+    router.add(fakeBinding(Array(127).fill('#').join('.')));
+    const rk = Array(128).fill('a').join('.');
+    const out = new Set<Destination>();
+    const states = router.routeCounting(rk, out);
+    expect(out.size).toBe(1);
+    // root + one '#' node, each expanded at most once per word index (129), ≤ 3 visits per expansion.
+    expect(states).toBeLessThanOrEqual(3 * 2 * 129);
+  });
+
+  it("costs O(nodes × words) for alternating '#.a' keys (each '#' consumes a word in O(1))", () => {
+    const router = new TopicRouter();
+    const bk = Array(64).fill('#.a').join('.');
+    router.add(fakeBinding(bk));
+    const rk = Array(128).fill('a').join('.');
+    const out = new Set<Destination>();
+    const states = router.routeCounting(rk, out);
+    expect(out.size).toBe(1);
+    // 129 nodes × 129 word indexes, ≤ 3 visits each (not one visit per remaining word).
+    expect(states).toBeLessThanOrEqual(3 * 129 * 129);
   });
 });

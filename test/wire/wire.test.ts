@@ -67,13 +67,14 @@ describe('wire', () => {
       expect(caps?.tag).toBe('F');
       if (caps?.tag === 'F') {
         expect(caps.value.get('publisher_confirms')).toEqual({ tag: 't', value: true });
-        expect(caps.value.has('connection.blocked')).toBe(false);
+        expect(caps.value.get('connection.blocked')).toEqual({ tag: 't', value: true }); // memory/disk alarms
         // The README's list, each one a boolean true on the wire; nothing advertised as false.
         const readme = [
           'publisher_confirms',
           'exchange_exchange_bindings',
           'basic.nack',
           'consumer_cancel_notify',
+          'connection.blocked',
           'authentication_failure_close',
           'per_consumer_qos',
           'direct_reply_to',
@@ -293,7 +294,7 @@ describe('wire', () => {
     });
   });
 
-  it('replies close-ok to connection.close and ends the socket', async () => {
+  it('replies close-ok to connection.close and leaves the socket for the client to close (RabbitMQ compat)', async () => {
     expect.hasAssertions();
     await withBroker(async (broker) => {
       const c = await RawClient.connect(broker.port);
@@ -301,6 +302,8 @@ describe('wire', () => {
       c.sendMethod(0, method('connection.close', { replyCode: 200, classId: 0, methodId: 0 }));
       const ok = await c.expectMethod('connection.close-ok');
       expect(ok.channel).toBe(0);
+      // The client closes the socket itself; our side follows.
+      c.socket.end();
       await c.expectClosed();
       expect(c.ended).toBe(true);
     });

@@ -10,13 +10,15 @@
  *
  * Invariant: `compiled` holds one entry per bound binding, prepared at bind time so routing does
  * no argument parsing. Deliberately a linear scan over bindings: a headers match has no key to
- * index on, and RabbitMQ does the same.
+ * index on, and RabbitMQ does the same; the keys compared per publish are bounded instead
+ * (HEADERS_BINDING_KEYS_MAX per binding, HEADERS_EXCHANGE_KEYS_MAX per exchange, refused at bind).
  */
 import type { FieldTable, FieldValue } from '../../codec/field-types.js';
 import { preconditionFailed } from '../../errors/index.js';
 import type { Binding, Destination } from '../binding.js';
 import { fieldTypeName, headerValueMatches } from '../field-values.js';
 import type { ExchangeRouter, RoutingInput } from './exchange-router.js';
+import { HEADERS_BINDING_KEYS_MAX, HEADERS_EXCHANGE_KEYS_MAX } from '../../util/limits.js';
 
 export interface HeadersRule {
   readonly any: boolean;
@@ -71,17 +73,32 @@ function pairMatches(bound: FieldValue, header: FieldValue | undefined): boolean
 
 export class HeadersRouter implements ExchangeRouter {
   private readonly compiled = new Map<Binding, HeadersRule>();
+  /** Keys over all compiled rules: what one publish may compare (HEADERS_EXCHANGE_KEYS_MAX). */
+  private keys = 0;
 
+  /** Bounds the routing work (util/limits.ts): keys per binding and per exchange. */
   validateBinding(_routingKey: string, args: FieldTable): void {
-    compileHeadersRule(args);
+    const n = compileHeadersRule(args).pairs.length;
+    if (n > HEADERS_BINDING_KEYS_MAX) {
+      throw preconditionFailed(`headers binding has ${n} keys to match, more than the limit of ${HEADERS_BINDING_KEYS_MAX}`);
+    }
+    if (this.keys + n > HEADERS_EXCHANGE_KEYS_MAX) {
+      throw preconditionFailed(`headers bindings of this exchange would match on more than ${HEADERS_EXCHANGE_KEYS_MAX} keys in all`);
+    }
   }
 
   add(binding: Binding): void {
-    this.compiled.set(binding, compileHeadersRule(binding.arguments));
+    const rule = compileHeadersRule(binding.arguments);
+    this.remove(binding);
+    this.compiled.set(binding, rule);
+    this.keys += rule.pairs.length;
   }
 
   remove(binding: Binding): void {
+    const rule = this.compiled.get(binding);
+    if (rule === undefined) return;
     this.compiled.delete(binding);
+    this.keys -= rule.pairs.length;
   }
 
   route(input: RoutingInput, out: Set<Destination>): void {

@@ -5,10 +5,15 @@
  *
  * Words follow RabbitMQ: the empty key has zero words, and "a..b" has an empty middle word.
  *
+ * Binding keys are normalised before they enter the trie (`normaliseTopicKey`): a run of `#`
+ * words is one `#` ("#.#" matches exactly what "#" matches), so 127 `#` words make one trie node.
+ * The binding keeps the key it was declared with (unbind and listings see it unchanged).
+ *
  * Matching cost: without `#` a route visits at most one path per (trie depth) with `*` branching.
- * A `#` may consume any number of words, so states (node, word index) are memoised per route;
- * each state is expanded once, which bounds the work by trie nodes × words even for keys such as
- * "#.#.#" (no exponential blow-up).
+ * A `#` node at word i either lets its children continue at i (it consumed nothing more) or
+ * consumes word i and stays (state (#, i+1)); states (node, word index) are memoised per route and
+ * each is expanded once with O(1) successors, so a route costs O(trie nodes × words), never
+ * O(nodes × words²) or exponential. Words are bounded by the shortstr (≤ 128 words in 255 bytes).
  *
  * Invariant: every node other than the root has at least one binding at or below it (empty
  * branches are pruned on remove), and `count` equals the number of bindings stored.
@@ -18,6 +23,16 @@ import type { ExchangeRouter, RoutingInput } from './exchange-router.js';
 
 export function topicWords(key: string): string[] {
   return key === '' ? [] : key.split('.');
+}
+
+/**
+ * The words a binding key is indexed under: runs of `#` collapse into one `#` (zero-or-more
+ * followed by zero-or-more is zero-or-more), which leaves the set of matching routing keys as is.
+ */
+export function normaliseTopicKey(key: string): string[] {
+  const out: string[] = [];
+  for (const w of topicWords(key)) if (!(w === '#' && out[out.length - 1] === '#')) out.push(w);
+  return out;
 }
 
 class TrieNode {
@@ -43,19 +58,21 @@ export class TopicRouter implements ExchangeRouter {
   /** Number of `#` nodes: when zero, routes skip memoisation. */
   private hashNodes = 0;
   private count = 0;
+  /** Visits of the current route (a work counter; one increment per visit). */
+  private visits = 0;
 
   validateBinding(): void {}
 
   add(binding: Binding): void {
     let node = this.root;
-    for (const w of topicWords(binding.routingKey)) node = this.child(node, w);
+    for (const w of normaliseTopicKey(binding.routingKey)) node = this.child(node, w);
     if (!node.bindings.has(binding)) this.count++;
     node.bindings.add(binding);
   }
 
   remove(binding: Binding): void {
     let node: TrieNode | undefined = this.root;
-    for (const w of topicWords(binding.routingKey)) {
+    for (const w of normaliseTopicKey(binding.routingKey)) {
       node = this.existingChild(node, w);
       if (node === undefined) return;
     }
@@ -65,9 +82,16 @@ export class TopicRouter implements ExchangeRouter {
   }
 
   route(input: RoutingInput, out: Set<Destination>): void {
-    const words = topicWords(input.routingKey);
+    this.routeCounting(input.routingKey, out);
+  }
+
+  /** Routes and returns the visits made: the work units of one route (tests bound them). */
+  routeCounting(routingKey: string, out: Set<Destination>): number {
+    const words = topicWords(routingKey);
     const seen = this.hashNodes > 0 ? new Set<number>() : undefined;
+    this.visits = 0;
     this.visit(this.root, words, 0, out, seen);
+    return this.visits;
   }
 
   /** Number of bindings held (for tests and invariants). */
@@ -76,15 +100,16 @@ export class TopicRouter implements ExchangeRouter {
   }
 
   private visit(node: TrieNode, words: readonly string[], i: number, out: Set<Destination>, seen: Set<number> | undefined): void {
+    this.visits++;
     if (seen !== undefined) {
       const state = node.id * (words.length + 1) + i;
       if (seen.has(state)) return;
       seen.add(state);
     }
-    if (node.hash !== undefined) {
-      // `#` consumes words i..j-1 for every j from i (zero words) to the end.
-      for (let j = i; j <= words.length; j++) this.visit(node.hash, words, j, out, seen);
-    }
+    // `#` consumes nothing more here (its children continue at i) …
+    if (node.hash !== undefined) this.visit(node.hash, words, i, out, seen);
+    // … or, at a `#` node, one more word (and stays): each state has O(1) successors.
+    if (node.word === '#' && node.parent !== undefined && i < words.length) this.visit(node, words, i + 1, out, seen);
     if (i === words.length) {
       for (const b of node.bindings) out.add(b.destination);
       return;

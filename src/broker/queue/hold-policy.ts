@@ -14,33 +14,8 @@ import type { Clock } from '../../util/clock.js';
 import type { ConsumerSink } from '../api.js';
 import type { WriteHold } from '../write-hold.js';
 import { NOT_SAMPLED, type QueueEntry } from './queue-entry.js';
-
-/**
- * Publishes a channel must have unconfirmed (this one included) for it to count as pipelining. A
- * pipelining publisher's throughput is its window over the confirm latency, so a hold of up to the
- * broker's limit costs it little.
- */
-export const PIPELINED_IN_FLIGHT_MIN = 16;
-
-/**
- * A lone publisher (fewer unconfirmed, typically one that waits for each confirm) is held for at
- * most this long, and only while its queue's consumers settle messages in under
- * LONE_SETTLE_MAX_MS on average: then the ack nearly always comes before the hold ends and the
- * confirm skips the write and the fsync. Its pace never becomes a slow consumer's pace: with
- * slower consumers nothing is held, and one hold costs at most this much.
- */
-export const LONE_HOLD_MS = 2;
-export const LONE_SETTLE_MAX_MS = 1;
-
-/**
- * After a lone hold expired unacked, a queue holds no lone publishes for this long. Why: with
- * Nagle on the consumer's socket (amqplib's default) one late ack can leave each following ack
- * waiting in the client's kernel for the broker's next segment, which is the next delivery, which
- * waits for the confirm, which waits for the ack: every lone hold would expire (bench/RESULTS.md,
- * run 4 saw 543 msg/s). Written at once, the confirm no longer depends on the ack and the pace
- * stays the disk's; the queue tries again after the pause.
- */
-export const LONE_HOLD_PAUSE_MS = 100;
+import { PIPELINED_IN_FLIGHT_MIN, LONE_HOLD_MS, LONE_SETTLE_MAX_MS, LONE_HOLD_PAUSE_MS } from '../../util/limits.js';
+export { PIPELINED_IN_FLIGHT_MIN, LONE_HOLD_MS, LONE_SETTLE_MAX_MS, LONE_HOLD_PAUSE_MS } from '../../util/limits.js';
 
 /** Weight of a new sample in the queue's average time from enqueue to settle. */
 const SETTLE_EWMA_WEIGHT = 0.05;

@@ -6,15 +6,8 @@
  * Not here: the paging itself (fifo-backlog.ts), a broker-wide memory budget (none yet: many
  * queues each holding a full window add up).
  */
-
-/** Ready messages a queue keeps in memory before paging out (1 KiB bodies: ~10 MiB + overhead). */
-export const QUEUE_WINDOW_MESSAGES_MAX = 10_000;
-/** Body bytes of ready messages a queue keeps in memory before paging out. */
-export const QUEUE_WINDOW_BYTES_MAX = 16 * 1024 * 1024;
-/** Messages read back per store call: one SQLite read of ~1 MiB stalls the loop for ~1-2 ms. */
-export const PAGE_IN_BATCH_MESSAGES = 1_000;
-/** Body bytes read back per store call (the store stops after the entry that reaches it). */
-export const PAGE_IN_BATCH_BYTES = 1024 * 1024;
+import { QUEUE_WINDOW_MESSAGES_MAX, QUEUE_WINDOW_BYTES_MAX, PAGE_IN_BATCH_MESSAGES, PAGE_IN_BATCH_BYTES } from '../../util/limits.js';
+export { QUEUE_WINDOW_MESSAGES_MAX, QUEUE_WINDOW_BYTES_MAX, PAGE_IN_BATCH_MESSAGES, PAGE_IN_BATCH_BYTES } from '../../util/limits.js';
 
 /** How much of a queue stays in memory; Broker.open takes one (tests use tiny windows). */
 export interface QueueWindow {

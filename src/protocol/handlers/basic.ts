@@ -104,6 +104,7 @@ export function onBasicRecoverAsync(ch: Channel, a: ArgsOf<'basic.recover-async'
 }
 
 export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content | undefined): void {
+  ch.host.notePublish?.();
   if (a.immediate) throw notImplemented('immediate=true');
   if (content === undefined) throw new Error('basic.publish dispatched without content');
   const message = buildMessage(ch, a, content);

@@ -37,7 +37,8 @@ describe('config', () => {
 
   it('names every env var AMQPD_<FLAG>', async () => {
     // The README's table, flag by flag, with a value that differs from the default.
-    const documented: [flag: string, env: string, key: string, raw: string, value: unknown][] = [
+    // `companions`: other env vars an option needs to be valid (cross-checks: TLS cert and key together).
+    const documented: [flag: string, env: string, key: string, raw: string, value: unknown, companions?: Record<string, string>][] = [
       ['host', 'AMQPD_HOST', 'host', '127.0.0.2', '127.0.0.2'],
       ['port', 'AMQPD_PORT', 'port', '5999', 5999],
       ['data-dir', 'AMQPD_DATA_DIR', 'dataDir', '/tmp/x', '/tmp/x'],
@@ -51,18 +52,43 @@ describe('config', () => {
       ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
       ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
       ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+      ['max-connections', 'AMQPD_MAX_CONNECTIONS', 'maxConnections', '500', 500],
+      ['max-unauthenticated-connections', 'AMQPD_MAX_UNAUTHENTICATED_CONNECTIONS', 'maxUnauthenticatedConnections', '64', 64],
+      ['max-message-size', 'AMQPD_MAX_MESSAGE_SIZE', 'maxMessageSizeBytes', '1048576', 1048576],
+      ['tls-port', 'AMQPD_TLS_PORT', 'tlsPort', '6671', 6671],
+      ['tls-cert', 'AMQPD_TLS_CERT', 'tlsCert', '/c.pem', '/c.pem', { AMQPD_TLS_KEY: '/k.pem' }],
+      ['tls-key', 'AMQPD_TLS_KEY', 'tlsKey', '/k.pem', '/k.pem', { AMQPD_TLS_CERT: '/c.pem' }],
+      ['tls-ca', 'AMQPD_TLS_CA', 'tlsCa', '/ca.pem', '/ca.pem'],
+      ['tls-verify-peer', 'AMQPD_TLS_VERIFY_PEER', 'tlsVerifyPeer', 'true', true],
+      ['tls-fail-if-no-peer-cert', 'AMQPD_TLS_FAIL_IF_NO_PEER_CERT', 'tlsFailIfNoPeerCert', 'true', true, { AMQPD_TLS_VERIFY_PEER: '1' }],
+      ['memory-high-watermark', 'AMQPD_MEMORY_HIGH_WATERMARK', 'memoryHighWatermark', '512MB', '512MB'],
+      ['disk-free-limit', 'AMQPD_DISK_FREE_LIMIT', 'diskFreeLimit', '1GB', '1GB'],
     ];
     expect(OPTIONS.map((o) => o.flag).sort()).toEqual(documented.map(([flag]) => flag).sort());
     const help = await parseArgs(['--help'], {});
-    for (const [flag, env, key, raw, value] of documented) {
+    for (const [flag, env, key, raw, value, companions] of documented) {
       expect(envVarName(flag)).toBe(env);
-      const r = await parseArgs([], { [env]: raw });
+      const r = await parseArgs([], { ...companions, [env]: raw });
       expect(r.kind).toBe('config');
       if (r.kind === 'config') expect([env, (r.config as unknown as Record<string, unknown>)[key]]).toEqual([env, value]);
       expect(buildConfig({})).not.toMatchObject({ [key]: value });
       if (help.kind === 'exit') expect(help.output.replace(/\s+/g, ' ')).toContain(`env ${env}]`);
     }
     expect(help.kind).toBe('exit');
+  });
+
+  it('checks TLS and alarm options, alone and together', async () => {
+    expect(buildConfig({})).toMatchObject({ tlsPort: 5671, tlsCert: '', tlsVerifyPeer: false, memoryHighWatermark: '0.4', diskFreeLimit: '50MB' });
+    expect(() => buildConfig({ tlsCert: '/c.pem' })).toThrow(/--tls-cert and --tls-key must be given together/);
+    expect(() => buildConfig({ tlsFailIfNoPeerCert: true })).toThrow(/needs --tls-verify-peer/);
+    expect(() => buildConfig({}, { AMQPD_TLS_VERIFY_PEER: 'perhaps' })).toThrow(/AMQPD_TLS_VERIFY_PEER.*true or false/);
+    expect(() => buildConfig({ memoryHighWatermark: '2' })).not.toThrow(); // 2 bytes: absolute
+    expect(() => buildConfig({ memoryHighWatermark: 'lots' })).toThrow(/--memory-high-watermark/);
+    expect(() => buildConfig({ diskFreeLimit: '50XB' })).toThrow(/--disk-free-limit/);
+    const r = await parseArgs(['--tls-cert', 'c', '--tls-key', 'k', '--tls-verify-peer', '--tls-fail-if-no-peer-cert'], {});
+    expect(r.kind === 'config' && [r.config.tlsVerifyPeer, r.config.tlsFailIfNoPeerCert]).toEqual([true, true]);
+    const none = await parseArgs([], { AMQPD_TLS_VERIFY_PEER: 'true' });
+    expect(none.kind === 'config' && none.config.tlsVerifyPeer).toBe(true);
   });
 
   it('prints help and asks to exit 0 for --help', async () => {

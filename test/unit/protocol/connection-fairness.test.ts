@@ -16,6 +16,8 @@ import { method } from '../../../src/codec/methods.generated.js';
 import { decodeProperties } from '../../../src/codec/properties.js';
 import { Connection } from '../../../src/protocol/connection.js';
 import type { ProtocolContext } from '../../../src/protocol/context.js';
+import { Admission } from '../../../src/protocol/admission.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { DirectReplyToRegistry } from '../../../src/protocol/direct-reply-to.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { FRAMES_PER_TICK_MAX } from '../../../src/util/limits.js';
@@ -76,7 +78,9 @@ function context(): ProtocolContext {
       consumersPerChannelMax: 100,
       closeOkTimeoutMs: 1_000,
       silentCloseDelayMs: 10,
+      closeLingerMs: 1_000,
     },
+    admission: new Admission({ connectionsMax: 100, unauthenticatedMax: 100 }),
     identity: { product: 'RabbitMQ', version: '3.13.7' },
     credentials: { user: 'guest', pass: 'guest' },
   };
@@ -88,7 +92,9 @@ describe('connection fairness', () => {
   it('handles at most FRAMES_PER_TICK_MAX frames of one burst per turn, pausing the socket, and then all of them', async () => {
     const socket = new FakeSocket();
     const log = pino({ level: 'silent' });
-    const conn = new Connection({ id: '1', socket: socket as unknown as Socket, ctx: context(), log, channelLog: (l) => l });
+    // A clock that stands still: this test counts frames per turn; the time budget is turn-budget.test.ts.
+    const clock = new FakeClock();
+    const conn = new Connection({ id: '1', socket: socket as unknown as Socket, ctx: context(), log, channelLog: (l) => l, clock });
     const handshake = Buffer.concat([
       Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'),
       encodeMethodFrame(

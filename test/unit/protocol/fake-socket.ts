@@ -19,7 +19,8 @@ import { DirectReplyToRegistry } from '../../../src/protocol/direct-reply-to.js'
 import { SILENT_CLOSE_DELAY_MS } from '../../../src/protocol/handshake.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { Clock } from '../../../src/util/clock.js';
-import { CLOSE_OK_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from '../../../src/util/limits.js';
+import { CLOSE_LINGER_MS, CLOSE_OK_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from '../../../src/util/limits.js';
+import { Admission } from '../../../src/protocol/admission.js';
 
 export class FakeSocket extends EventEmitter {
   readonly reader = new FrameReader({ frameMax: 0xffffffff });
@@ -86,7 +87,9 @@ export function context(opts: { heartbeatS?: number } = {}): ProtocolContext {
       consumersPerChannelMax: 100,
       closeOkTimeoutMs: CLOSE_OK_TIMEOUT_MS,
       silentCloseDelayMs: SILENT_CLOSE_DELAY_MS,
+      closeLingerMs: CLOSE_LINGER_MS,
     },
+    admission: new Admission({ connectionsMax: 100, unauthenticatedMax: 100 }),
     identity: { product: 'RabbitMQ', version: '3.13.7' },
     credentials: { user: 'guest', pass: 'guest' },
   };
