@@ -27,7 +27,8 @@ except ImportError:
 import confkit  # noqa: E402
 
 MODULES = ['tutorials', 'declares', 'exchanges', 'delivery', 'publishing', 'connection',
-           'resilience', 'select_connection', 'dispatch', 'limits', 'dead_letter_ttl']
+           'resilience', 'select_connection', 'dispatch', 'limits', 'priorities', 'delayed',
+           'dead_letter_ttl']
 
 
 def load():

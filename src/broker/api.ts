@@ -120,6 +120,8 @@ export interface PublishResult {
   readonly backlogged?: FlowQueue | undefined;
   /** An exchange on the way took custody of the message (routing.ts): it is not unroutable. */
   readonly held?: boolean;
+  /** The message as routing left it when it changed it (BCC removed); basic.return sends this one. */
+  readonly changed?: Message;
 }
 
 /** A publish in confirm mode: what to call once it is safe, and how many the channel has unconfirmed. */

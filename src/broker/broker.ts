@@ -22,6 +22,7 @@ import type { BasicProperties } from '../codec/properties.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
+import { DelayScheduler, type DelayWindow } from './delayed-scheduler.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Registry } from './registry.js';
 import { Vhost } from './vhost.js';
@@ -33,8 +34,8 @@ export interface BrokerOptions {
   readonly store: Store;
   readonly log: Logger;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
-  /** Re-encodes properties (dead-lettered copies); absent: dead-lettered messages are dropped. */
-  readonly encodeProperties?: (p: BasicProperties) => Buffer;
+  /** Re-encodes properties the engine changes (BCC removed, x-delay rewritten on release). */
+  readonly encodeProperties: (p: BasicProperties) => Buffer;
   readonly encodeTable: (table: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   /** Per-queue in-memory window before paging to the store (default DEFAULT_QUEUE_WINDOW). */
@@ -46,6 +47,8 @@ export interface BrokerOptions {
   readonly writeHoldMaxMs?: number;
   /** The time for every timing rule of the engine (default systemClock; tests pass a FakeClock). */
   readonly clock?: Clock;
+  /** The delay scheduler's in-memory window (delayed-scheduler.ts; default DEFAULT_DELAY_WINDOW). */
+  readonly delayWindow?: Partial<DelayWindow>;
   /** Per-user and per-vhost resource limits (limits-source.ts); absent: unlimited. */
   readonly limits?: LimitsSource;
 }
@@ -62,6 +65,8 @@ export class Broker implements BrokerApi {
   private readonly queueWindow: QueueWindow;
   private readonly writeHold: WriteHold | undefined;
   private readonly clock: Clock;
+  /** Every message held by a delayed-message exchange, in due order (delayed-scheduler.ts). */
+  readonly delays: DelayScheduler;
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
@@ -72,6 +77,16 @@ export class Broker implements BrokerApi {
     this.clock = opts.clock ?? systemClock;
     const holdMs = opts.writeHoldMaxMs ?? 0;
     this.writeHold = holdMs > 0 ? new WriteHold({ maxMs: holdMs, clock: this.clock }) : undefined;
+    this.delays = new DelayScheduler({
+      store: opts.store,
+      clock: this.clock,
+      log: opts.log.child({ component: 'delays' }),
+      decodeProperties: opts.decodeProperties,
+      encodeProperties: opts.encodeProperties,
+      nextMessageId: () => this.messageId++,
+      release: (vhost, exchange, message) => this.vhosts.get(vhost)?.releaseDelayed(exchange, message) ?? false,
+      window: opts.delayWindow,
+    });
   }
 
   /** Opens the engine over `store` (already opened and migrated) and restores what it holds. */
@@ -85,6 +100,7 @@ export class Broker implements BrokerApi {
       const vhost = broker.createVhost(name);
       vhost.restore(topology);
     }
+    broker.delays.start();
     return broker;
   }
 
@@ -106,6 +122,7 @@ export class Broker implements BrokerApi {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const v of this.vhosts.values()) v.stopTimers();
+    this.delays.close();
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
     if (this.writeHold !== undefined) {
       this.opts.log.info({ writeHold: this.writeHold.stats() }, 'write hold totals (held, written after the hold)');
@@ -128,6 +145,7 @@ export class Broker implements BrokerApi {
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,
       clock: this.clock,
+      delays: this.delays,
       limits: this.opts.limits,
     });
     this.vhosts.set(name, vhost);

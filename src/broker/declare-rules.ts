@@ -9,7 +9,9 @@ import { accessRefused, preconditionFailed, resource, resourceLocked } from '../
 import { NAME_LENGTH_MAX_BYTES } from '../util/limits.js';
 import type { ExchangeDeclare, QueueDeclareResult } from './api.js';
 import type { Exchange } from './exchange.js';
-import { assertArgsEquivalence, assertFieldEquivalence } from './field-values.js';
+import { DELAYED_TYPE } from './exchanges/delayed-exchange.js';
+import { isRoutingExchangeType } from './exchanges/index.js';
+import { assertArgsEquivalence, assertFieldEquivalence, stringArg } from './field-values.js';
 import type { Queue } from './queue.js';
 
 /** Exchanges every vhost has (RabbitMQ's predeclared set); all durable, none deletable. */
@@ -97,4 +99,14 @@ export function assertQueueEquivalent(q: Queue, durable: boolean, autoDelete: bo
   assertFieldEquivalence({ ...base, field: 'durable', current: q.durable, received: durable });
   assertFieldEquivalence({ ...base, field: 'auto_delete', current: q.autoDelete, received: autoDelete });
   assertArgsEquivalence({ ...base, current: q.arguments, received: args, keys: QUEUE_EQUIVALENCE_KEYS, sameDefault: sameQueueTypeDefault });
+}
+
+/** A new x-delayed-message exchange needs `x-delayed-type` naming a routing type (plugin texts). */
+export function checkDelayedExchangeArguments(args: ExchangeDeclare): void {
+  if (args.type !== DELAYED_TYPE) return;
+  const inner = stringArg(args.arguments, 'x-delayed-type');
+  if (inner === DELAYED_TYPE) throw preconditionFailed(`Invalid argument, '${DELAYED_TYPE}' can't be used for 'x-delayed-type'`);
+  if (inner === undefined || !isRoutingExchangeType(inner)) {
+    throw preconditionFailed("Invalid argument, 'x-delayed-type' must be an existing exchange type");
+  }
 }

@@ -38,7 +38,8 @@ export interface SenderSelected {
   readonly bcc: readonly string[];
 }
 
-const NONE: SenderSelected = { cc: [], bcc: [] };
+/** What senderSelectedKeys returns (this very object) when there is neither CC nor BCC. */
+export const NO_SENDER_SELECTED: SenderSelected = { cc: [], bcc: [] };
 
 /**
  * Reads CC/BCC. A value that is not an array is refused with
@@ -46,10 +47,10 @@ const NONE: SenderSelected = { cc: [], bcc: [] };
  * longstr are skipped silently, as RabbitMQ does.
  */
 export function senderSelectedKeys(headers: FieldTable | undefined): SenderSelected {
-  if (headers === undefined) return NONE;
+  if (headers === undefined) return NO_SENDER_SELECTED;
   const cc = headers.get('CC');
   const bcc = headers.get('BCC');
-  if (cc === undefined && bcc === undefined) return NONE;
+  if (cc === undefined && bcc === undefined) return NO_SENDER_SELECTED;
   return { cc: keysOf('CC', cc), bcc: keysOf('BCC', bcc) };
 }
 

@@ -134,7 +134,6 @@ const UNSUPPORTED_QUEUE_KEYS: readonly string[] = [
   'x-max-length-bytes',
   'x-overflow',
   'x-delivery-limit',
-  'x-max-priority',
 ];
 
 /**

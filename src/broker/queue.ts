@@ -3,7 +3,8 @@
  * count of unacked ones, pays their confirm units, and runs the dispatch loop; three objects make
  * the decisions it coordinates:
  *
- *   Backlog (queue/backlog.ts)         the ready messages, in memory and paged out (FIFO today)
+ *   Backlog (queue/backlog.ts)         the ready messages, in memory and paged out (FIFO, or by
+ *                                      priority when x-max-priority asks: priority-backlog.ts)
  *   DispatchPolicy (queue/dispatch.ts) which consumer gets the next message (consumer priorities,
  *                                      or single active consumer when the queue's arguments ask)
  *   HoldPolicy (queue/hold-policy.ts)  which persistent writes wait for a quick ack (write-behind)
@@ -19,7 +20,7 @@
 import assert from 'node:assert';
 import type { FieldTable } from '../codec/field-types.js';
 import { accessRefused, resource } from '../errors/index.js';
-import type { EntityKey, Store, StoredMessage } from '../store/store.js';
+import type { EntityKey, PositionOptions, Store, StoredMessage } from '../store/store.js';
 import type { ConsumerSink, Envelope, Message, Session } from './api.js';
 import { MessageCounters } from './counters.js';
 import type { Binding } from './binding.js';
@@ -32,6 +33,7 @@ import type { DispatchPolicy } from './queue/dispatch.js';
 import { FifoBacklog, type BacklogContext } from './queue/fifo-backlog.js';
 import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
 import { PriorityDispatch } from './queue/priority-dispatch.js';
+import { levelOf, maxPriorityOf, PriorityBacklog } from './queue/priority-backlog.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
 import { Lifetimes } from './queue/lifetimes.js';
@@ -61,6 +63,8 @@ export interface QueueContext extends BacklogContext {
 /** What enqueue did with a persistent message: nothing to persist, written now, or held back. */
 export type EnqueueWrite = 'none' | 'written' | 'held';
 
+const DURABLE_POSITION: PositionOptions = { scratch: false };
+
 export interface QueueAttributes {
   readonly vhost: string;
   readonly name: string;
@@ -89,6 +93,8 @@ export class Queue implements EntryQueue {
   private readonly key: EntityKey;
   private readonly store: Store;
   private readonly backlog: Backlog;
+  /** x-max-priority (0: no priorities); a priority queue's positions are stored with their level. */
+  private readonly maxPriority: number;
   /** x-single-active-consumer = true: one consumer receives at a time (queue/single-active-dispatch.ts). */
   readonly singleActiveConsumer: boolean;
   private readonly dispatch: DispatchPolicy;
@@ -113,11 +119,11 @@ export class Queue implements EntryQueue {
     this.exclusiveOwner = attrs.exclusiveOwner;
     this.arguments = attrs.arguments;
     this.key = { vhost: attrs.vhost, name: attrs.name };
-    // Hook: x-max-priority picks a priority backlog here.
     const sac = attrs.arguments.get('x-single-active-consumer');
     this.singleActiveConsumer = sac?.tag === 't' && sac.value;
     this.dispatch = this.singleActiveConsumer ? new SingleActiveDispatch() : new PriorityDispatch();
-    this.backlog = new FifoBacklog(ctx, this, this.key);
+    this.maxPriority = maxPriorityOf(attrs.arguments);
+    this.backlog = this.maxPriority > 0 ? new PriorityBacklog(ctx, this, this.key, this.maxPriority) : new FifoBacklog(ctx, this, this.key);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
     const onIdle = ctx.onIdleExpired;
@@ -196,7 +202,7 @@ export class Queue implements EntryQueue {
     if (watch !== undefined) entry.owe(watch);
     if (this.hold.atEnqueue(entry, record, watch?.inFlight, this.dispatch.consumers.length)) return 'held';
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, { scratch: false, expiresAtMs: entry.expiresAt });
+    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry));
     // Safe when durable, or earlier if a consumer acks it first (settle() runs once).
     if (watch !== undefined) this.store.whenDurable(() => entry.settle());
     return 'written';
@@ -214,7 +220,7 @@ export class Queue implements EntryQueue {
       return;
     }
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, { scratch: false, expiresAtMs: entry.expiresAt });
+    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry));
     if (entry.deliveryCount > 0) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
     this.store.whenDurable(() => entry.settle());
   }
@@ -233,6 +239,13 @@ export class Queue implements EntryQueue {
     this.backlog.recover(count);
     this.life.recovered(() => this.store.earliestExpiryMs(this.key) !== undefined);
     return count;
+  }
+
+  /** How a durable position of `message` is stored: with its level on a priority queue. */
+  private positionOptions(entry: QueueEntry): PositionOptions {
+    const expiresAtMs = entry.expiresAt;
+    if (this.maxPriority === 0) return expiresAtMs === undefined ? DURABLE_POSITION : { scratch: false, expiresAtMs };
+    return { scratch: false, priority: levelOf(entry.message, this.maxPriority), expiresAtMs };
   }
 
   /** basic.get: takes the next ready entry; it counts as unacked until the channel acks it. */

@@ -12,7 +12,8 @@ import type { BasicProperties } from '../codec/properties.js';
 import type { StoredMessage, Topology } from '../store/store.js';
 import type { Message } from './api.js';
 import type { BindingGraph } from './bindings.js';
-import { Exchange } from './exchange.js';
+import type { Exchange } from './exchange.js';
+import { newExchange, type DelayHolder } from './exchanges/delayed-exchange.js';
 import { isKnownExchangeType } from './exchanges/index.js';
 import { Queue, type QueueContext } from './queue.js';
 
@@ -25,6 +26,8 @@ export interface RestoreTarget {
   readonly queueCtx: QueueContext;
   readonly log: Logger;
   readonly decodeTable: (raw: Buffer) => FieldTable;
+  /** Where restored delayed-message exchanges keep their messages. */
+  readonly delays: DelayHolder;
 }
 
 export function restoreVhost(t: RestoreTarget, topology: Topology): void {
@@ -34,7 +37,11 @@ export function restoreVhost(t: RestoreTarget, topology: Topology): void {
       t.log.warn({ exchange: rec.name, type: rec.type }, 'skipping stored exchange of unknown type');
       continue;
     }
-    t.exchanges.set(rec.name, new Exchange({ ...rec, arguments: t.decodeTable(rec.arguments) }));
+    try {
+      t.exchanges.set(rec.name, newExchange({ ...rec, arguments: t.decodeTable(rec.arguments) }, t.name, t.delays));
+    } catch (err) {
+      t.log.warn({ err, exchange: rec.name, type: rec.type }, 'skipping stored exchange with invalid arguments');
+    }
   }
   for (const rec of topology.queues) {
     if (rec.vhost !== t.name) continue;

@@ -40,6 +40,7 @@ import { MessageCounters } from './counters.js';
 import {
   assertExchangeEquivalent,
   assertQueueEquivalent,
+  checkDelayedExchangeArguments,
   checkNameLength,
   checkReservedPrefix,
   declareResult,
@@ -48,6 +49,7 @@ import {
   PREDECLARED,
 } from './declare-rules.js';
 import { Exchange } from './exchange.js';
+import { newExchange, type DelayHolder } from './exchanges/delayed-exchange.js';
 import { checkAlternateExchangeArg, vhostQueueLimit } from './limit-errors.js';
 import type { LimitsSource } from './limits-source.js';
 import { isKnownExchangeType } from './exchanges/index.js';
@@ -69,8 +71,8 @@ export interface VhostContext {
   readonly encodeTable: (t: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
-  /** Re-encodes properties (dead-lettered copies); absent: dead-lettering drops the message. */
-  readonly encodeProperties?: ((p: BasicProperties) => Buffer) | undefined;
+  /** Re-encodes properties the engine changes (BCC removed before enqueue). */
+  readonly encodeProperties: (p: BasicProperties) => Buffer;
   readonly nextMessageId: () => number;
   /** The in-memory window of every queue of this vhost (paging beyond it). */
   readonly queueWindow: QueueWindow;
@@ -78,6 +80,8 @@ export interface VhostContext {
   readonly writeHold?: WriteHold | undefined;
   /** The time, for the queues' timing rules. */
   readonly clock: Clock;
+  /** Where delayed-message exchanges keep their messages (the broker's delay scheduler). */
+  readonly delays: DelayHolder;
   /** Per-vhost limits (max-queues); absent: unlimited. */
   readonly limits?: LimitsSource | undefined;
 }
@@ -96,18 +100,14 @@ export class Vhost implements VhostApi, RoutingTable {
     readonly name: string,
     private readonly ctx: VhostContext,
   ) {
-    this.router = new Router(this);
-    const encodeProperties = ctx.encodeProperties;
-    const deadLetter =
-      encodeProperties === undefined
-        ? undefined
-        : new DeadLetterer({
-            router: this.router,
-            encodeProperties,
-            nextMessageId: ctx.nextMessageId,
-            wallMs: () => ctx.clock.wallMs(),
-            onCycle: (queues) => ctx.log.warn({ queues }, 'Message dropped. Dead-letter queues cycle detected'),
-          });
+    this.router = new Router(this, ctx.encodeProperties);
+    const deadLetter = new DeadLetterer({
+      router: this.router,
+      encodeProperties: ctx.encodeProperties,
+      nextMessageId: ctx.nextMessageId,
+      wallMs: () => ctx.clock.wallMs(),
+      onCycle: (queues) => ctx.log.warn({ queues }, 'Message dropped. Dead-letter queues cycle detected'),
+    });
     this.queueCtx = {
       store: ctx.store,
       window: ctx.queueWindow,
@@ -123,7 +123,10 @@ export class Vhost implements VhostApi, RoutingTable {
       vhost: name,
       store: ctx.store,
       encodeTable: ctx.encodeTable,
-      forgetExchange: (ex) => this.exchanges.delete(ex.name),
+      forgetExchange: (ex) => {
+        this.exchanges.delete(ex.name);
+        ex.router.custody?.forget?.();
+      },
     });
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
@@ -150,7 +153,8 @@ export class Vhost implements VhostApi, RoutingTable {
     }
     checkReservedPrefix('exchange', args.name);
     checkAlternateExchangeArg(this.name, args.name, args.arguments);
-    const ex = new Exchange(args);
+    checkDelayedExchangeArguments(args);
+    const ex = newExchange(args, this.name, this.ctx.delays);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
   }
@@ -266,6 +270,14 @@ export class Vhost implements VhostApi, RoutingTable {
     return this.router.publish(exchange, message, confirm);
   }
 
+  /** A due delayed message routed on from its exchange (delayed-scheduler.ts); false when it is gone. */
+  releaseDelayed(exchange: string, message: Message): boolean {
+    const ex = this.exchanges.get(exchange);
+    if (ex === undefined || ex.router.custody === undefined) return false;
+    this.router.release(ex, message);
+    return true;
+  }
+
   basicGet(queue: string, session: Session): Envelope | undefined {
     return this.queueForUse(queue, session).take();
   }
@@ -342,9 +354,9 @@ export class Vhost implements VhostApi, RoutingTable {
 
   /** Rebuilds this vhost's durable entities and their messages from the store (at open). */
   restore(topology: Topology): void {
-    const { log, decodeTable } = this.ctx;
+    const { log, decodeTable, delays } = this.ctx;
     const { name, exchanges, queues, graph, queueCtx } = this;
-    restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable }, topology);
+    restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable, delays }, topology);
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────

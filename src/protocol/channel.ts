@@ -348,7 +348,7 @@ export class Channel implements ConsumerHost, ChannelHandle {
     if (result.routedQueues === 0 && result.held !== true) {
       this.counters.unroutable++;
       this.session.counters.unroutable++;
-      if (p.mandatory) this.sendReturn(p.exchange, msg);
+      if (p.mandatory) this.sendReturn(p.exchange, result.changed ?? msg);
     }
     return result;
   }

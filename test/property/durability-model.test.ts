@@ -29,6 +29,10 @@
  *
  * Tiny queue windows (2 messages / 64 bytes) make paging to the store happen all the time.
  *
+ * Priorities: q2 is declared with x-max-priority 2 and every publish carries a priority 0..3 (3
+ * ranks as 2; the other queues ignore it). The model keeps each queue in seq order and hands out
+ * the first message of the highest level; a recovered queue must come out in that order too.
+ *
  * The SQLite model runs twice: relaxed without confirms, and strict with publisher confirms (every
  * publish carries a PublishConfirm). In strict mode whenDurable waits for the store's own fdatasync
  * off the event loop (the sync path). With confirms the model also checks, the moment each confirm
@@ -71,8 +75,14 @@ const who = createSession({
   ...{ connectionId: 'model', user: 'guest', vhost: '/', capabilities: { consumerCancelNotify: true }, clientProperties: new Map() },
   ...{ peerHost: '127.0.0.1', peerPort: 1, localHost: '127.0.0.1', localPort: 5672, connectedAtMs: 0 },
 });
-const PERSISTENT_PROPS = encodeProperties({ deliveryMode: 2 });
-const TRANSIENT_PROPS = encodeProperties({});
+/** The priority queue of the model and its x-max-priority. */
+const PRIO_QUEUE = 'q2';
+const PRIO_MAX = 2;
+const PRIOS = [0, 1, 2, 3];
+const PERSISTENT_PROPS = PRIOS.map((priority) => encodeProperties({ deliveryMode: 2, priority }));
+const TRANSIENT_PROPS = PRIOS.map((priority) => encodeProperties({ priority }));
+/** A message's level in queue `q`: its priority clamped to PRIO_MAX on the priority queue, else 0. */
+const levelIn = (q: string, priority: number | undefined): number => (q === PRIO_QUEUE ? Math.min(priority ?? 0, PRIO_MAX) : 0);
 
 // ── operations ────────────────────────────────────────────────────────────────────────────────
 
@@ -80,7 +90,7 @@ const TRANSIENT_PROPS = encodeProperties({});
 type Then = 'ack' | 'requeue' | 'hold' | 'dead';
 type Op =
   | { readonly k: 'declare'; readonly q: number; readonly durable: boolean }
-  | { readonly k: 'publish'; readonly q: number; readonly persistent: boolean; readonly n: number }
+  | { readonly k: 'publish'; readonly q: number; readonly persistent: boolean; readonly n: number; readonly prio: number }
   | { readonly k: 'get'; readonly q: number; readonly then: Then }
   | { readonly k: 'consume'; readonly q: number; readonly n: number; readonly then: Then }
   | { readonly k: 'settleHeld'; readonly i: number; readonly requeue: boolean }
@@ -97,8 +107,8 @@ const dlTarget = (q: string): string => QUEUES[(QUEUES.indexOf(q as (typeof QUEU
 function opArb(withCrash: boolean): fc.Arbitrary<Op> {
   const ops: fc.Arbitrary<Op>[] = [
     fc.record({ k: fc.constant('declare' as const), q: qArb, durable: fc.boolean() }),
-    fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }) }),
-    fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }) }),
+    fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }), prio: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }), prio: fc.integer({ min: 0, max: 3 }) }),
     fc.record({ k: fc.constant('get' as const), q: qArb, then: thenArb }),
     fc.record({ k: fc.constant('consume' as const), q: qArb, n: fc.integer({ min: 1, max: 5 }), then: thenArb }),
     fc.record({ k: fc.constant('settleHeld' as const), i: fc.nat(), requeue: fc.boolean() }),
@@ -120,6 +130,8 @@ interface MMsg {
   readonly seq: number;
   /** Handed out at least once: the next delivery says redelivered. */
   readonly delivered: boolean;
+  /** Its priority level in its queue (0 on a plain queue): higher levels are handed out first. */
+  readonly level: number;
 }
 
 interface MQueue {
@@ -167,8 +179,12 @@ class Model {
   /** The next ready message, now marked delivered; `redelivered` is what this delivery says. */
   take(q: string): { msg: MMsg; redelivered: boolean } | undefined {
     const mq = this.queues.get(q);
-    const m = mq?.ready.shift();
-    if (m === undefined) return undefined;
+    if (mq === undefined || mq.ready.length === 0) return undefined;
+    let best = 0;
+    mq.ready.forEach((x, i) => {
+      if (x.level > (mq.ready[best] as MMsg).level) best = i;
+    });
+    const [m] = mq.ready.splice(best, 1) as [MMsg];
     const msg = { ...m, delivered: true };
     this.inFlight.push({ q, msg });
     return { msg, redelivered: m.delivered };
@@ -206,11 +222,16 @@ class Model {
   }
 }
 
-function describeState(state: ModelState): string {
+/**
+ * A state as text. `handOut`: the model's seq order put in hand-out order (higher levels first,
+ * stable); without it the order is taken as given (what a read-back received).
+ */
+function describeState(state: ModelState, handOut = true): string {
   const parts: string[] = [];
   for (const name of [...state.keys()].sort()) {
     const mq = state.get(name) as MQueue;
-    parts.push(`${name}: [${mq.ready.map((m) => `${m.body}${m.delivered ? '*' : ''}`).join(' ')}]`);
+    const order = handOut ? [...mq.ready].sort((a, b) => b.level - a.level) : mq.ready;
+    parts.push(`${name}: [${order.map((m) => `${m.body}${m.delivered ? '*' : ''}`).join(' ')}]`);
   }
   return parts.join('; ');
 }
@@ -319,7 +340,7 @@ class Run {
       case 'declare':
         return this.declare(QUEUES[op.q] as string, op.durable);
       case 'publish':
-        return this.publish(QUEUES[op.q] as string, op.persistent, op.n);
+        return this.publish(QUEUES[op.q] as string, op.persistent, op.n, op.prio);
       case 'get':
         return this.get(QUEUES[op.q] as string, op.then);
       case 'consume':
@@ -351,10 +372,10 @@ class Run {
     this.model.step();
   }
 
-  publish(q: string, persistent: boolean, n: number): void {
+  publish(q: string, persistent: boolean, n: number, prio: number): void {
     for (let i = 0; i < n; i++) {
       const body = this.model.newBody(q);
-      const raw = persistent ? PERSISTENT_PROPS : TRANSIENT_PROPS;
+      const raw = (persistent ? PERSISTENT_PROPS : TRANSIENT_PROPS)[prio] as Buffer;
       const message = {
         id: this.vhost.nextMessageId(),
         exchange: '',
@@ -368,7 +389,7 @@ class Run {
       const r = this.vhost.publish('', message, this.backend.confirms ? this.confirmOf(q, body, persistent && mq?.durable === true) : undefined);
       expect(r.routedQueues).toBe(mq === undefined ? 0 : 1);
       expect(r.needsDurableWrite).toBe(mq !== undefined && mq.durable && persistent);
-      mq?.ready.push({ body, persistent, seq: this.model.nextSeq++, delivered: false });
+      mq?.ready.push({ body, persistent, seq: this.model.nextSeq++, delivered: false, level: levelIn(q, prio) });
       this.model.step();
     }
   }
@@ -509,8 +530,8 @@ class Run {
     this.model.held = [];
     this.model.inFlight = [];
     const actual = this.readBack();
-    const match = candidates.find((c) => describeState(c) === describeState(actual.state));
-    expect(match, `recovered ${describeState(actual.state)}; expected one of:\n${candidates.map(describeState).join('\n')}`).toBeDefined();
+    const match = candidates.find((c) => describeState(c) === describeState(actual.state, false));
+    expect(match, `recovered ${describeState(actual.state, false)}; expected one of:\n${candidates.map(describeState).join('\n')}`).toBeDefined();
     this.model.queues = match as ModelState;
     // readBack handed every message out once and requeued it: now they are all redelivered.
     for (const mq of this.model.queues.values()) mq.ready.forEach((m, i) => (mq.ready[i] = { ...m, delivered: true }));
@@ -532,7 +553,8 @@ class Run {
       for (const mq of this.model.candidates.flatMap((c) => [...c.values()])) for (const m of mq.ready) seqs.set(m.body, m.seq);
       const ready = got.map((e) => {
         const body = e.message.body.toString();
-        return { body, persistent: e.message.persistent, seq: seqs.get(body) ?? -1, delivered: e.redelivered };
+        const level = levelIn(name, e.message.properties.priority);
+        return { body, persistent: e.message.persistent, seq: seqs.get(body) ?? -1, delivered: e.redelivered, level };
       });
       state.set(name, { durable: q.durable, ready });
       if (got.length > 0) q.requeueAll(got);
@@ -570,7 +592,8 @@ function expectDelivery(env: Envelope | undefined, t: { msg: MMsg; redelivered: 
 
 function declareArgs(name: string, durable: boolean) {
   const S = (v: string): FieldValue => ({ tag: 'S', value: Buffer.from(v) });
-  const args = new Map([['x-dead-letter-exchange', S('')], ['x-dead-letter-routing-key', S(dlTarget(name))]]);
+  const args = new Map<string, FieldValue>([['x-dead-letter-exchange', S('')], ['x-dead-letter-routing-key', S(dlTarget(name))]]);
+  if (name === PRIO_QUEUE) args.set('x-max-priority', { tag: 'b', value: PRIO_MAX });
   return { name, passive: false, durable, exclusive: false, autoDelete: false, arguments: args };
 }
 
@@ -579,7 +602,7 @@ function openBroker(store: Store): Broker {
     store,
     log,
     decodeProperties: (raw) => decodeProperties(raw),
-    encodeProperties: (p) => encodeProperties(p),
+    encodeProperties,
     encodeTable,
     decodeTable: (raw) => decodeTable(raw),
     queueWindow: WINDOW,

@@ -19,10 +19,26 @@ export interface RoutingInput {
 /** Hands a held message back to routing (routing.ts); returns what happened to it then. */
 export type CustodyRelease = (message: Message) => PublishResult;
 
+/**
+ * How a custodian kept a message when it says more than `true` (the delayed-message exchange).
+ * `routesNowhereNow`: at publish the exchange counts as routing nowhere (its alternate exchange,
+ * mandatory's basic.return and the unroutable counters apply, as RabbitMQ's delayed plugin does).
+ * `whenDurable`: the custodian issued a store write that a publisher confirm must wait for.
+ */
+export interface HeldAs {
+  readonly routesNowhereNow: boolean;
+  readonly whenDurable: ((cb: () => void) => void) | undefined;
+}
+
 /** An exchange type that may hold messages instead of routing them at once (routing.ts). */
 export interface MessageCustody {
-  /** True: the custodian keeps `message` and calls `release` later, at most once per message. */
-  admit(message: Message, release: CustodyRelease): boolean;
+  /**
+   * False: not kept, routed now. True (or a HeldAs): the custodian keeps `message` and releases
+   * it later, at most once per message (through `release` or its own path into Router.release).
+   */
+  admit(message: Message, release: CustodyRelease): boolean | HeldAs;
+  /** The exchange was deleted: drop what it holds. */
+  forget?(): void;
 }
 
 export interface ExchangeRouter {

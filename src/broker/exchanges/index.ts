@@ -15,7 +15,18 @@ const FACTORIES: ReadonlyMap<string, () => ExchangeRouter> = new Map<string, () 
   ['headers', () => new HeadersRouter()],
 ]);
 
+/**
+ * Types whose router needs more than its type name (vhost.ts builds them with their context):
+ * x-delayed-message (delayed-exchange.ts).
+ */
+const CONTEXT_TYPES: ReadonlySet<string> = new Set(['x-delayed-message']);
+
 export function isKnownExchangeType(type: string): boolean {
+  return FACTORIES.has(type) || CONTEXT_TYPES.has(type);
+}
+
+/** A type that routes by itself (a valid `x-delayed-type`). */
+export function isRoutingExchangeType(type: string): boolean {
   return FACTORIES.has(type);
 }
 
@@ -25,4 +36,4 @@ export function createRouter(type: string): ExchangeRouter {
   return f();
 }
 
-export type { CustodyRelease, ExchangeRouter, MessageCustody, RoutingInput } from './exchange-router.js';
+export type { CustodyRelease, ExchangeRouter, HeldAs, MessageCustody, RoutingInput } from './exchange-router.js';

@@ -13,13 +13,13 @@ import type { Message } from '../api.js';
 import type { QueueEntry } from './queue-entry.js';
 
 /**
- * What a queue needs from its ready messages. Today's implementation is FifoBacklog (one seq order,
- * one paged-out region above a cut-off, read back with store.loadMessages(afterSeq)). Two uses this
- * interface is shaped for, which plug in without touching the queue's dispatch loop:
+ * What a queue needs from its ready messages. FifoBacklog: one seq order, one paged-out region
+ * above a cut-off, read back with store.loadMessages(afterSeq). Two more uses, which plug in
+ * without touching the queue's dispatch loop:
  *
- * - Priorities (x-max-priority): a PriorityBacklog holds one sub-backlog per priority level, each a
- *   FIFO with its own window and its own paged-out region in the store (read back per priority
- *   once the store can read by (priority, seq)). `fitsInMemory(message)` and `pageOut` go by the
+ * - Priorities (x-max-priority, priority-backlog.ts): a PriorityBacklog holds one FIFO per priority
+ *   level, sharing the queue's window, each with its own paged-out region in the store (read back
+ *   per priority by (priority, seq)). `fitsInMemory(message)` and `pageOut` go by the
  *   message's level; `peek`/`shift` take from the highest non-empty level; `putBack` returns a
  *   requeued entry to its level at its original seq. `length` sums the levels.
  * - Per-entry expiry (x-message-ttl, per-message expiration), head-of-queue as RabbitMQ does it: an

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Message } from '../../broker/api.js';
-import { parseExpiration } from '../../broker/publish-checks.js';
+import { checkUserId, parseExpiration, senderSelectedKeys } from '../../broker/publish-checks.js';
 import { method, type ArgsOf } from '../../codec/methods.generated.js';
 import { decodeProperties, encodeProperties, type BasicProperties } from '../../codec/properties.js';
 import { notAllowed, notImplemented, preconditionFailed } from '../../errors/index.js';
@@ -110,6 +110,8 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
   const message = buildMessage(ch, a, content);
   const p = { exchange: a.exchange, mandatory: a.mandatory, message };
   if (ch.tx !== undefined) {
+    // As RabbitMQ, a CC/BCC that is not an array fails at the publish, not at tx.commit.
+    senderSelectedKeys(message.properties.headers);
     ch.tx.publishes.push(p);
     return;
   }
@@ -134,9 +136,9 @@ function buildMessage(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content)
   let properties: BasicProperties = decodeProperties(rawProperties);
   // RabbitMQ checks the expiration at basic.publish, in tx mode too (not at commit).
   if (properties.expiration !== undefined) parseExpiration(properties.expiration);
-  if (properties.userId !== undefined && properties.userId !== ch.session.user) {
-    throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${ch.session.user}'`);
-  }
+  // Validated user-id (reference §9). TODO(users): pass the session user's `impersonator` tag once
+  // sessions carry tags; until then nobody may impersonate.
+  checkUserId(properties.userId, { name: ch.session.user, impersonator: false });
   if (properties.replyTo === REPLY_TO_QUEUE) {
     const token = ch.replyToConsumer?.replyToToken;
     if (token === undefined) throw preconditionFailed('fast reply consumer does not exist');

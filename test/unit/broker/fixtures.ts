@@ -16,11 +16,11 @@ import type { Store } from '../../../src/store/store.js';
 export const log = pino({ level: 'silent' });
 
 /** Engine options a test may set: the queue window, the write-hold limit, the clock. */
-export type BrokerExtras = Pick<BrokerOptions, 'queueWindow' | 'writeHoldMaxMs' | 'clock'>;
+export type BrokerExtras = Pick<BrokerOptions, 'queueWindow' | 'writeHoldMaxMs' | 'clock' | 'delayWindow'>;
 
 /** A broker over `store` with the real codec functions injected, and its default vhost. */
 export function openBrokerOver<S extends Store>(store: S, extras: BrokerExtras = {}): { broker: Broker; vhost: Vhost; store: S } {
-  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeProperties: (p) => encodeProperties(p), encodeTable, decodeTable: (raw) => decodeTable(raw), ...extras });
+  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeProperties, encodeTable, decodeTable: (raw) => decodeTable(raw), ...extras });
   const vhost = broker.vhost('/');
   if (vhost === undefined) throw new Error('no default vhost');
   return { broker, vhost, store };

@@ -5,6 +5,7 @@
  * queues. The custody exchange here is test-only (a direct router wrapped with a custody that keeps
  * every message it is offered), standing in for the delayed-message exchange.
  */
+import { encodeProperties } from '../../../src/codec/properties.js';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/broker/api.js';
 import { BindingGraph } from '../../../src/broker/bindings.js';
@@ -46,7 +47,7 @@ function routerWithHold(vhost: Vhost, store: Store, custody: HoldAll, args = EMP
     exchange: (n) => (n === 'hold' ? hold : vhost.exchange(n)),
     queue: (n) => vhost.queue(n),
     defaultExchangeCounters: vhost.defaultExchangeCounters,
-  });
+  }, encodeProperties);
   const graph = new BindingGraph({ vhost: vhost.name, store, encodeTable, forgetExchange: () => undefined });
   return { router, hold, graph };
 }

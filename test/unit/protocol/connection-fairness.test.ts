@@ -13,7 +13,7 @@ import { decodeTable, encodeTable, tableFromJs } from '../../../src/codec/field-
 import { FrameReader, type Frame } from '../../../src/codec/frame-reader.js';
 import { encodeMethodFrame } from '../../../src/codec/frame-writer.js';
 import { method } from '../../../src/codec/methods.generated.js';
-import { decodeProperties } from '../../../src/codec/properties.js';
+import { decodeProperties, encodeProperties } from '../../../src/codec/properties.js';
 import { Connection } from '../../../src/protocol/connection.js';
 import type { ProtocolContext } from '../../../src/protocol/context.js';
 import { Admission } from '../../../src/protocol/admission.js';
@@ -64,7 +64,7 @@ class FakeSocket extends EventEmitter {
 
 function context(): ProtocolContext {
   const log = pino({ level: 'silent' });
-  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeTable, decodeTable });
+  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeProperties, encodeTable, decodeTable });
   return {
     broker,
     log,

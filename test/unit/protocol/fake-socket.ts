@@ -12,7 +12,7 @@ import { decodeTable, encodeTable, tableFromJs } from '../../../src/codec/field-
 import { FrameReader, type Frame } from '../../../src/codec/frame-reader.js';
 import { encodeMethodFrame } from '../../../src/codec/frame-writer.js';
 import { method } from '../../../src/codec/methods.generated.js';
-import { decodeProperties } from '../../../src/codec/properties.js';
+import { decodeProperties, encodeProperties } from '../../../src/codec/properties.js';
 import { Connection } from '../../../src/protocol/connection.js';
 import type { ProtocolContext } from '../../../src/protocol/context.js';
 import { DirectReplyToRegistry } from '../../../src/protocol/direct-reply-to.js';
@@ -73,7 +73,7 @@ export class FakeSocket extends EventEmitter {
 /** A context with the limits the server uses by default (heartbeat as given). */
 export function context(opts: { heartbeatS?: number } = {}): ProtocolContext {
   const log = pino({ level: 'silent' });
-  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeTable, decodeTable });
+  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeProperties, encodeTable, decodeTable });
   return {
     broker,
     log,
