@@ -197,8 +197,10 @@ class Model {
   }
 
   /** Dead-lettered from q: a new message (same body and persistence) at the end of the next queue, if it exists. */
-  deadLetter(q: string, m: MMsg): void {
-    this.queues.get(dlTarget(q))?.ready.push({ body: m.body, persistent: m.persistent, seq: this.nextSeq++, delivered: false });
+  deadLetter(q: string, m: MMsg, priority: number | undefined): void {
+    const target = dlTarget(q);
+    const copy = { body: m.body, persistent: m.persistent, seq: this.nextSeq++, delivered: false, level: levelIn(target, priority) };
+    this.queues.get(target)?.ready.push(copy);
   }
 
   requeue(q: string, m: MMsg): void {
@@ -476,7 +478,7 @@ class Run {
       this.model.requeue(q, m);
     } else if (then === 'dead') {
       env.queue.reject(env, false);
-      this.model.deadLetter(q, m);
+      this.model.deadLetter(q, m, env.message.properties.priority);
     } else this.model.held.push({ q, msg: m, env });
     this.model.step();
   }
