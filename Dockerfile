@@ -12,7 +12,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production AMQPD_DATA_DIR=/data AMQPD_HOST=0.0.0.0 AMQPD_PORT=5672
+# As the official rabbitmq image (loopback_users.guest = false): clients reach the container
+# through the bridge, never from loopback, so guest is not limited to loopback here.
+ENV NODE_ENV=production AMQPD_DATA_DIR=/data AMQPD_HOST=0.0.0.0 AMQPD_PORT=5672 AMQPD_LOOPBACK_USERS=
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -83,6 +83,8 @@ export class ChildBroker {
 
   async #spawn() {
     const args = [this.binPath, '--port', String(this.port), '--host', this.host, '--data-dir', this.dataDir, '--log-level', this.logLevel];
+    // The access scenarios' users, vhosts and permissions (RabbitMQ: conformance/setup-rabbitmq-access.sh).
+    args.push('--load-definitions', path.join(repoRoot, 'conformance', 'access-definitions.json'));
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.exited = false;

@@ -27,7 +27,7 @@ except ImportError:
 import confkit  # noqa: E402
 
 MODULES = ['tutorials', 'declares', 'exchanges', 'delivery', 'publishing', 'connection',
-           'resilience', 'select_connection', 'dispatch', 'limits', 'priorities', 'delayed',
+           'resilience', 'select_connection', 'dispatch', 'limits', 'priorities', 'delayed', 'access',
            'dead_letter_ttl']
 
 

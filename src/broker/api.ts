@@ -16,6 +16,7 @@ import type { BasicProperties } from '../codec/properties.js';
 import type { MessageCounters } from './counters.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
+import type { Users } from './users.js';
 
 export type { Session } from './session.js';
 
@@ -185,6 +186,8 @@ export interface VhostApi {
 
 export interface BrokerApi {
   vhost(name: string): VhostApi | undefined;
+  /** Users, permissions and topic permissions (login, vhost access, permission checks). */
+  readonly users: Users;
   /** Live connections, channels and consumers (the protocol layer keeps it up to date). */
   readonly registry: Registry;
   /** Runs cb once every durable write issued so far is on disk (publisher confirms, tx.commit). */

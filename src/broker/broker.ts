@@ -9,22 +9,28 @@
  * the restart come back redelivered). Transient entities are not stored, so a
  * restart drops them, as RabbitMQ does.
  *
+ * Vhosts are explicit: created and deleted here (createVhost/deleteVhost), kept in the store's
+ * vhosts table (an empty one survives a restart) and rebuilt from its rows at open. On first start
+ * (a store with no users and no permissions) "/" and the default user, with full permissions on
+ * "/", are created. `users` holds users and permissions (users.ts).
+ *
  * Invariant: message ids are unique for the life of the store (continuing from
- * `store.nextMessageId()`). Deliberately not here: users, permissions and vhost creation (only
- * "/" exists; the protocol answers 530 for others), and anything about sockets or bytes: the codec
- * functions the engine needs are injected, so the broker layer never imports codec code.
+ * `store.nextMessageId()`). Deliberately not here: the permission checks (access.ts), anything
+ * about sockets or bytes: the codec functions the engine needs are injected, so the broker layer
+ * never imports codec code.
  */
-import type { LimitsSource } from './limits-source.js';
+import type { LimitsSource, UserLimits, VhostLimits } from './limits-source.js';
 import assert from 'node:assert';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
-import type { Store } from '../store/store.js';
+import type { LimitsRecord, Store, VhostRecord } from '../store/store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { BrokerApi } from './api.js';
 import { DelayScheduler, type DelayWindow } from './delayed-scheduler.js';
 import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Registry } from './registry.js';
+import { Users } from './users.js';
 import { Vhost } from './vhost.js';
 import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
@@ -47,10 +53,14 @@ export interface BrokerOptions {
   readonly writeHoldMaxMs?: number;
   /** The time for every timing rule of the engine (default systemClock; tests pass a FakeClock). */
   readonly clock?: Clock;
+  /** Created on first start, tagged administrator, with full permissions on "/" (default guest/guest). */
+  readonly defaultUser?: { readonly name: string; readonly password: string } | undefined;
+  /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users; default none). */
+  readonly loopbackUsers?: readonly string[] | undefined;
+  /** Per-user and per-vhost resource limits (limits-source.ts); absent: the stored users' and vhosts' limits. */
+  readonly limits?: LimitsSource | undefined;
   /** The delay scheduler's in-memory window (delayed-scheduler.ts; default DEFAULT_DELAY_WINDOW). */
   readonly delayWindow?: Partial<DelayWindow>;
-  /** Per-user and per-vhost resource limits (limits-source.ts); absent: unlimited. */
-  readonly limits?: LimitsSource;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -59,6 +69,12 @@ export class Broker implements BrokerApi {
   private readonly vhosts = new Map<string, Vhost>();
   /** Live connections, channels and consumers, kept by the protocol layer (registry.ts). */
   readonly registry = new Registry();
+  /** Users, permissions and topic permissions (users.ts). */
+  readonly users: Users;
+  /** Where limits come from: BrokerOptions.limits, else the stored users' and vhosts' `limits`. */
+  readonly limits: LimitsSource;
+  /** Limits of each vhost as stored (RabbitMQ's names: 'max-connections', 'max-queues'). */
+  private readonly vhostLimits = new Map<string, LimitsRecord>();
   private messageId: number;
   private closed = false;
 
@@ -70,6 +86,11 @@ export class Broker implements BrokerApi {
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
+    this.users = new Users(opts.store, opts.loopbackUsers ?? []);
+    this.limits = opts.limits ?? {
+      user: (name) => userLimits(this.users.user(name)?.limits),
+      vhost: (name) => vhostLimits(this.vhostLimits.get(name)),
+    };
     this.queueWindow = { ...DEFAULT_QUEUE_WINDOW, ...opts.queueWindow };
     const w = this.queueWindow;
     assert(w.messagesMax >= 1 && w.bytesMax >= 1, 'a queue window holds at least one message');
@@ -93,15 +114,84 @@ export class Broker implements BrokerApi {
   static open(opts: BrokerOptions): Broker {
     const broker = new Broker(opts);
     const topology = opts.store.loadTopology();
-    const names = new Set<string>([DEFAULT_VHOST]);
-    for (const q of topology.queues) names.add(q.vhost);
-    for (const x of topology.exchanges) names.add(x.vhost);
-    for (const name of names) {
-      const vhost = broker.createVhost(name);
-      vhost.restore(topology);
+    for (const rec of topology.vhosts) {
+      broker.vhostLimits.set(rec.name, rec.limits);
+      broker.addVhost(rec.name).restore(topology);
     }
+    const firstStart = broker.users.size === 0 && broker.users.listPermissions().length === 0;
+    if (firstStart) broker.seedDefaults(opts.defaultUser ?? { name: 'guest', password: 'guest' });
     broker.delays.start();
     return broker;
+  }
+
+  /** First start: "/" and the default user with every permission on it. */
+  private seedDefaults(user: { readonly name: string; readonly password: string }): void {
+    this.createVhost(DEFAULT_VHOST);
+    this.users.put({ name: user.name, password: user.password, tags: ['administrator'] });
+    this.users.setPermissions({ user: user.name, vhost: DEFAULT_VHOST, configure: '.*', write: '.*', read: '.*' });
+    // Committed now, at open, not with the first client's writes: the first commit of a new store
+    // is a slow sync that would otherwise land in the store's sync-time average under traffic.
+    this.opts.store.flush();
+    this.opts.log.info({ user: user.name }, 'first start: created vhost / and the default user');
+  }
+
+  /** Creates a vhost (stored, so it survives a restart even empty); an existing one is returned. */
+  createVhost(name: string, description = '', tags: readonly string[] = [], limits: LimitsRecord = {}): Vhost {
+    const existing = this.vhosts.get(name);
+    if (existing !== undefined) return existing;
+    this.opts.store.saveVhost({ name, description, tags: [...tags], defaultQueueType: undefined, limits: { ...limits } });
+    this.vhostLimits.set(name, { ...limits });
+    return this.addVhost(name);
+  }
+
+  /**
+   * Deletes a vhost: its connections are closed (320, RabbitMQ's text), then its durable state,
+   * permissions and topic permissions go in one store transaction. False if there was none.
+   */
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name);
+    if (vhost === undefined) return false;
+    for (const s of this.registry.sessionsOf(name)) {
+      this.registry.closeConnection(s.name, 320, `vhost '${name}' is deleted`);
+    }
+    this.vhosts.delete(name);
+    this.vhostLimits.delete(name);
+    this.opts.store.deleteVhost(name);
+    vhost.dispose();
+    this.users.forgetVhost(name);
+    this.opts.log.info({ vhost: name }, 'vhost deleted');
+    return true;
+  }
+
+  /**
+   * Deletes a user with its permissions; its open connections are closed (320, RabbitMQ 3.10's
+   * text `user 'u' is deleted`). False if there was no such user. Management calls this, not
+   * `users.delete`, so that no connection outlives its user.
+   */
+  deleteUser(name: string): boolean {
+    if (!this.users.delete(name)) return false;
+    for (const c of this.registry.connections()) {
+      if (c.user === name) this.registry.closeConnection(c.name, 320, `user '${name}' is deleted`);
+    }
+    return true;
+  }
+
+  /** Sets a vhost's limits (RabbitMQ's vhost-limits: 'max-connections', 'max-queues'; {} clears). */
+  setVhostLimits(name: string, limits: LimitsRecord): void {
+    const rec = this.opts.store.listVhosts().find((v) => v.name === name);
+    if (rec === undefined) throw new Error(`no vhost '${name}'`);
+    this.opts.store.saveVhost({ ...rec, limits: { ...limits } });
+    this.vhostLimits.set(name, { ...limits });
+  }
+
+  /** Every vhost's stored record (name, description, tags, limits). */
+  vhostRecords(): VhostRecord[] {
+    return this.opts.store.listVhosts();
+  }
+
+  /** Every vhost's name. */
+  vhostNames(): string[] {
+    return [...this.vhosts.keys()];
   }
 
   vhost(name: string): Vhost | undefined {
@@ -133,7 +223,7 @@ export class Broker implements BrokerApi {
     return Promise.resolve();
   }
 
-  private createVhost(name: string): Vhost {
+  private addVhost(name: string): Vhost {
     const vhost = new Vhost(name, {
       store: this.opts.store,
       log: this.opts.log.child({ vhost: name }),
@@ -146,9 +236,24 @@ export class Broker implements BrokerApi {
       writeHold: this.writeHold,
       clock: this.clock,
       delays: this.delays,
-      limits: this.opts.limits,
+      limits: this.limits,
     });
     this.vhosts.set(name, vhost);
     return vhost;
   }
+}
+
+/** A stored user's limits ('max-connections', 'max-channels'; negative = none, as RabbitMQ). */
+function userLimits(l: LimitsRecord | undefined): UserLimits {
+  return { maxConnections: limit(l, 'max-connections'), maxChannels: limit(l, 'max-channels') };
+}
+
+/** A stored vhost's limits ('max-connections', 'max-queues'). */
+function vhostLimits(l: LimitsRecord | undefined): VhostLimits {
+  return { maxConnections: limit(l, 'max-connections'), maxQueues: limit(l, 'max-queues') };
+}
+
+function limit(l: LimitsRecord | undefined, name: string): number | undefined {
+  const v = l?.[name];
+  return v === undefined || v < 0 ? undefined : v;
 }

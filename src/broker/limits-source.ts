@@ -1,7 +1,8 @@
 /**
  * LimitsSource: where per-user and per-vhost resource limits come from (RabbitMQ's
  * `rabbitmqctl set_user_limits` / `set_vhost_limits`: max-connections, max-channels, max-queues).
- * Until the users/vhosts store serves them, UNLIMITED_SOURCE answers "no limit" for everyone.
+ * The broker serves the stored users' and vhosts' limits (Broker.limits); UNLIMITED_SOURCE answers
+ * "no limit" for everyone.
  *
  * Invariant: a source answers synchronously and cheaply (it is asked on connection.open,
  * channel.open and queue.declare of a new queue, never per message); `undefined` means unlimited.

@@ -2,13 +2,14 @@
  * Session: who acts when a client calls the engine. One per AMQP connection, made at
  * connection.open (after authentication and vhost selection) and passed to every engine call that
  * acts for a client (declare, bind, publish, consume, get, purge, delete, and the exchange
- * methods); a later issue puts the permission checks on it.
+ * methods); `access` carries the user's permissions in the vhost (access.ts checks them).
  *
  * Invariant: a session is immutable except for its counters, and the engine compares sessions by
  * identity (exclusive-queue ownership: one session per connection). Deliberately not here: the
  * socket and the wire (the protocol layer keeps those), authentication itself (handshake.ts).
  */
 import type { FieldTable } from '../codec/field-types.js';
+import type { SessionAccess } from './access.js';
 import { MessageCounters } from './counters.js';
 
 /** Client capabilities (connection.start-ok client-properties.capabilities) the engine honours. */
@@ -33,6 +34,10 @@ export interface SessionInit {
   readonly clientProvidedName?: string | undefined;
   /** Wall-clock ms when the socket was accepted. */
   readonly connectedAtMs: number;
+  /** The user's permissions in the vhost; absent: engine-internal, unrestricted (access.ts). */
+  readonly access?: SessionAccess | undefined;
+  /** The user's tags at login ('impersonator' may set any user-id on publish). */
+  readonly tags?: readonly string[] | undefined;
 }
 
 export interface Session extends SessionInit {
@@ -40,9 +45,10 @@ export interface Session extends SessionInit {
   readonly name: string;
   /** Monotonic message counters of the whole connection (every channel adds to them). */
   readonly counters: MessageCounters;
+  readonly tags: readonly string[];
 }
 
 export function createSession(init: SessionInit): Session {
   const name = `${init.peerHost}:${init.peerPort} -> ${init.localHost}:${init.localPort}`;
-  return { ...init, name, counters: new MessageCounters() };
+  return { ...init, name, counters: new MessageCounters(), tags: init.access?.tags ?? init.tags ?? [] };
 }

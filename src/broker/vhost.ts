@@ -12,9 +12,8 @@
  *   exclusive queue is always transient and owned by one session.
  *
  * Split: routing and enqueueing (routing.ts), the binding graph (bindings.ts), recovery at open
- * (recovery.ts), declare rules (declare-rules.ts). Deliberately not here: users and permissions
- * (a later issue checks them on the session in front of these methods), policies, per-vhost
- * limits. Nothing here knows about channels or bytes.
+ * (recovery.ts), declare rules (declare-rules.ts), permission checks (access.ts, called first
+ * in each method, in RabbitMQ's order). Deliberately not here: policies, per-vhost limits. Nothing here knows about channels or bytes.
  */
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
@@ -35,6 +34,7 @@ import type {
   Session,
   VhostApi,
 } from './api.js';
+import * as access from './access.js';
 import { BindingGraph } from './bindings.js';
 import { MessageCounters } from './counters.js';
 import {
@@ -136,7 +136,7 @@ export class Vhost implements VhostApi, RoutingTable {
 
   // ── exchanges ─────────────────────────────────────────────────────────────────────────────
 
-  exchangeDeclare(args: ExchangeDeclare, _session: Session): void {
+  exchangeDeclare(args: ExchangeDeclare, session: Session): void {
     if (args.passive) {
       this.refuseDefaultExchange(args.name);
       this.exchangeOrNotFound(args.name);
@@ -145,6 +145,7 @@ export class Vhost implements VhostApi, RoutingTable {
     // RabbitMQ compat: the type is checked first; 3.13 answers an unknown type with 406.
     if (!isKnownExchangeType(args.type)) throw preconditionFailed(`unknown exchange type '${args.type}'`);
     this.refuseDefaultExchange(args.name);
+    access.check(session, 'configure', 'exchange', args.name);
     checkNameLength('exchange', args.name);
     const existing = this.exchanges.get(args.name);
     if (existing !== undefined) {
@@ -153,34 +154,35 @@ export class Vhost implements VhostApi, RoutingTable {
     }
     checkReservedPrefix('exchange', args.name);
     checkAlternateExchangeArg(this.name, args.name, args.arguments);
+    const ae = args.arguments.get('alternate-exchange');
+    if (ae?.tag === 'S') access.checkAlternateExchange(session, args.name, ae.value.toString('utf8'));
     checkDelayedExchangeArguments(args);
     const ex = newExchange(args, this.name, this.ctx.delays);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
   }
 
-  exchangeDelete(name: string, ifUnused: boolean, _session: Session): void {
+  exchangeDelete(name: string, ifUnused: boolean, session: Session): void {
     this.refuseDefaultExchange(name);
     if (name.startsWith('amq.')) {
       throw accessRefused(`deletion of system ${resource('exchange', name, this.name)} not allowed`);
     }
+    access.check(session, 'configure', 'exchange', name);
     const ex = this.exchanges.get(name);
     if (ex === undefined) return; // RabbitMQ compat: idempotent.
     if (ifUnused && ex.bindings.size > 0) throw preconditionFailed(`${resource('exchange', name, this.name)} in use`);
     this.graph.deleteExchange(ex);
   }
 
-  exchangeBind(destination: string, source: string, routingKey: string, args: FieldTable, _session: Session): void {
-    this.refuseDefaultExchange(source);
-    this.refuseDefaultExchange(destination);
+  exchangeBind(destination: string, source: string, routingKey: string, args: FieldTable, session: Session): void {
+    this.checkBindAccess(session, 'exchange', destination, source, routingKey);
     const src = this.exchangeOrNotFound(source);
     const dst = this.exchangeOrNotFound(destination);
     this.graph.add(src, dst, routingKey, args);
   }
 
-  exchangeUnbind(destination: string, source: string, routingKey: string, args: FieldTable, _session: Session): void {
-    this.refuseDefaultExchange(source);
-    this.refuseDefaultExchange(destination);
+  exchangeUnbind(destination: string, source: string, routingKey: string, args: FieldTable, session: Session): void {
+    this.checkBindAccess(session, 'exchange', destination, source, routingKey);
     const src = this.exchanges.get(source);
     const dst = this.exchanges.get(destination);
     if (src === undefined || dst === undefined) return; // RabbitMQ compat: unbind is idempotent.
@@ -198,6 +200,7 @@ export class Vhost implements VhostApi, RoutingTable {
     }
     const name = args.name === '' ? generateQueueName() : args.name;
     if (args.name !== '') checkReservedPrefix('queue', args.name);
+    access.check(session, 'configure', 'queue', name);
     checkNameLength('queue', name);
     // RabbitMQ compat: an exclusive queue is transient whatever `durable` says.
     const durable = args.durable && !args.exclusive;
@@ -211,6 +214,8 @@ export class Vhost implements VhostApi, RoutingTable {
       return declareResult(existing);
     }
     validateQueueArguments(name, this.name, args.arguments);
+    const dlx = args.arguments.get('x-dead-letter-exchange');
+    if (dlx?.tag === 'S') access.checkDeadLetter(session, name, dlx.value.toString('utf8'));
     const maxQueues = this.ctx.limits?.vhost(this.name).maxQueues;
     if (maxQueues !== undefined && this.queues.size >= maxQueues) throw vhostQueueLimit(name, this.name, maxQueues);
     const q = new Queue(
@@ -225,7 +230,7 @@ export class Vhost implements VhostApi, RoutingTable {
   }
 
   queueBind(queue: string, exchange: string, routingKey: string, args: FieldTable, session: Session): void {
-    this.refuseDefaultExchange(exchange);
+    this.checkBindAccess(session, 'queue', queue, exchange, routingKey);
     const src = this.exchangeOrNotFound(exchange);
     const q = this.queueOrNotFound(queue);
     this.checkExclusiveAccess(q, session);
@@ -233,7 +238,7 @@ export class Vhost implements VhostApi, RoutingTable {
   }
 
   queueUnbind(queue: string, exchange: string, routingKey: string, args: FieldTable, session: Session): void {
-    this.refuseDefaultExchange(exchange);
+    this.checkBindAccess(session, 'queue', queue, exchange, routingKey);
     const src = this.exchanges.get(exchange);
     const q = this.queues.get(queue);
     if (src === undefined || q === undefined) return; // RabbitMQ compat: unbind is idempotent.
@@ -242,11 +247,13 @@ export class Vhost implements VhostApi, RoutingTable {
   }
 
   queuePurge(queue: string, session: Session): number {
+    access.check(session, 'read', 'queue', queue);
     const q = this.queueForUse(queue, session);
     return q.purge();
   }
 
   queueDelete(queue: string, opts: { ifUnused: boolean; ifEmpty: boolean }, session: Session): number {
+    access.check(session, 'configure', 'queue', queue);
     const q = this.queues.get(queue);
     if (q === undefined) return 0; // RabbitMQ compat: idempotent.
     this.checkExclusiveAccess(q, session);
@@ -264,7 +271,11 @@ export class Vhost implements VhostApi, RoutingTable {
 
   // ── messages and consumers ────────────────────────────────────────────────────────────────
 
-  publish(exchange: string, message: Message, confirm?: PublishConfirm, _session?: Session): PublishResult {
+  publish(exchange: string, message: Message, confirm?: PublishConfirm, session?: Session): PublishResult {
+    if (session?.access !== undefined) {
+      access.check(session, 'write', 'exchange', exchange);
+      if (this.exchanges.get(exchange)?.type === 'topic') access.checkTopic(session, 'write', exchange, message.routingKey);
+    }
     // RabbitMQ checks the expiration before routing, so unroutable messages fail too (406).
     if (message.properties.expiration !== undefined) parseExpiration(message.properties.expiration);
     return this.router.publish(exchange, message, confirm);
@@ -279,10 +290,12 @@ export class Vhost implements VhostApi, RoutingTable {
   }
 
   basicGet(queue: string, session: Session): Envelope | undefined {
+    access.check(session, 'read', 'queue', queue);
     return this.queueForUse(queue, session).take();
   }
 
   consume(sink: ConsumerSink, opts: ConsumeOptions): QueueApi {
+    access.check(sink.owner, 'read', 'queue', opts.queue);
     const q = this.queueForUse(opts.queue, sink.owner);
     q.addConsumer(sink, validateConsumeArguments(q.name, q.vhost, opts.arguments));
     return q;
@@ -359,6 +372,13 @@ export class Vhost implements VhostApi, RoutingTable {
     restoreVhost({ name, exchanges, queues, graph, queueCtx, log, decodeTable, delays }, topology);
   }
 
+  /** The vhost was deleted (its store rows are gone): forget every queue and exchange in memory. */
+  dispose(): void {
+    for (const q of this.queues.values()) for (const sink of q.markDeleted()) sink.cancelledByServer();
+    this.queues.clear();
+    this.exchanges.clear();
+  }
+
   // ── internals ─────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -379,6 +399,15 @@ export class Vhost implements VhostApi, RoutingTable {
   /** Lax exclusive check (passive declare, bind, purge, delete, consume, get): 405 for others. */
   private checkExclusiveAccess(q: Queue, session: Session): void {
     if (q.exclusiveOwner !== undefined && q.exclusiveOwner !== session) throw exclusiveLocked(q);
+  }
+
+  /** RabbitMQ's binding_action order: write on the destination, default exchange, read on the source. */
+  private checkBindAccess(session: Session, kind: 'queue' | 'exchange', destination: string, source: string, key: string): void {
+    access.check(session, 'write', kind, destination);
+    this.refuseDefaultExchange(source);
+    if (kind === 'exchange') this.refuseDefaultExchange(destination);
+    access.check(session, 'read', 'exchange', source);
+    if (this.exchanges.get(source)?.type === 'topic') access.checkTopic(session, 'read', source, key);
   }
 
   private refuseDefaultExchange(name: string): void {

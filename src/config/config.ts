@@ -48,6 +48,10 @@ export interface Config {
   readonly productVersion: string;
   readonly defaultUser: string;
   readonly defaultPass: string;
+  /** Comma-separated user names allowed from loopback only ('' = none). */
+  readonly loopbackUsers: string;
+  /** Definitions file imported at start ('' = none). */
+  readonly loadDefinitions: string;
   /** Open connections broker-wide; more are refused at connection.open with RabbitMQ's 530. */
   readonly maxConnections: number;
   /** Sockets still in their handshake; more are closed at accept (admission.ts). */
@@ -153,8 +157,35 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'server_properties.version (see --product: clients compare it with RabbitMQ versions)',
     check: nonEmpty,
   },
-  { key: 'defaultUser', flag: 'default-user', kind: 'string', default: 'guest', describe: 'User name accepted at login', check: nonEmpty },
-  { key: 'defaultPass', flag: 'default-pass', kind: 'string', default: 'guest', describe: 'Password of the default user' },
+  {
+    key: 'defaultUser',
+    flag: 'default-user',
+    kind: 'string',
+    default: 'guest',
+    describe: 'Default user, created on first start (empty data dir) as administrator with full permissions on vhost /',
+    check: nonEmpty,
+  },
+  {
+    key: 'defaultPass',
+    flag: 'default-pass',
+    kind: 'string',
+    default: 'guest',
+    describe: 'Password of the default user (first start only)',
+  },
+  {
+    key: 'loopbackUsers',
+    flag: 'loopback-users',
+    kind: 'string',
+    default: 'guest',
+    describe: "Comma-separated users that may connect only from loopback addresses (RabbitMQ's loopback_users); '' for none",
+  },
+  {
+    key: 'loadDefinitions',
+    flag: 'load-definitions',
+    kind: 'string',
+    default: '',
+    describe: "A RabbitMQ definitions JSON file (users, vhosts, permissions, queues, exchanges, bindings) imported at start; '' for none",
+  },
   {
     key: 'maxConnections',
     flag: 'max-connections',

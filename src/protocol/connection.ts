@@ -27,11 +27,12 @@ import { ConnectionTimers } from './connection-timers.js';
 import type { ProtocolContext } from './context.js';
 import { AlarmBlock } from './alarm-block.js';
 import { LOCALES, PLAIN_PEER, authenticate, clientCapability, loginRefused, mechanismsFor, negotiateTune } from './handshake.js';
-import { connectionCloseMethod, serverProperties, vhostNotFound, type PeerIdentity, type Tuned } from './handshake.js';
+import { connectionCloseMethod, serverProperties, type PeerIdentity, type Tuned } from './handshake.js';
 import { Heartbeat, type HeartbeatHooks } from './heartbeat.js';
 import { FrameIntake, type FrameIntakeHost } from './frame-intake.js';
 import { unexpectedFrameError } from './frame-snippet.js';
 import type { ReadGateState } from './read-gate.js';
+import { admitToVhost, userCheck } from './login.js';
 import { openSession } from './session-open.js';
 import { SocketWriter } from './socket-writer.js';
 
@@ -266,7 +267,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
     this.clientProperties = a.clientProperties;
-    const outcome = authenticate(a.mechanism, a.response, this.ctx.credentials, this.peer);
+    const outcome = authenticate(a.mechanism, a.response, userCheck(this.ctx.broker.users, this.socket.remoteAddress ?? ''), this.peer);
     if (!outcome.ok) {
       this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, `login refused: ${outcome.why}`);
       this.closeReason = 'authFailure';
@@ -300,13 +301,12 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   }
 
   private onOpen(a: ArgsOf<'connection.open'>): void {
-    const vhost = this.ctx.broker.vhost(a.virtualHost);
-    if (vhost === undefined) throw vhostNotFound(a.virtualHost);
+    const { vhost, access } = admitToVhost(this.ctx.broker, this.user, a.virtualHost);
     this.ctx.admission.opened(this, this.user, a.virtualHost);
     this.openVhost = vhost;
     const openedAtWallMs = Math.round(this.clock.wallMs() - (this.clock.now() - this.openedAtMs));
     this.openedSession = openSession(this.ctx.broker.registry, {
-      connectionId: this.id, user: this.user, vhost: a.virtualHost, clientProperties: this.clientProperties,
+      connectionId: this.id, user: this.user, vhost: a.virtualHost, clientProperties: this.clientProperties, access,
       socket: this.socket, connectedAtMs: openedAtWallMs, state: () => this.state,
       close: (_code, text) => this.closeWithError(connectionForced(text), 'forcedClose'), // operators: 320, as RabbitMQ
     });

@@ -1,6 +1,6 @@
 /**
- * What every connection shares, handed down by the server: the engine, the negotiated limits we
- * offer, our identity and credentials, the direct reply-to registry and the root logger. Passing
+ * What every connection shares, handed down by the server: the engine (with its users), the
+ * negotiated limits we offer, our identity, the direct reply-to registry and the root logger. Passing
  * it explicitly (no module globals) lets several brokers run in one process (tests, embedding).
  */
 import type { BrokerApi } from '../broker/api.js';
@@ -31,5 +31,4 @@ export interface ProtocolContext {
   /** Connection, pre-authentication and channel admission (admission.ts). */
   readonly admission: Admission;
   readonly identity: { readonly product: string; readonly version: string };
-  readonly credentials: { readonly user: string; readonly pass: string };
 }

@@ -12,8 +12,8 @@
  *
  * Invariant: nothing here touches a socket or keeps state; connection.ts owns the state machine and
  * only stores the outcome (Tuned) once negotiation succeeded, so the open connection never holds
- * half-negotiated fields. Deliberately not here: users other than the configured one, vhost
- * permissions, SASL challenges (connection.secure is never sent: PLAIN and AMQPLAIN are one-step).
+ * half-negotiated fields. Deliberately not here: the stored users and vhost permissions
+ * (login.ts, broker/users.ts), SASL challenges (connection.secure is never sent: PLAIN and AMQPLAIN are one-step).
  */
 import { hostname } from 'node:os';
 import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors/index.js';
@@ -65,6 +65,16 @@ export interface Credentials {
   readonly pass: string;
 }
 
+/** Checks a user name and password: undefined when accepted, else why (for the log). */
+export type PasswordCheck = (user: string, pass: string) => string | undefined;
+
+/** The stored users as the handshake sees them (protocol/login.ts makes one from broker/users.ts). */
+export interface UserCheck {
+  readonly password: PasswordCheck;
+  /** EXTERNAL: the certificate's CN must name an existing user. */
+  readonly exists: (user: string) => boolean;
+}
+
 export type AuthOutcome =
   | { readonly ok: true; readonly user: string }
   | { readonly ok: false; readonly user: string; readonly mechanism: string; readonly why: string };
@@ -74,14 +84,26 @@ export type AuthOutcome =
  * response; returns ok=false for wrong credentials (the caller decides between a 403 close and a
  * silent close, depending on the client's authentication_failure_close capability).
  */
-export function authenticate(mechanism: string, response: Buffer, expected: Credentials, peer: PeerIdentity = PLAIN_PEER): AuthOutcome {
-  if (mechanism === 'EXTERNAL' && peer.external) return authenticateExternal(peer.certCommonName(), expected);
+export function authenticate(
+  mechanism: string,
+  response: Buffer,
+  expected: Credentials | UserCheck,
+  peer: PeerIdentity = PLAIN_PEER,
+): AuthOutcome {
+  if (mechanism === 'EXTERNAL' && peer.external) {
+    return authenticateExternal(peer.certCommonName(), 'password' in expected ? expected.exists : expected);
+  }
   let given: Credentials;
   if (mechanism === 'PLAIN') given = parsePlain(response);
   else if (mechanism === 'AMQPLAIN') given = parseAmqplain(response);
   else throw commandInvalid(`unknown authentication mechanism '${mechanism}'`);
-  const ok = given.user === expected.user && given.pass === expected.pass;
-  return ok ? { ok: true, user: given.user } : { ok: false, user: given.user, mechanism, why: 'wrong user name or password' };
+  const why =
+    'password' in expected
+      ? expected.password(given.user, given.pass)
+      : given.user === expected.user && given.pass === expected.pass
+        ? undefined
+        : 'wrong user name or password';
+  return why === undefined ? { ok: true, user: given.user } : { ok: false, user: given.user, mechanism, why };
 }
 
 /** What the listener knows of the peer: whether EXTERNAL is offered, and the certificate's CN. */
@@ -102,12 +124,13 @@ export function mechanismsFor(peer: PeerIdentity): string {
 
 /**
  * SASL EXTERNAL (rabbitmq_auth_mechanism_ssl with ssl_cert_login_from = common_name): the user is
- * the verified client certificate's CN, and that user must exist. The one place that decides it:
- * the users known today are the configured default user (the users store plugs in here).
+ * the verified client certificate's CN, and that user must exist (in the stored users: `known` is
+ * UserCheck.exists; a Credentials names the one user known).
  */
-export function authenticateExternal(cn: string | undefined, known: Credentials): AuthOutcome {
+export function authenticateExternal(cn: string | undefined, known: Credentials | ((user: string) => boolean)): AuthOutcome {
   if (cn === undefined) return { ok: false, user: '', mechanism: 'EXTERNAL', why: 'no verified client certificate' };
-  if (cn !== known.user) return { ok: false, user: cn, mechanism: 'EXTERNAL', why: `user '${cn}' does not exist` };
+  const exists = typeof known === 'function' ? known(cn) : cn === known.user;
+  if (!exists) return { ok: false, user: cn, mechanism: 'EXTERNAL', why: `user '${cn}' does not exist` };
   return { ok: true, user: cn };
 }
 

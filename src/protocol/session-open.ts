@@ -6,6 +6,7 @@
  * Invariant: one session per connection, made once, after authentication and vhost selection.
  * Not here: authentication (handshake.ts), the connection state machine (connection.ts).
  */
+import type { SessionAccess } from '../broker/access.js';
 import type { Registry } from '../broker/registry.js';
 import { createSession, type Session } from '../broker/session.js';
 import type { FieldTable } from '../codec/field-types.js';
@@ -28,6 +29,8 @@ export interface SessionSource {
   readonly clientProperties: FieldTable;
   readonly socket: SocketAddresses;
   readonly connectedAtMs: number;
+  /** The user's permissions in the vhost (login.ts admitToVhost). */
+  readonly access?: SessionAccess | undefined;
   /** The connection's state now (for listings). */
   state(): string;
   /** Sends connection.close with `code` and `explanation` (RabbitMQ's text is `NAME - explanation`). */
@@ -48,6 +51,7 @@ export function openSession(registry: Registry, src: SessionSource): Session {
     clientProperties: src.clientProperties,
     clientProvidedName: connectionName(src.clientProperties),
     connectedAtMs: src.connectedAtMs,
+    access: src.access,
   });
   registry.addConnection({
     session,

@@ -11,6 +11,7 @@
  * is idempotent and resolves once everything is released. Deliberately not here: signals and
  * process exit (cli/), what a connection does (protocol/).
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { AlarmMonitor, availableMemoryBytes, systemResources, type AlarmLimits, type ResourceReader } from '../broker/alarms.js';
 import { parseSize, parseWatermark } from '../config/sizes.js';
@@ -18,6 +19,7 @@ import type { PeerIdentity } from '../protocol/handshake.js';
 import { TlsListener, tlsEnabled } from './tls-listener.js';
 import type { Logger } from 'pino';
 import { Broker, type WriteHoldStats } from '../broker/broker.js';
+import { importDefinitions } from '../broker/definitions.js';
 import type { Registry } from '../broker/registry.js';
 import { decodeTable, encodeTable } from '../codec/field-table.js';
 import { decodeProperties, encodeProperties } from '../codec/properties.js';
@@ -39,7 +41,7 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   SHUTDOWN_CLOSE_OK_WAIT_MS,
 } from '../util/limits.js';
-import { UNLIMITED_SOURCE, type LimitsSource } from '../broker/limits-source.js';
+import type { LimitsSource } from '../broker/limits-source.js';
 export { SHUTDOWN_CLOSE_OK_WAIT_MS } from '../util/limits.js';
 
 /** `--data-dir :memory:` runs without persistence (tests, benchmarks). */
@@ -97,7 +99,7 @@ export class AmqpServer {
     log: Logger,
     limits: Partial<ProtocolLimits> = {},
     private readonly clock: Clock = systemClock,
-    limitsSource: LimitsSource = UNLIMITED_SOURCE,
+    limitsSource?: LimitsSource,
     resources?: ResourceReader,
   ) {
     this.log = log;
@@ -105,8 +107,11 @@ export class AmqpServer {
     // Holding writes back only pays where writes cost something (not the in-memory store).
     const writeHoldMaxMs = store instanceof MemoryStore ? 0 : config.writeHoldMaxMs;
     const brokerLog = log.child({ component: 'broker' });
+    const defaultUser = { name: config.defaultUser, password: config.defaultPass };
+    const loopbackUsers = config.loopbackUsers.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const access = { defaultUser, loopbackUsers, limits: limitsSource };
     const codec = { decodeProperties, encodeProperties, encodeTable, decodeTable };
-    this.broker = Broker.open({ store, log: brokerLog, ...codec, writeHoldMaxMs, limits: limitsSource });
+    this.broker = Broker.open({ store, log: brokerLog, ...codec, writeHoldMaxMs, ...access });
     this.ctx = {
       broker: this.broker,
       log,
@@ -125,10 +130,9 @@ export class AmqpServer {
       },
       admission: new Admission(
         { connectionsMax: config.maxConnections, unauthenticatedMax: config.maxUnauthenticatedConnections },
-        limitsSource,
+        this.broker.limits,
       ),
       identity: { product: config.product, version: config.productVersion },
-      credentials: { user: config.defaultUser, pass: config.defaultPass },
     };
     this.net = createServer((socket) => this.onSocket(socket));
     const tlsLog = log.child({ component: 'tls' });
@@ -147,6 +151,8 @@ export class AmqpServer {
   static async start(opts: ServerOptions): Promise<AmqpServer> {
     const server = new AmqpServer(opts.config, opts.log, opts.limits, opts.clock, opts.limitsSource, opts.resources);
     try {
+      const defs = opts.config.loadDefinitions;
+      if (defs !== '') loadDefinitionsFile(server.broker, defs, server.log);
       await server.listen();
       await server.tls?.listen(opts.config.host, opts.config.tlsPort);
       server.alarms.start();
@@ -254,5 +260,15 @@ export class AmqpServer {
     await tlsStopped;
     await this.broker.close();
     this.log.info('broker stopped');
+  }
+}
+
+/** --load-definitions: imports a RabbitMQ definitions file at start (a bad file stops the start). */
+function loadDefinitionsFile(broker: Broker, file: string, log: Logger): void {
+  const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const summary = importDefinitions(broker, doc);
+  log.info({ file, ...summary }, 'definitions loaded');
+  if (summary.ignored.length > 0) {
+    log.warn({ file, sections: summary.ignored }, 'definitions: sections accepted but not applied (not implemented)');
   }
 }

@@ -52,6 +52,8 @@ describe('config', () => {
       ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
       ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
       ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+      ['loopback-users', 'AMQPD_LOOPBACK_USERS', 'loopbackUsers', 'a,b', 'a,b'],
+      ['load-definitions', 'AMQPD_LOAD_DEFINITIONS', 'loadDefinitions', '/tmp/defs.json', '/tmp/defs.json'],
       ['max-connections', 'AMQPD_MAX_CONNECTIONS', 'maxConnections', '500', 500],
       ['max-unauthenticated-connections', 'AMQPD_MAX_UNAUTHENTICATED_CONNECTIONS', 'maxUnauthenticatedConnections', '64', 64],
       ['max-message-size', 'AMQPD_MAX_MESSAGE_SIZE', 'maxMessageSizeBytes', '1048576', 1048576],

@@ -82,7 +82,6 @@ function context(): ProtocolContext {
     },
     admission: new Admission({ connectionsMax: 100, unauthenticatedMax: 100 }),
     identity: { product: 'RabbitMQ', version: '3.13.7' },
-    credentials: { user: 'guest', pass: 'guest' },
   };
 }
 

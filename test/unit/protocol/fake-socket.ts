@@ -91,7 +91,6 @@ export function context(opts: { heartbeatS?: number } = {}): ProtocolContext {
     },
     admission: new Admission({ connectionsMax: 100, unauthenticatedMax: 100 }),
     identity: { product: 'RabbitMQ', version: '3.13.7' },
-    credentials: { user: 'guest', pass: 'guest' },
   };
 }
 

@@ -4,6 +4,7 @@
  * close; publishes, deliveries, gets, acks, redeliveries, returns and confirms are counted on the
  * queue, the connection and the channel; direct reply-to names the session's vhost.
  */
+import { hashPassword, SHA256_HASHING } from '../../../src/broker/users.js';
 import type { Socket } from 'node:net';
 import amqp from 'amqplib';
 import pino from 'pino';
@@ -119,8 +120,11 @@ describe('sessions and the registry (real server, amqplib)', () => {
 
   it('gives direct reply-to consumers the pseudo-queue of their session vhost', async () => {
     await withDataDir(async (dataDir) => {
-      // A stored queue makes the vhost exist at open (vhosts are inferred from stored rows).
+      // A stored vhost with a queue, and guest allowed in it (vhosts are explicit rows).
       const store = SqliteStore.open({ dataDir, durability: 'strict', log: pino({ level: 'silent' }) });
+      store.saveVhost({ name: 'tenant', description: '', tags: [], defaultQueueType: undefined, limits: {} });
+      store.saveUser({ name: 'guest', passwordHash: hashPassword('guest'), hashingAlgorithm: SHA256_HASHING, tags: [], limits: {} });
+      store.setPermissions({ user: 'guest', vhost: 'tenant', configure: '.*', write: '.*', read: '.*' });
       store.saveQueue({ vhost: 'tenant', name: 'keep', durable: true, autoDelete: false, arguments: encodeTable(new Map()) });
       store.flush();
       store.close();
