@@ -211,6 +211,7 @@ export class Broker implements BrokerApi {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    for (const v of this.vhosts.values()) v.stopTimers();
     this.delays.close();
     // Held messages are in queues: a graceful stop writes them like any other persistent message.
     if (this.writeHold !== undefined) {

@@ -40,7 +40,7 @@ const NOT_FOR_REPLICATED: readonly string[] = ['x-max-priority', 'x-queue-mode']
 type Problem = string | { readonly text: string };
 type Check = (v: FieldValue, args: FieldTable) => Problem | undefined;
 
-const intValue = (v: FieldValue): number | undefined => (INTEGER_TAGS.has(v.tag) ? Number(v.value) : undefined);
+export const intValue = (v: FieldValue): number | undefined => (INTEGER_TAGS.has(v.tag) ? Number(v.value) : undefined);
 const quoted = (s: string): string => `"${s}"`;
 
 const integer =
@@ -130,10 +130,6 @@ export function validateConsumeArguments(queue: string, vhost: string, args: Fie
 }
 
 const UNSUPPORTED_QUEUE_KEYS: readonly string[] = [
-  'x-message-ttl',
-  'x-expires',
-  'x-dead-letter-exchange',
-  'x-dead-letter-routing-key',
 ];
 
 /**

@@ -38,6 +38,7 @@ import { PriorityDispatch } from './queue/priority-dispatch.js';
 import { levelOf, maxPriorityOf, PriorityBacklog } from './queue/priority-backlog.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
+import { Lifetimes } from './queue/lifetimes.js';
 import type { WriteHold } from './write-hold.js';
 
 export { toStoredMessage } from './queue/fifo-backlog.js';
@@ -59,6 +60,8 @@ export interface QueueContext extends BacklogContext {
   readonly deadLetter?: DeadLetterHook | undefined;
   /** The codec's property encoder (x-delivery-count headers); absent: no such header is added. */
   readonly encodeProperties?: EncodeProperties | undefined;
+  /** x-expires: the queue was unused that long (queue/idle-expiry.ts); the vhost deletes it. */
+  readonly onIdleExpired?: ((queue: Queue) => void) | undefined;
 }
 
 /** What enqueue did with a persistent message: none, written now, held back; or refused (x-overflow reject-publish). */
@@ -109,6 +112,8 @@ export class Queue implements EntryQueue {
   private nextSeq = 1;
   private pumping = false;
   private pumpRequested = false;
+  /** Message TTL and x-expires (queue/lifetimes.ts). */
+  private readonly life: Lifetimes;
 
   constructor(attrs: QueueAttributes, ctx: QueueContext) {
     this.store = ctx.store;
@@ -129,6 +134,22 @@ export class Queue implements EntryQueue {
     this.deliveryLimit = deliveryLimitOf(attrs.arguments, ctx.encodeProperties);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
+    const onIdle = ctx.onIdleExpired;
+    const dropExpired = (e: QueueEntry): void => this.dropDead(e, 'expired');
+    const consumerCount = (): number => this.dispatch.consumers.length;
+    const pump = (): void => this.pump();
+    const host = { backlog: this.backlog, clock: ctx.clock, dropExpired, pump, consumerCount, onIdle: onIdle && (() => onIdle(this)) };
+    this.life = new Lifetimes(host, attrs.arguments);
+  }
+
+  /** The broker stops: the expiry and idle timers are cancelled. */
+  stopTimers(): void {
+    this.life.stop();
+  }
+
+  /** Queue TTL: a declare (passive too) counts as use. */
+  touch(): void {
+    this.life.touch();
   }
 
   messageCount(): number {
@@ -171,16 +192,19 @@ export class Queue implements EntryQueue {
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
+    const expiresAt = this.life.expiresAt(message);
     if (!this.backlog.fitsInMemory(message)) {
-      this.backlog.pageOut(seq, message, persist ? stored : undefined);
+      this.backlog.pageOut(seq, message, persist ? stored : undefined, expiresAt);
       if (persist && watch !== undefined) {
         watch.add();
         this.store.whenDurable(() => watch.done());
       }
     } else {
       const entry = new QueueEntry(this, seq, message, false);
+      entry.expiresAt = expiresAt;
       if (persist) write = this.persist(entry, stored, watch);
       this.backlog.push(entry);
+      if (expiresAt !== undefined) this.life.offerDue(entry); // TTL 0: only to a consumer free now
     }
     this.pump();
     if (limit !== undefined) limit.dropHeads(this.backlog, (head) => this.dropDead(head, 'maxlen'));
@@ -192,7 +216,7 @@ export class Queue implements EntryQueue {
     if (watch !== undefined) entry.owe(watch);
     if (this.hold.atEnqueue(entry, record, watch?.inFlight, this.dispatch.consumers.length)) return 'held';
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry.message));
+    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry));
     // Safe when durable, or earlier if a consumer acks it first (settle() runs once).
     if (watch !== undefined) this.store.whenDurable(() => entry.settle());
     return 'written';
@@ -210,7 +234,7 @@ export class Queue implements EntryQueue {
       return;
     }
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry.message));
+    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry));
     if (entry.deliveryCount > 0) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
     this.store.whenDurable(() => entry.settle());
   }
@@ -228,19 +252,24 @@ export class Queue implements EntryQueue {
     this.nextSeq = this.store.lastSeq(this.key) + 1;
     const bytes = this.lengthLimit?.countsBytes === true ? storedBodyBytes(this.store, this.key) : 0;
     this.backlog.recover(count, bytes);
+    this.life.recovered(() => this.store.earliestExpiryMs(this.key) !== undefined);
     return count;
   }
 
   /** How a durable position of `message` is stored: with its level on a priority queue. */
-  private positionOptions(message: Message): PositionOptions {
-    return this.maxPriority === 0 ? DURABLE_POSITION : { scratch: false, priority: levelOf(message, this.maxPriority) };
+  private positionOptions(entry: QueueEntry): PositionOptions {
+    const expiresAtMs = entry.expiresAt;
+    if (this.maxPriority === 0) return expiresAtMs === undefined ? DURABLE_POSITION : { scratch: false, expiresAtMs };
+    return { scratch: false, priority: levelOf(entry.message, this.maxPriority), expiresAtMs };
   }
 
   /** basic.get: takes the next ready entry; it counts as unacked until the channel acks it. */
   take(): QueueEntry | undefined {
+    this.life.beforeGet();
     const entry = this.backlog.shift();
     if (entry === undefined) return undefined;
     this.handOut(entry, false);
+    this.life.afterGet();
     return entry;
   }
 
@@ -293,6 +322,8 @@ export class Queue implements EntryQueue {
         this.pumpRequested = false;
         this.pumpOnce();
       } while (this.pumpRequested);
+      const head = this.life.head;
+      if (head !== undefined && !this.deleted) head.arm();
     } finally {
       this.pumping = false;
     }
@@ -300,6 +331,8 @@ export class Queue implements EntryQueue {
 
   private pumpOnce(): void {
     while (this.backlog.length > 0 && !this.deleted) {
+      const head = this.life.head;
+      if (head !== undefined && (!head.expireHead() || this.backlog.length === 0)) return;
       const sink = this.dispatch.next();
       if (sink === undefined) return;
       const entry = this.backlog.shift();
@@ -322,6 +355,7 @@ export class Queue implements EntryQueue {
       throw accessRefused(`${resource('queue', this.name, this.vhost)} in exclusive use`);
     }
     this.dispatch.add(sink, priority);
+    this.life.consumerAdded();
     this.hadConsumer = true;
     this.pump();
   }
@@ -334,6 +368,7 @@ export class Queue implements EntryQueue {
    */
   removeConsumer(sink: ConsumerSink): boolean {
     const removed = this.dispatch.remove(sink);
+    if (removed) this.life.consumerRemoved();
     if (removed && this.singleActiveConsumer && this.dispatch.consumers.length > 0) queueMicrotask(() => this.pump());
     return removed;
   }
@@ -358,6 +393,7 @@ export class Queue implements EntryQueue {
    */
   markDeleted(): ConsumerSink[] {
     this.deleted = true;
+    this.life.stop();
     const sinks = this.dispatch.clear();
     for (const e of this.backlog.clear()) {
       if (e.isHeld) e.takeHeld();
@@ -397,7 +433,6 @@ export class Queue implements EntryQueue {
     if (entry.stored && !noAck) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
   }
 
-  /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
   /**
    * A message leaves this queue dead (rejected, expired, maxlen, delivery_limit): it is offered to
    * dead-lettering, then its position goes, in the same turn (one store transaction).
@@ -407,6 +442,7 @@ export class Queue implements EntryQueue {
     this.forget(entry);
   }
 
+  /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
   private forget(entry: QueueEntry): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
     else if (entry.isHeld) entry.takeHeld();

@@ -57,6 +57,8 @@ import { Queue, type QueueContext, type QueueWindow } from './queue.js';
 import { validateConsumeArguments, validateQueueArguments } from './queue-arguments.js';
 import { messageFromStore, restoreVhost } from './recovery.js';
 import { Router, type RoutingTable } from './routing.js';
+import { DeadLetterer } from './dead-letter.js';
+import { parseExpiration } from './publish-checks.js';
 import type { WriteHold } from './write-hold.js';
 import type { Clock } from '../util/clock.js';
 
@@ -100,6 +102,14 @@ export class Vhost implements VhostApi, RoutingTable {
     readonly name: string,
     private readonly ctx: VhostContext,
   ) {
+    this.router = new Router(this, ctx.encodeProperties);
+    const deadLetter = new DeadLetterer({
+      router: this.router,
+      encodeProperties: ctx.encodeProperties,
+      nextMessageId: ctx.nextMessageId,
+      wallMs: () => ctx.clock.wallMs(),
+      onCycle: (queues) => ctx.log.warn({ queues }, 'Message dropped. Dead-letter queues cycle detected'),
+    });
     this.queueCtx = {
       store: ctx.store,
       window: ctx.queueWindow,
@@ -107,6 +117,10 @@ export class Vhost implements VhostApi, RoutingTable {
       writeHold: ctx.writeHold,
       clock: ctx.clock,
       encodeProperties: ctx.encodeProperties,
+      deadLetter,
+      onIdleExpired: (q) => {
+        if (this.queues.get(q.name) === q) this.deleteQueue(q, undefined);
+      },
     };
     this.graph = new BindingGraph({
       vhost: name,
@@ -117,7 +131,6 @@ export class Vhost implements VhostApi, RoutingTable {
         ex.router.custody?.forget?.();
       },
     });
-    this.router = new Router(this, ctx.encodeProperties);
     for (const [xname, type] of PREDECLARED) {
       const attrs = { name: xname, type, durable: true, autoDelete: false, internal: false, arguments: new Map() };
       this.exchanges.set(xname, new Exchange(attrs));
@@ -185,6 +198,7 @@ export class Vhost implements VhostApi, RoutingTable {
     if (args.passive) {
       const q = this.queueOrNotFound(args.name);
       this.checkExclusiveAccess(q, session);
+      q.touch();
       return declareResult(q);
     }
     this.queueChurn.declared++;
@@ -200,6 +214,7 @@ export class Vhost implements VhostApi, RoutingTable {
       // Exclusivity is checked before equivalence (errata §8), strictly: the flag must match too.
       if (existing.exclusiveOwner !== requestedOwner) throw exclusiveLocked(existing);
       assertQueueEquivalent(existing, durable, args.autoDelete, args.arguments);
+      existing.touch();
       return declareResult(existing);
     }
     validateQueueArguments(name, this.name, args.arguments);
@@ -266,6 +281,8 @@ export class Vhost implements VhostApi, RoutingTable {
       access.check(session, 'write', 'exchange', exchange);
       if (this.exchanges.get(exchange)?.type === 'topic') access.checkTopic(session, 'write', exchange, message.routingKey);
     }
+    // RabbitMQ checks the expiration before routing, so unroutable messages fail too (406).
+    if (message.properties.expiration !== undefined) parseExpiration(message.properties.expiration);
     return this.router.publish(exchange, message, confirm);
   }
 
@@ -346,6 +363,11 @@ export class Vhost implements VhostApi, RoutingTable {
         if (b.destination.deleted) throw new Error(`binding from ${ex.name} to a deleted destination`);
       }
     }
+  }
+
+  /** The broker stops: no queue timer (TTL, x-expires) may act on the store any more. */
+  stopTimers(): void {
+    for (const q of this.queues.values()) q.stopTimers();
   }
 
   /** Rebuilds this vhost's durable entities and their messages from the store (at open). */

@@ -48,7 +48,7 @@ export interface Backlog {
    * Adds a new message straight to the store: with `durableRecord` (persistent on a durable queue)
    * as a durable position, else as a scratch position that never survives a restart.
    */
-  pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined): void;
+  pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined, expiresAtMs?: number): void;
   /** Returns a requeued entry to its original position (it was in memory: it stays there). */
   putBack(entry: QueueEntry): void;
   /** The next entry to hand out, without taking it (pages in when memory ran dry). */

@@ -84,11 +84,11 @@ export class FifoBacklog implements Backlog {
     this.pageCursor = entry.seq;
   }
 
-  pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined): void {
+  pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined, expiresAtMs?: number): void {
     if (durableRecord !== undefined) {
-      this.store.insertMessage(this.key, seq, durableRecord, { scratch: false });
+      this.store.insertMessage(this.key, seq, durableRecord, { scratch: false, expiresAtMs });
     } else {
-      this.store.insertMessage(this.key, seq, toStoredMessage(message), { scratch: true });
+      this.store.insertMessage(this.key, seq, toStoredMessage(message), { scratch: true, expiresAtMs });
       this.wroteScratch = true;
     }
     this.pagedCount++;
@@ -182,7 +182,9 @@ export class FifoBacklog implements Backlog {
       const stored = this.queue.durable && message.persistent;
       if (!stored) scratch.push(e.seq);
       const redelivered = e.redelivered || e.deliveryCount > 0;
-      this.push(new QueueEntry(this.queue, e.seq, message, stored, redelivered, e.deliveryCount));
+      const entry = new QueueEntry(this.queue, e.seq, message, stored, redelivered, e.deliveryCount);
+      entry.expiresAt = e.expiresAtMs;
+      this.push(entry);
     }
     assert(page.length <= this.pagedCount, 'store returned more than was paged out');
     this.pagedCount -= page.length;

@@ -99,13 +99,13 @@ export class PriorityBacklog implements Backlog {
     this.pushTo(this.level(levelOf(entry.message, this.maxPriority)), entry);
   }
 
-  pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined): void {
+  pageOut(seq: number, message: Message, durableRecord: StoredMessage | undefined, expiresAtMs?: number): void {
     const level = this.level(levelOf(message, this.maxPriority));
     const priority = level.priority;
     if (durableRecord !== undefined) {
-      this.store.insertMessage(this.key, seq, durableRecord, { scratch: false, priority });
+      this.store.insertMessage(this.key, seq, durableRecord, { scratch: false, priority, expiresAtMs });
     } else {
-      this.store.insertMessage(this.key, seq, toStoredMessage(message), { scratch: true, priority });
+      this.store.insertMessage(this.key, seq, toStoredMessage(message), { scratch: true, priority, expiresAtMs });
       this.wroteScratch = true;
     }
     level.paged++;
@@ -245,7 +245,9 @@ export class PriorityBacklog implements Backlog {
       const stored = this.queue.durable && message.persistent;
       if (!stored) scratch.push(e.seq);
       const redelivered = e.redelivered || e.deliveryCount > 0;
-      this.pushTo(level, new QueueEntry(this.queue, e.seq, message, stored, redelivered, e.deliveryCount));
+      const entry = new QueueEntry(this.queue, e.seq, message, stored, redelivered, e.deliveryCount);
+      entry.expiresAt = e.expiresAtMs;
+      this.pushTo(level, entry);
     }
     level.paged -= page.length;
     this.paged -= page.length;

@@ -33,6 +33,8 @@ export class QueueEntry implements Envelope, HeldWrite {
   loneHold = false;
   /** Properties to send for the current delivery instead of the message's (x-delivery-count), else undefined. */
   deliveryProperties: Buffer | undefined = undefined;
+  /** When it expires, wall ms (message TTL; queue/expiry.ts), or undefined. */
+  expiresAt: number | undefined = undefined;
   /** The confirm unit this position still owes its publish (confirm mode, persistent, durable queue). */
   private watch: PublishWatch | undefined = undefined;
   /** While held back from the store: the record to write when the hold expires. */

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Message } from '../../broker/api.js';
-import { checkUserId, senderSelectedKeys } from '../../broker/publish-checks.js';
+import { checkUserId, parseExpiration, senderSelectedKeys } from '../../broker/publish-checks.js';
 import { method, type ArgsOf } from '../../codec/methods.generated.js';
 import { decodeProperties, encodeProperties, type BasicProperties } from '../../codec/properties.js';
 import { notAllowed, notImplemented, preconditionFailed } from '../../errors/index.js';
@@ -136,6 +136,8 @@ export function onBasicPublish(ch: Channel, a: ArgsOf<'basic.publish'>, content:
 function buildMessage(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content): Message {
   let rawProperties = content.properties;
   let properties: BasicProperties = decodeProperties(rawProperties);
+  // RabbitMQ checks the expiration at basic.publish, in tx mode too (not at commit).
+  if (properties.expiration !== undefined) parseExpiration(properties.expiration);
   // Validated user-id (reference §9). TODO(users): pass the session user's `impersonator` tag once
   // sessions carry tags; until then nobody may impersonate.
   checkUserId(properties.userId, { name: ch.session.user, impersonator: false });

@@ -1,0 +1,117 @@
+/**
+ * Dead-lettering (RabbitMQ, ../shared/reference/rabbitmq-extensions.md §1): when a message leaves a
+ * queue dead (rejected, expired, maxlen, delivery_limit), and that queue has
+ * `x-dead-letter-exchange`, a copy is published to that exchange:
+ *
+ * - headers: x-death / x-first-death-* / x-last-death-* by x-death.ts `recordDeath`, sorted by key;
+ * - the `expiration` property is removed (x-death keeps it as original-expiration); every other
+ *   property, persistence included, is kept;
+ * - routing keys: `x-dead-letter-routing-key` if set (and the CC header goes), else the publish key
+ *   plus the CC and BCC keys; each queue reached gets one copy;
+ * - cycles: a target queue the copy already died in with no `rejected` death since is skipped;
+ * - a missing DLX, an internal one, or no route: the copy is dropped silently; no confirm, no
+ *   return, no mandatory (the internal publish is at-most-once, as RabbitMQ's classic queues).
+ *
+ * Invariant: called in the same event-loop turn as the source removes its position, so a
+ * persistent message moved between durable queues is one store transaction. Not here: when a
+ * message dies (the queue and its expiry), the header builder itself (x-death.ts).
+ */
+import type { FieldTable, FieldValue } from '../codec/field-types.js';
+import type { BasicProperties } from '../codec/properties.js';
+import type { Message } from './api.js';
+import { senderSelectedKeys } from './publish-checks.js';
+import type { DeadLetterHook, DeadLetterSource } from './queue/dead-letter-hook.js';
+import type { Queue } from './queue.js';
+import type { Router, Routed } from './routing.js';
+import { isDeadLetterCycle, recordDeath, type DeathReason } from './x-death.js';
+
+/** What dead-lettering needs from its vhost. */
+export interface DeadLetterContext {
+  readonly router: Router;
+  readonly encodeProperties: (p: BasicProperties) => Buffer;
+  readonly nextMessageId: () => number;
+  /** Wall-clock ms (x-death `time`). */
+  readonly wallMs: () => number;
+  /** Called once per distinct cycle (a log line). */
+  readonly onCycle?: (queues: readonly string[]) => void;
+}
+
+const strArg = (args: FieldTable, key: string): string | undefined => {
+  const v = args.get(key);
+  return v?.tag === 'S' ? v.value.toString('utf8') : undefined;
+};
+
+export class DeadLetterer implements DeadLetterHook {
+  constructor(private readonly ctx: DeadLetterContext) {}
+
+  deadLetter(source: DeadLetterSource, message: Message, reason: DeathReason): void {
+    const dlx = strArg(source.arguments, 'x-dead-letter-exchange');
+    if (dlx === undefined) return;
+    const dlKey = strArg(source.arguments, 'x-dead-letter-routing-key');
+    const copy = this.copyOf(source, message, reason, dlx, dlKey);
+    const routed = this.routeAll(dlx, copy, dlKey === undefined ? this.originalKeys(message) : [dlKey]);
+    if (routed === undefined || routed.queues.size === 0) return;
+    const headers = copy.properties.headers as FieldTable;
+    const cycled: string[] = [];
+    for (const q of [...routed.queues]) {
+      if (!isDeadLetterCycle(headers, q.name)) continue;
+      routed.queues.delete(q);
+      cycled.push(q.name);
+    }
+    if (cycled.length > 0) this.ctx.onCycle?.(cycled);
+    if (routed.queues.size > 0) this.ctx.router.enqueue(routed, copy, undefined);
+  }
+
+  /** The publish key, CC keys and BCC keys of the message as published. */
+  private originalKeys(message: Message): string[] {
+    const { cc, bcc } = senderSelectedKeys(message.properties.headers);
+    return [message.routingKey, ...cc, ...bcc];
+  }
+
+  /** The new message: x-death recorded, expiration removed, CC dropped under a DL routing key. */
+  private copyOf(source: DeadLetterSource, m: Message, reason: DeathReason, dlx: string, dlKey: string | undefined): Message {
+    const p = m.properties;
+    const { cc } = senderSelectedKeys(p.headers);
+    let headers = recordDeath(p.headers, {
+      queue: source.name,
+      reason,
+      exchange: m.exchange,
+      routingKeys: [m.routingKey, ...cc],
+      originalExpiration: p.expiration,
+      timeSec: this.ctx.wallMs() / 1000,
+    });
+    if (dlKey !== undefined && headers.has('CC')) {
+      const withoutCc = new Map<string, FieldValue>(headers);
+      withoutCc.delete('CC');
+      headers = withoutCc;
+    }
+    const properties: BasicProperties = { ...p, headers, expiration: undefined };
+    return {
+      id: this.ctx.nextMessageId(),
+      exchange: dlx,
+      routingKey: dlKey ?? m.routingKey,
+      rawProperties: this.ctx.encodeProperties(properties),
+      properties,
+      body: m.body,
+      persistent: m.persistent,
+    };
+  }
+
+  /** Every queue reached by any of `keys` from `dlx`; undefined when the DLX is missing or internal. */
+  private routeAll(dlx: string, copy: Message, keys: readonly string[]): Routed | undefined {
+    const out: Routed = { queues: new Set<Queue>(), held: 0 };
+    for (const key of new Set(keys)) {
+      // Routing reads the key from the message; the copy keeps its own key for delivery.
+      const probe: Message = key === copy.routingKey ? copy : { ...copy, routingKey: key };
+      let r: Routed;
+      try {
+        r = this.ctx.router.route(dlx, probe);
+      } catch {
+        return undefined; // missing (404) or internal (403) DLX: dropped silently.
+      }
+      for (const q of r.queues) out.queues.add(q);
+      out.held += r.held;
+    }
+    return out;
+  }
+}
