@@ -16,7 +16,7 @@ import type { Store } from '../../../src/store/store.js';
 export const log = pino({ level: 'silent' });
 
 /** Engine options a test may set: the queue window, the write-hold limit, the clock. */
-export type BrokerExtras = Pick<BrokerOptions, 'queueWindow' | 'writeHoldMaxMs' | 'clock' | 'delayWindow'>;
+export type BrokerExtras = Pick<BrokerOptions, 'queueWindow' | 'writeHoldMaxMs' | 'clock' | 'delayWindow' | 'log'>;
 
 /** A broker over `store` with the real codec functions injected, and its default vhost. */
 export function openBrokerOver<S extends Store>(store: S, extras: BrokerExtras = {}): { broker: Broker; vhost: Vhost; store: S } {

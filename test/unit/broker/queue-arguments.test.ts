@@ -119,3 +119,20 @@ describe('unsupported features are named, never silently ignored', () => {
     expect(unsupportedQueueArguments(args, new Set(['x-queue-type']))).toEqual([]);
   });
 });
+
+describe('a declare that asks for an unimplemented feature is logged', () => {
+  it('warns once per declare naming the arguments (x-queue-type quorum runs as classic)', async () => {
+    const { openBrokerOver, owner } = await import('./fixtures.js');
+    const { MemoryStore } = await import('../../../src/store/memory-store.js');
+    const pino = (await import('pino')).default;
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    const { vhost } = openBrokerOver(new MemoryStore(), { log });
+    const args = table({ 'x-queue-type': S('quorum') });
+    vhost.queueDeclare({ name: 'qq', passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args }, owner());
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; unsupported?: string[] }).filter((l) => l.unsupported !== undefined);
+    expect(warned.map((l) => l.unsupported)).toEqual([['x-queue-type=quorum']]);
+    vhost.queueDeclare({ name: 'plain', passive: false, durable: true, exclusive: false, autoDelete: false, arguments: table({}) }, owner());
+    expect(lines.filter((l) => l.includes('plain'))).toEqual([]);
+  });
+});
