@@ -1,21 +1,14 @@
 /**
- * A queue: the coordinator of one queue's positions. It numbers new messages (seq), keeps the
- * count of unacked ones, pays their confirm units, and runs the dispatch loop; three objects make
- * the decisions it coordinates:
+ * A queue: the coordinator of one queue's positions. It numbers new messages (seq), counts unacked
+ * ones, pays their confirm units and runs the dispatch loop; the decisions are made by its Backlog
+ * (queue/backlog.ts: FIFO or priority-backlog.ts), DispatchPolicy (queue/dispatch.ts: consumer
+ * priorities or single active consumer), HoldPolicy (queue/hold-policy.ts: write-behind), and the
+ * lifetimes (queue/lifetimes.ts: TTL, x-expires), length limit and delivery limit.
  *
- *   Backlog (queue/backlog.ts)         the ready messages, in memory and paged out (FIFO, or by
- *                                      priority when x-max-priority asks: priority-backlog.ts)
- *   DispatchPolicy (queue/dispatch.ts) which consumer gets the next message (consumer priorities,
- *                                      or single active consumer when the queue's arguments ask)
- *   HoldPolicy (queue/hold-policy.ts)  which persistent writes wait for a quick ack (write-behind)
- *
- *   enqueue ──► ready ──deliver/get──► unacked (channel holds it) ──ack/drop──► gone
- *                 ▲                         │
- *                 └────── requeue ──────────┘  (back at its original seq, redelivered = true)
+ *   enqueue ──► ready ──deliver/get──► unacked ──ack/drop──► gone;  requeue: back at its seq, redelivered
  *
  * Invariants: unacked ≥ 0; a deleted queue has no consumers and no ready messages; an exclusive
- * consumer is the only consumer. Not here: routing (vhost), the unacked envelopes themselves (the
- * channel tracks them by delivery tag), publisher flow control beyond `flowBacklogged`.
+ * consumer is the only consumer. Not here: routing, the unacked envelopes (the channel keeps them).
  */
 import assert from 'node:assert';
 import type { FieldTable } from '../codec/field-types.js';

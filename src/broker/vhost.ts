@@ -222,7 +222,9 @@ export class Vhost implements VhostApi, RoutingTable {
     }
     validateQueueArguments(name, this.name, args.arguments);
     const unsupported = unsupportedQueueArguments(args.arguments, NONE_IMPLEMENTED);
-    if (unsupported.length > 0) this.ctx.log.warn({ queue: name, unsupported }, 'queue arguments accepted but not implemented: the queue runs without them');
+    if (unsupported.length > 0) {
+      this.ctx.log.warn({ queue: name, unsupported }, 'queue arguments accepted but not implemented: the queue runs without them');
+    }
     const dlx = args.arguments.get('x-dead-letter-exchange');
     if (dlx?.tag === 'S') access.checkDeadLetter(session, name, dlx.value.toString('utf8'));
     const maxQueues = this.ctx.limits?.vhost(this.name).maxQueues;
