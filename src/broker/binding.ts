@@ -9,13 +9,20 @@
  */
 import type { FieldTable } from '../codec/field-types.js';
 import { canonicalTableKey } from './field-values.js';
-import type { Exchange } from './exchange.js';
-import type { Queue } from './queue.js';
 
-export type Destination = Queue | Exchange;
+/**
+ * The two kinds of binding end, registered by exchange.ts and queue.ts through declaration merging
+ * (`declare module './binding.js'`), so this module imports neither: a binding graph's types
+ * would otherwise form an import cycle (binding → exchange → routers → binding).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface BindingEnds {}
+
+type Ends = BindingEnds extends { exchange: infer X; queue: infer Q } ? { exchange: X; queue: Q } : never;
+export type Destination = Ends['queue'] | Ends['exchange'];
 
 export interface Binding {
-  readonly source: Exchange;
+  readonly source: Ends['exchange'];
   readonly destination: Destination;
   readonly routingKey: string;
   readonly arguments: FieldTable;

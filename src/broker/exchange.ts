@@ -60,3 +60,6 @@ export class Exchange {
     this.router.remove(b);
   }
 }
+
+// The exchange end of a binding (binding.ts: BindingEnds).
+declare module './binding.js' { interface BindingEnds { exchange: Exchange } } // prettier-ignore

@@ -145,18 +145,10 @@ export class Queue implements EntryQueue {
     this.life.touch();
   }
 
-  messageCount(): number {
-    return this.backlog.length;
-  }
-
+  messageCount(): number { return this.backlog.length; } // prettier-ignore
   /** Ready messages held only by the store (tests, management). */
-  pagedOutCount(): number {
-    return this.backlog.pagedOutCount();
-  }
-
-  consumerCount(): number {
-    return this.dispatch.consumers.length;
-  }
+  pagedOutCount(): number { return this.backlog.pagedOutCount(); } // prettier-ignore
+  consumerCount(): number { return this.dispatch.consumers.length; } // prettier-ignore
 
   /** Publishers should pause (flow-control.ts). Never for a max-length queue: its limit bounds the backlog. */
   flowBacklogged(): boolean {
@@ -448,3 +440,6 @@ export class Queue implements EntryQueue {
     return this.deleted ? undefined : envelope;
   }
 }
+
+// The queue end of a binding (binding.ts: BindingEnds).
+declare module './binding.js' { interface BindingEnds { queue: Queue } } // prettier-ignore
