@@ -138,9 +138,10 @@ function buildMessage(ch: Channel, a: ArgsOf<'basic.publish'>, content: Content)
   let properties: BasicProperties = decodeProperties(rawProperties);
   // RabbitMQ checks the expiration at basic.publish, in tx mode too (not at commit).
   if (properties.expiration !== undefined) parseExpiration(properties.expiration);
-  // Validated user-id (reference §9). TODO(users): pass the session user's `impersonator` tag once
-  // sessions carry tags; until then nobody may impersonate.
-  checkUserId(properties.userId, { name: ch.session.user, impersonator: false });
+  // Validated user-id (reference §9): users tagged impersonator may set any (administrator may not).
+  if (properties.userId !== undefined) {
+    checkUserId(properties.userId, { name: ch.session.user, impersonator: ch.session.tags.includes('impersonator') });
+  }
   if (properties.replyTo === REPLY_TO_QUEUE) {
     const token = ch.replyToConsumer?.replyToToken;
     if (token === undefined) throw preconditionFailed('fast reply consumer does not exist');
