@@ -42,10 +42,11 @@ export const FRAMES_PER_TICK_MAX = 256;
 export const FLOW_BACKLOG_HIGH_MESSAGES = 2_000;
 
 /**
- * Paused publishers read on once the backlog is down to this: half the mark, so a publisher reads a
- * burst per pause instead of one message per pause, and the consumers never run dry meanwhile.
+ * Paused publishers read on once the backlog is down to this: a burst of 100 per pause instead of
+ * one message per pause, while the consumers still have 1,900 to take (at 1,000 the pipeline ran
+ * thinner: topic routing −14 % in bench/RESULTS.md run 14, back within noise at 1,900).
  */
-export const FLOW_BACKLOG_RESUME_MESSAGES = 1_000;
+export const FLOW_BACKLOG_RESUME_MESSAGES = 1_900;
 
 /** Nothing handed out for this long while publishers wait: the consumers are stuck (stall). */
 export const FLOW_STALL_MS = 100;

@@ -1,7 +1,7 @@
 /**
  * Publisher flow control (src/broker/flow-control.ts) on a fake clock, against a stand-in queue.
  * The numbers are the rule's (module comment): publishers pause at 2,000 ready messages while the
- * consumers make progress, read on at 1,000, and a queue that hands out nothing for 100 ms while
+ * consumers make progress, read on at 1,900, and a queue that hands out nothing for 100 ms while
  * publishers wait is stalled (its publishers go on, its backlog pages out) until a 100 ms window
  * with a hand-out.
  */
@@ -50,14 +50,14 @@ describe('FlowControl', () => {
     expect(flow.backlogged()).toBe(false);
   });
 
-  it('keeps a publisher paused while the consumers make progress, and resumes it at 1,000 ready, at once', () => {
+  it('keeps a publisher paused while the consumers make progress, and resumes it at 1,900 ready, at once', () => {
     const { clock, q, flow, resumed, waiter } = setup(3_000);
     flow.wait(waiter('p'));
-    for (let i = 0; i < 1_999; i++) {
+    for (let i = 0; i < 1_099; i++) {
       if (i % 100 === 0) clock.advance(50); // slow but steady: something every 50 ms
       handOut(q, flow);
     }
-    expect(q.ready).toBe(1_001);
+    expect(q.ready).toBe(1_901);
     expect(resumed).toEqual([]);
     expect(flow.isStalled).toBe(false);
     handOut(q, flow);
