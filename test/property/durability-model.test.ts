@@ -628,10 +628,7 @@ function openBroker(store: Store): Broker {
   return Broker.open({
     store,
     log,
-    decodeProperties: (raw) => decodeProperties(raw),
-    encodeProperties,
-    encodeTable,
-    decodeTable: (raw) => decodeTable(raw),
+    codec: { decodeProperties: (raw) => decodeProperties(raw), encodeProperties, encodeTable, decodeTable: (raw) => decodeTable(raw) },
     queueWindow: WINDOW,
   });
 }
