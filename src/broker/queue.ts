@@ -174,6 +174,7 @@ export class Queue implements EntryQueue {
       if (limit.overflow === 'reject-publish-dlx') this.deadLetterHook?.deadLetter(this, message, 'maxlen');
       return 'rejected';
     }
+    limit?.beforePublish(this.backlog, message.body.length);
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
