@@ -69,6 +69,7 @@ async function run() {
       seed,
       policy,
       log,
+      lifecycle: args['no-lifecycle'] === undefined,
       start: () => startBroker({ entry, dataDir, durability: args.durability ?? 'strict' }),
       cut: async (broker) => {
         broker.child.kill('SIGKILL');

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import amqp from 'amqplib';
 import { EXCHANGE, QUEUES, clientError, sleep } from './lib.mjs';
+import { lifecycleLoad } from './lifecycle.mjs';
 
 const require = createRequire(import.meta.url);
 const defs = require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js'));
@@ -33,8 +34,11 @@ export function describePlan(p) {
   return `window ${p.window || 'none'}, to ${p.target}${p.tx ? ', +tx' : ''}, consumers ${p.consumers.join('/')}`;
 }
 
-/** Starts the workload; resolves `firstConfirm` at the first confirm/commit-ok. Call stop() after the kill. */
-export function startLoad(url, rand, cycle, plan, ledger) {
+/**
+ * Starts the workload (with `life`, a LifeLedger, also the lifecycle topologies of lifecycle.mjs);
+ * resolves `firstConfirm` at the first confirm/commit-ok. Call stop() after the kill.
+ */
+export function startLoad(url, rand, cycle, plan, ledger, life) {
   const conns = [];
   let firstConfirmResolve;
   const firstConfirm = new Promise((resolve) => (firstConfirmResolve = resolve));
@@ -53,9 +57,12 @@ export function startLoad(url, rand, cycle, plan, ledger) {
   const halted = { now: false };
   const tasks = [consumers(connect, rand, plan, ledger, halted), confirmPublisher(connect, cycle, plan, ledger, confirm, halted)];
   if (plan.tx) tasks.push(txPublisher(connect, rand, cycle, plan, ledger, confirm, halted));
+  if (life !== undefined) tasks.push(lifecycleLoad(connect, rand, cycle, life, halted));
   const running = Promise.all(tasks.map((t) => t.catch((err) => clientError('workload', err))));
+  // The cut is timed from the first confirm of the fanout workload and, with `life`, of the lifecycle one.
+  const lifeFirst = life === undefined ? undefined : new Promise((resolve) => (life.onConfirm = resolve));
   return {
-    firstConfirm,
+    firstConfirm: lifeFirst === undefined ? firstConfirm : Promise.all([firstConfirm, lifeFirst]),
     halt() {
       halted.now = true;
     },
