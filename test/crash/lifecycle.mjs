@@ -208,7 +208,8 @@ async function drain(ch, q, ledger) {
   }
 }
 
-function checkLifecycle(ledger, drained, killedAt, policy, label) {
+/** Checks one restart's lifecycle drain (q → ids) against the ledger, then settles it; throws CheckFailure. */
+export function checkLifecycle(ledger, drained, killedAt, policy, label) {
   const problems = ledger.problems.splice(0);
   const inWork = new Set(drained.get(WORK));
   const inDead = new Set(drained.get(DEAD));
