@@ -125,6 +125,24 @@ describe('durability model, fixed cases of the lifecycle features', () => {
     ]);
   });
 
+  // Found by the soak (AMQPD_SEED=1103199885 AMQPD_SOAK=3): a message dead-lettered before its own
+  // write (rejected, or expired, in the same turn as its publish) was confirmed when it left its
+  // queue, before its copy was committed: a crash then left a confirmed message in neither queue.
+  // Its confirm now waits for the copy's commit (queue.ts forget). Failed before that fix.
+  it('dead-lettering before the write: the confirm waits for the copy', async () => {
+    await runOps(sqliteBackend('strict', true), [
+      { k: 'declare', q: 0, durable: true },
+      { k: 'declare', q: 1, durable: true },
+      { k: 'publish', q: 0, persistent: true, n: 1, prio: 0 },
+      { k: 'get', q: 0, then: 'dead' },
+      { k: 'crash' },
+      { k: 'declare', q: 3, durable: true },
+      { k: 'publish', q: 3, persistent: true, n: 1, prio: 0 },
+      { k: 'tick', t: 2 },
+      { k: 'crash' },
+    ]);
+  });
+
   it('TTL: expired messages are dead-lettered on the clock, also across a crash', async () => {
     await runOps(sqliteBackend('strict', true), [
       { k: 'declare', q: 3, durable: true },
