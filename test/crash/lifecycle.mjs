@@ -10,7 +10,8 @@
  *   ("dead-letter-lost").
  * - delayed messages: durable exchange crash-delayed (x-delayed-message, x-delayed-type direct)
  *   bound to durable queue crash-delayed-q. The same publisher sends persistent messages with an
- *   x-delay of 1–300 ms; the queue's consumer acks each at once and takes sync points.
+ *   x-delay of 1–200 ms (at most 240 messages a cycle, half of each kind); the queue's consumer
+ *   acks each at once and takes sync points.
  *   Checked after every restart (the drain waits for every confirmed one once it is due): each is
  *   delivered no earlier than its time ("delayed-early"), at least once ("delayed-lost"), and once:
  *   not twice in one drain, not back after its ack was synced more than the ack bound before the
@@ -23,7 +24,9 @@ export const WORK = 'crash-work';
 export const DEAD = 'crash-dead';
 export const DELAYED_EXCHANGE = 'crash-delayed';
 export const DELAYED_QUEUE = 'crash-delayed-q';
-const DELAY_MAX_MS = 300;
+const DELAY_MAX_MS = 200;
+/** Messages the lifecycle publisher sends per cycle at most (half of them delayed): bounds the drains. */
+const PUBLISH_MAX = 240;
 /** How long a restart's drain waits for due delayed messages to arrive. */
 const DELAYED_DRAIN_MAX_MS = 5_000;
 
@@ -91,7 +94,7 @@ export async function lifecycleLoad(connect, rand, cycle, ledger, halted) {
 async function publish(conn, rand, cycle, ledger, halted) {
   const ch = await conn.createConfirmChannel();
   ch.on('error', (err) => clientError('lifecycle publisher', err));
-  for (let n = 0; !halted.now; n += 1) {
+  for (let n = 0; !halted.now && n < PUBLISH_MAX; n += 1) {
     const delayed = n % 2 === 1;
     const id = `${cycle}:${delayed ? 'd' : 'l'}:${n}:`;
     const delay = 1 + Math.floor(rand() * DELAY_MAX_MS);
@@ -173,7 +176,7 @@ export async function drainAndCheckLifecycle(url, ledger, killedAt, policy, labe
   const ch = await conn.createChannel();
   await declare(ch);
   const drained = new Map();
-  for (const q of [WORK, DEAD]) drained.set(q, await drain(ch, q, ledger));
+  for (const q of [WORK, DEAD]) drained.set(q, await drain(ch, q, (await ch.checkQueue(q)).messageCount));
   drained.set(DELAYED_QUEUE, await drainDelayed(ch, ledger));
   await ch.close();
   await conn.close();
@@ -181,31 +184,54 @@ export async function drainAndCheckLifecycle(url, ledger, killedAt, policy, labe
 }
 
 /**
- * The delayed queue: drained until every confirmed delayed message has been delivered (live or now)
+ * The delayed queue: consumed until every confirmed delayed message has been delivered (live or now)
  * once its time has come, or DELAYED_DRAIN_MAX_MS pass (what is missing then is reported lost).
  */
 async function drainDelayed(ch, ledger) {
   const found = [];
   const started = Date.now();
   const missing = () => [...ledger.confirmed].some((id) => ledger.published.get(id).kind === 'delay' && !ledger.delivered.has(id));
-  for (;;) {
-    found.push(...(await drain(ch, DELAYED_QUEUE, ledger)));
-    const now = Date.now();
-    if ((now > ledger.dueMax && !missing()) || now - started > DELAYED_DRAIN_MAX_MS) return found;
-    await sleep(20);
-  }
-}
-
-async function drain(ch, q, ledger) {
-  const found = [];
-  for (;;) {
-    const m = await ch.get(q, { noAck: false });
-    if (m === false) return found;
+  await ch.prefetch(1000);
+  const { consumerTag } = await ch.consume(DELAYED_QUEUE, (m) => {
+    if (m === null) return;
     const id = idOf(m);
     found.push(id);
-    if (q === DELAYED_QUEUE) ledger.deliverDelayed(id, m.fields.redelivered, Date.now());
+    ledger.deliverDelayed(id, m.fields.redelivered, Date.now());
+    ch.ack(m);
+  });
+  for (;;) {
+    const now = Date.now();
+    if ((now > ledger.dueMax && !missing()) || now - started > DELAYED_DRAIN_MAX_MS) break;
+    await sleep(10);
+  }
+  await ch.cancel(consumerTag);
+  // Released between the last look and the cancel: still part of this drain.
+  for (let m = await ch.get(DELAYED_QUEUE); m !== false; m = await ch.get(DELAYED_QUEUE)) {
+    found.push(idOf(m));
+    ledger.deliverDelayed(idOf(m), m.fields.redelivered, Date.now());
     ch.ack(m);
   }
+  return found;
+}
+
+/** Right after a restart nothing else consumes `q`: declare-ok's count is what must come. */
+async function drain(ch, q, count) {
+  const found = [];
+  if (count === 0) return found;
+  await ch.prefetch(1000);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`drain of ${q} got ${found.length} of the ${count} messages declare-ok announced`)), 30_000);
+    ch.consume(q, (m) => {
+      if (m === null) return;
+      found.push(idOf(m));
+      ch.ack(m);
+      if (found.length === count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).catch(reject);
+  });
+  return found;
 }
 
 /** Checks one restart's lifecycle drain (q → ids) against the ledger, then settles it; throws CheckFailure. */

@@ -55,14 +55,22 @@ export function startLoad(url, rand, cycle, plan, ledger, life) {
   };
   // Set at the cut and never cleared: late ack timers of this load must not touch its dead channels.
   const halted = { now: false };
-  const tasks = [consumers(connect, rand, plan, ledger, halted), confirmPublisher(connect, cycle, plan, ledger, confirm, halted)];
-  if (plan.tx) tasks.push(txPublisher(connect, rand, cycle, plan, ledger, confirm, halted));
-  if (life !== undefined) tasks.push(lifecycleLoad(connect, rand, cycle, life, halted));
+  // With `life` the lifecycle clients start first and the fanout workload once they have a confirm
+  // (the cut is timed from the fanout's first confirm, so both have run by then); started together,
+  // the fanout's flood slowed the lifecycle's setup and lengthened every cycle.
+  const lifeFirst = life === undefined ? Promise.resolve() : new Promise((resolve) => (life.onConfirm = resolve));
+  const tasks = life === undefined ? [] : [lifecycleLoad(connect, rand, cycle, life, halted)];
+  const fanout = async () => {
+    await lifeFirst;
+    if (halted.now) return;
+    const jobs = [consumers(connect, rand, plan, ledger, halted), confirmPublisher(connect, cycle, plan, ledger, confirm, halted)];
+    if (plan.tx) jobs.push(txPublisher(connect, rand, cycle, plan, ledger, confirm, halted));
+    await Promise.all(jobs.map((t) => t.catch((err) => clientError('workload', err))));
+  };
+  tasks.push(fanout());
   const running = Promise.all(tasks.map((t) => t.catch((err) => clientError('workload', err))));
-  // The cut is timed from the first confirm of the fanout workload and, with `life`, of the lifecycle one.
-  const lifeFirst = life === undefined ? undefined : new Promise((resolve) => (life.onConfirm = resolve));
   return {
-    firstConfirm: lifeFirst === undefined ? firstConfirm : Promise.all([firstConfirm, lifeFirst]),
+    firstConfirm,
     halt() {
       halted.now = true;
     },
