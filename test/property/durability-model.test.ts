@@ -37,7 +37,11 @@
  * step since the last settle, and the recovered broker must equal the restart projection of one
  * of them. In particular every message whose publisher confirm had fired (whenDurable, i.e. the
  * last settle) and that was not removed since is there. What this does not cover: torn writes and
- * power loss (SQLite's own job; test/crash kills real processes).
+ * power loss (SQLite's own job; test/crash kills real processes), and a turn whose writes exceed
+ * one commit chunk (2,000 operations or 2 MiB; store/commit-scheduler.ts commits one chunk per turn
+ * end): a kill between two such chunks can split a dead-letter move (the copy committed, the
+ * source's removal not: the message in both queues) or a drop-head (one over the limit). The model
+ * never reaches a turn end between settles, and its steps are far smaller than a chunk.
  *
  * Tiny queue windows (2 messages / 64 bytes) make paging to the store happen all the time.
  *
