@@ -73,6 +73,15 @@ describe('crash lifecycle checks', () => {
     expect(kindsOf(() => checkLifecycle(l, drained(['0:l:1:'], [], []), KILL, POLICY, 'lost'))).toContain('dead-letter-lost');
   });
 
+  it('fail a message that was never published', () => {
+    const l = ledger();
+    l.dlAcked.add('0:l:0:').add('0:l:1:');
+    l.deliverDelayed('0:d:0:', false, 1100);
+    l.deliverDelayed('0:d:9:', false, 1100);
+    l.deliverDelayed('0:d:1:', false, 1250);
+    expect(kindsOf(() => checkLifecycle(l, drained(['0:x:1:'], [], ['0:d:1:']), KILL, POLICY, 'invented'))).toEqual(['invented', 'invented']);
+  });
+
   it('fail a confirmed delayed message never delivered', () => {
     const l = ledger();
     l.dlAcked.add('0:l:0:').add('0:l:1:');

@@ -16,6 +16,7 @@
  *   delivered no earlier than its time ("delayed-early"), at least once ("delayed-lost"), and once:
  *   not twice in one drain, not back after its ack was synced more than the ack bound before the
  *   kill, not delivered twice fresh (redelivered=false) in one broker life ("delayed-twice").
+ * - in all three queues nothing that was never published there ("invented").
  */
 import amqp from 'amqplib';
 import { CheckFailure, clientError, sleep } from './lib.mjs';
@@ -64,7 +65,10 @@ export class LifeLedger {
   /** A delayed message arrived (live or at the drain): never early, never twice fresh in one life. */
   deliverDelayed(id, redelivered, at) {
     const p = this.published.get(id);
-    if (p === undefined) return;
+    if (p === undefined) {
+      this.problems.push({ kind: 'invented', text: `${id} delivered from ${DELAYED_QUEUE}, never published` });
+      return;
+    }
     if (at < p.sentAt + p.delay) this.problems.push({ kind: 'delayed-early', text: `${id} delivered ${p.sentAt + p.delay - at} ms before its time` });
     if (!redelivered && this.freshThisLife.has(id)) this.problems.push({ kind: 'delayed-twice', text: `${id} released twice in one broker life` });
     if (!redelivered) this.freshThisLife.add(id);
@@ -258,6 +262,8 @@ export function checkLifecycle(ledger, drained, killedAt, policy, label) {
     const at = ledger.delayAcked.get(id);
     return at !== undefined && at !== null && killedAt - at > policy.ackBoundMs;
   });
+  const invented = [...drained.get(WORK), ...drained.get(DEAD)].filter((id) => ledger.published.get(id)?.kind !== 'dl');
+  report('invented', invented, `messages in ${WORK} or ${DEAD} never published there`);
   report('dead-letter-both', both, `confirmed messages in both ${WORK} and ${DEAD}`);
   report('dead-letter-lost', lostDl, `confirmed messages in neither ${WORK} nor ${DEAD} and never acked`);
   report('delayed-lost', lostDelay, 'confirmed delayed messages never delivered, though due');
