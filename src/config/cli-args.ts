@@ -26,7 +26,7 @@ export async function parseArgs(argv: readonly string[], env: Readonly<Record<st
   for (const spec of OPTIONS) {
     parser = parser.option(spec.flag, {
       type: spec.kind === 'integer' ? 'number' : spec.kind === 'boolean' ? 'boolean' : 'string',
-      describe: `${spec.describe} [env ${envVarName(spec.flag)}] [default: ${String(spec.default)}]`,
+      describe: `${spec.describe} [env ${envVarName(spec.flag)}]${(spec.envAliases ?? []).map((a) => ` [also env ${a}]`).join('')} [default: ${String(spec.default)}]`,
       ...(spec.choices !== undefined ? { choices: [...spec.choices] } : {}),
     });
   }
