@@ -12,6 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { stripVTControlCharacters } from 'node:util';
 import { basename, dirname, join, resolve } from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +64,11 @@ function startUntilReady(argv: readonly string[], env: NodeJS.ProcessEnv, detach
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no "${STARTUP}" line in 30 s:\n${lines.join('\n')}\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      if (detached) process.kill(-(child.pid as number), 'SIGKILL');
+      else child.kill('SIGKILL');
+      fail(new Error(`no "${STARTUP}" line in 30 s:\n${lines.join('\n')}\n${stderr}`));
+    }, 30_000);
     let partial = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
@@ -218,7 +223,7 @@ describe('the Docker image, run without Docker', () => {
       // A pseudo-terminal from util-linux `script`: the default (auto) turns pretty and coloured.
       const tty = await linesOf(['script', '-qfec', [ep, ...rest].join(' '), '/dev/null'], containerEnv(quiet), true);
       expect(tty.some((l) => l.includes('\u001b['))).toBe(true);
-      expectPretty(tty.map((l) => l.replace(/\u001b\[[0-9;]*m/g, '')));
+      expectPretty(tty.map((l) => stripVTControlCharacters(l)));
     }, 60_000);
   });
 
