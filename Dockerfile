@@ -37,8 +37,9 @@ LABEL org.opencontainers.image.title="amqpd" \
 # Clients reach a container through its bridge, never from loopback, so guest is not limited to
 # loopback here (as the official rabbitmq image: loopback_users.guest = false). Set
 # RABBITMQ_DEFAULT_USER/RABBITMQ_DEFAULT_PASS (or AMQPD_DEFAULT_USER/AMQPD_DEFAULT_PASS, which win)
-# to replace guest on the first start.
+# to replace guest on the first start. /app/bin on PATH: `docker exec <container> amqpctl status`.
 ENV NODE_ENV=production \
+    PATH=/app/bin:$PATH \
     AMQPD_DATA_DIR=/data \
     AMQPD_HOST=0.0.0.0 \
     AMQPD_LOOPBACK_USERS=""

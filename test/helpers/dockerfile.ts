@@ -80,14 +80,20 @@ export function healthcheck(stage: Stage): { options: Record<string, string>; co
   return { options, command: execForm(m[2] as string) };
 }
 
-/** Every `ENV k=v ...` of the stage, in order (later wins); values may be double-quoted. */
-export function envOf(stage: Stage): Record<string, string> {
+/**
+ * Every `ENV k=v ...` of the stage, in order (later wins); values may be double-quoted; `$X` and
+ * `${X}` expand from the ENV lines before and then from `base` (the base image's env).
+ */
+export function envOf(stage: Stage, base: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const i of all(stage, 'ENV')) {
+    const set: Record<string, string> = {};
     for (const m of i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g)) {
-      const v = m[2] as string;
-      env[m[1] as string] = v.startsWith('"') ? (JSON.parse(v) as string) : v;
+      const raw = m[2] as string;
+      const v = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+      set[m[1] as string] = v.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_s, name: string) => env[name] ?? base[name] ?? '');
     }
+    Object.assign(env, set);
   }
   return env;
 }

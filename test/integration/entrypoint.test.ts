@@ -95,6 +95,7 @@ function run(argv: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number)
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('exit', (code) => ok({ code, stderr }));
+    child.once('error', (err) => ok({ code: -1, stderr: err.message }));
   });
 }
 
@@ -117,7 +118,8 @@ describe('the Docker image, run without Docker', () => {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!/^(AMQPD|AMQPCTL|RABBITMQ)_/.test(k)) env[k] = v;
     env['PATH'] = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
-    return { ...env, ...envOf(runtime), AMQPD_HOST: '127.0.0.1', AMQPD_PORT: '0', ...extra };
+    const image = Object.fromEntries(Object.entries(envOf(runtime, env)).map(([k, v]) => [k, v.split(':').map(local).join(':')]));
+    return { ...env, ...image, AMQPD_HOST: '127.0.0.1', AMQPD_PORT: '0', ...extra };
   }
 
   beforeAll(() => {
@@ -164,6 +166,9 @@ describe('the Docker image, run without Docker', () => {
 
       const up = await run(hcArgv, env, seconds(hc.options['timeout']) * 1000);
       expect([up.code, up.stderr]).toEqual([0, '']);
+      // README: `docker exec <c> amqpctl …` (amqpctl on the image's PATH) and `docker run … amqpctl …`.
+      expect((await run(['amqpctl', '-q', 'list_queues'], env, 10_000)).code).toBe(0);
+      expect((await run([entry[0] as string, 'amqpctl', '-q', 'ping'], env, 10_000)).code).toBe(0);
 
       const exported = new Set(
         [...(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]),
