@@ -137,6 +137,12 @@ describe('the Docker image, run without Docker', () => {
     expect(execForm(last(runtime, 'VOLUME').args)).toEqual([envOf(runtime)['AMQPD_DATA_DIR']]);
     expect(last(runtime, 'EXPOSE').args.split(/\s+/).sort()).toEqual(['15672', '15692', '5671', '5672']);
     expect(seconds(hc.options['timeout'])).toBeGreaterThan(0);
+    // Every file the stages COPY from the context survives .dockerignore (plain paths, as ours has).
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    const copied = stages.flatMap((st) => all(st, 'COPY').filter((c) => !c.args.includes('--from=')).flatMap((c) => c.args.split(/\s+/).slice(0, -1)));
+    expect(copied).toContain('docker/entrypoint.sh');
+    const lost = copied.filter((src) => ignored.some((p) => src === p || src.startsWith(`${p}/`) || (p.startsWith('*.') && src.endsWith(p.slice(1)))));
+    expect(lost).toEqual([]);
   });
 
   it('starts with RABBITMQ_DEFAULT_USER/PASS, prints "Server startup complete", and its HEALTHCHECK passes, then fails once stopped', async () => {
