@@ -1,8 +1,9 @@
 /**
  * The amqpd command: parse flags and AMQPD_* env vars into a Config, start the server, log where
- * it listens and then "Server startup complete" (once every listener is up), and on SIGINT/SIGTERM shut down gracefully (clients get connection.close 320) and
- * exit 0. SIGHUP re-reads the TLS certificates (a bad set is logged and the old one kept). A bad
- * configuration prints the problems and exits 2; a failed start exits 1.
+ * it listens and then "Server startup complete" (once every listener is up), and on SIGINT/SIGTERM
+ * shut down gracefully (clients get connection.close 320) and exit 0. SIGHUP re-reads the TLS
+ * certificates (a bad set is logged and the old one kept). A bad configuration prints the problems
+ * and exits 2; a failed start exits 1.
  */
 import { ConfigError, parseArgs } from '../config/index.js';
 import { createCliLogger } from '../log/logger.js';

@@ -8,9 +8,11 @@
  * JSON start pays nothing for it); `auto` is pretty when stdout is a terminal, JSON otherwise.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { LogFormat } from '../config/config.js';
 
 export type { Logger };
+
+/** Config's --log-format values (src/config; the log layer imports nothing from it). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
 
 export interface RootLoggerOptions {
   readonly level: string;
