@@ -26,6 +26,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY scripts ./scripts
 RUN npm run build
 
 # runtime: node, the compiled broker, production node_modules; files owned by root, read-only to

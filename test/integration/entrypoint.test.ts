@@ -1,7 +1,7 @@
 /**
- * The Docker image without Docker: the runtime stage's files are assembled in a temp dir from the
- * Dockerfile's own COPY lines (dist compiled by tsc as the build stage does, production
- * node_modules linked), then the ENTRYPOINT + CMD run as written, with RABBITMQ_DEFAULT_USER/PASS
+ * The Docker image without Docker: each stage's files are assembled in a temp dir from the
+ * Dockerfile's own COPY lines and the build stage's RUN lines (`npm run build`; node_modules is
+ * the shared install, linked), then the runtime stage's ENTRYPOINT + CMD run as written, with RABBITMQ_DEFAULT_USER/PASS
  * and ports chosen by env as `docker run -e` would. Checks: the "Server startup complete" line
  * (Testcontainers waits for it), a login with the alias credentials, the HEALTHCHECK command line
  * parsed from the Dockerfile (exit 0 while up, non-zero once stopped), --log-format json/pretty/
@@ -29,25 +29,35 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The runtime stage's /app, built from its COPY lines into `app`. */
-function assemble(runtime: Stage, workdir: string, app: string): void {
-  for (const c of all(runtime, 'COPY')) {
-    const words = c.args.split(/\s+/);
-    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
-    const [src = '', dest = ''] = words.filter((w) => !w.startsWith('--'));
-    const target = dest.endsWith('/') ? join(app, dest, basename(src)) : resolve(app, dest);
-    if (from === 'deps' && src === `${workdir}/node_modules`) symlinkSync(join(ROOT, 'node_modules'), target);
-    else if (from === 'build' && src === `${workdir}/dist`) {
-      const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-      const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', target, '--declaration', 'false', '--sourceMap', 'false'], {
-        cwd: ROOT,
-        encoding: 'utf8',
-      });
-      if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout}${r.stderr}`);
-    } else if (from === undefined) {
-      mkdirSync(dirname(target), { recursive: true });
-      cpSync(join(ROOT, src), target, { recursive: true });
-    } else throw new Error(`COPY this test does not know how to mirror: ${c.args}`);
+/**
+ * A stage's WORKDIR, built in `dir` from its instructions: COPY from the context copies the repo's
+ * files; COPY --from=<stage> takes them from where that stage was built. With `runSteps`, its RUN
+ * lines run there (sh -c), except apt-get (this machine has the toolchain) and `npm ci` (the
+ * shared install is linked as node_modules instead; it holds the dev dependencies too, a superset
+ * of --omit=dev). The runtime stage's RUN (mkdir/chown /data) is replaced by the temp data dir.
+ */
+function assemble(stage: Stage, workdir: string, dir: string, built: ReadonlyMap<string, string>, runSteps: boolean): void {
+  mkdirSync(dir, { recursive: true });
+  for (const i of stage.instructions) {
+    if (i.op === 'COPY') {
+      const words = i.args.split(/\s+/);
+      const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+      const paths = words.filter((w) => !w.startsWith('--'));
+      const dest = paths.pop() ?? '';
+      for (const src of paths) {
+        const target = dest.endsWith('/') ? join(dir, dest, basename(src)) : resolve(dir, dest);
+        mkdirSync(dirname(target), { recursive: true });
+        const origin = from === undefined ? ROOT : built.get(from);
+        if (origin === undefined || (from !== undefined && !src.startsWith(`${workdir}/`))) throw new Error(`cannot mirror COPY ${i.args}`);
+        cpSync(join(origin, from === undefined ? src : src.slice(workdir.length + 1)), target, { recursive: true });
+      }
+    } else if (i.op === 'RUN' && runSteps && !/^apt-get\b/.test(i.args)) {
+      if (/^npm ci\b/.test(i.args)) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+      else {
+        const r = spawnSync('sh', ['-c', i.args], { cwd: dir, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`RUN ${i.args} failed: ${r.stdout}${r.stderr}`);
+      }
+    }
   }
 }
 
@@ -123,8 +133,12 @@ describe('the Docker image, run without Docker', () => {
   }
 
   beforeAll(() => {
-    mkdirSync(app);
-    assemble(runtime, workdir, app);
+    const built = new Map<string, string>();
+    for (const [n, st] of stages.entries()) {
+      const dir = st === runtime ? app : join(tmp, `stage-${n}`);
+      assemble(st, last(st, 'WORKDIR').args, dir, built, st !== runtime);
+      if (st.name !== undefined) built.set(st.name, dir);
+    }
   }, 240_000);
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
