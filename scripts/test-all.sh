@@ -82,6 +82,7 @@ run_vitest() {
 
 stage "build (tsc)" npm run build --silent
 stage "lint (eslint)" npm run lint --silent
+stage "lint (docker: dclint docker-compose.yml, dockerfilelint Dockerfile)" npm run lint:docker --silent
 stage "vitest" run_vitest
 # Ack and delivery-flag bounds under load: see README "Durability" (acks of a saturated broker).
 stage "crash test (SIGKILL cycles, seed printed)" node test/crash/run.mjs --cycles "${CRASH_CYCLES:-20}" --ack-bound-ms 1000 --flag-bound-ms 1500
