@@ -11,4 +11,5 @@ $R add_user conf-cert unused 2>/dev/null || true
 $R clear_password conf-cert
 $R set_permissions -p conf-tenant conf-app '^app-' '^(app-.*|amq\.default|amq\.topic)$' '^(app-.*|amq\.topic)$'
 $R set_permissions -p conf-tenant guest '.*' '.*' '.*'
+$R set_permissions -p conf-tenant conf-cert '^cert-' '^(cert-.*|amq\.default)$' '^cert-'
 $R set_topic_permissions -p conf-tenant conf-app amq.topic '^app\.' '^app\.'
