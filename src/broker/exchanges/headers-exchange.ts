@@ -108,7 +108,7 @@ export class HeadersRouter implements ExchangeRouter {
 
   route(input: RoutingInput, out: Set<Destination>): void {
     if (this.compiled.size === 0) return;
-    this.index.route(this.compiled.values(), input.headers, out);
+    this.index.route(this.compiled, input.headers, out);
   }
 }
 

@@ -77,7 +77,7 @@ export class HeadersIndex {
   }
 
   /** Adds the destination of every rule in `rules` (their order) that `headers` satisfy to `out`. */
-  route(rules: Iterable<IndexedRule>, headers: FieldTable | undefined, out: Set<Destination>): void {
+  route(rules: ReadonlyMap<unknown, IndexedRule>, headers: FieldTable | undefined, out: Set<Destination>): void {
     if (this.dirty) this.rebuild(rules);
     if (++this.gen === 0x7fffffff) this.resetStamps();
     if (headers !== undefined && headers.size > 0) this.count(headers);
@@ -123,9 +123,9 @@ export class HeadersIndex {
     }
   }
 
-  private rebuild(rules: Iterable<IndexedRule>): void {
+  private rebuild(rules: ReadonlyMap<unknown, IndexedRule>): void {
     this.dirty = false;
-    this.slots = [...rules];
+    this.slots = [...rules.values()];
     this.byKey = new Map();
     this.slots.forEach((rule, slot) => {
       for (const [k, v] of rule.pairs) {
