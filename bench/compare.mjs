@@ -17,7 +17,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from './scenarios.mjs';
 import { printTable, runScenarios } from './run.mjs';
-import { startAmqpd, startRabbit, buildCheckout, stopAll } from './brokers.mjs';
+import { startAmqpd, startRabbit, buildCheckout, stopAll, freePort } from './brokers.mjs';
+import { amqpdTlsArgs, makeCerts, rabbitTlsConf, tlsEndpoint } from './tls-lib.mjs';
 import { runPairs, printSummaries, verdict } from './pairs.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +36,7 @@ export const TARGET = (name) => {
   if (name.startsWith('e-idle-10000')) return 2.0; // RSS ≤ 0.5× RabbitMQ's
   if (name.startsWith('g-')) return 2.0; // drain rate; also RSS ≤ 256 MB
   if (name.startsWith('h-')) return 1.0; // p99 ≤ RabbitMQ's
+  if (name.startsWith('tls-')) return undefined; // issue 14: side by side with RabbitMQ, recorded
   return undefined;
 };
 
@@ -95,6 +97,18 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err?.message ?? err));
 
+// tls- scenarios: every side also gets a verifying amqps listener, from the same certificates.
+const certs = names.some((n) => n.startsWith('tls-')) ? makeCerts() : undefined;
+if (certs) cleanups.push(async () => certs.remove());
+/** start(amqpdArgs, rabbitConf) with the TLS listener's settings when one is needed; sets side.tls. */
+async function withTls(start) {
+  if (!certs) return start([], undefined);
+  const port = await freePort();
+  const side = await start(amqpdTlsArgs(certs, port), rabbitTlsConf(certs, port));
+  if (side) side.tls = tlsEndpoint(certs, port);
+  return side;
+}
+
 const started = Date.now();
 let A;
 let B;
@@ -103,12 +117,12 @@ try {
   if (commitMode) {
     const checkout = args.baselineDir ? { dir: args.baselineDir, subject: describe(args.baselineDir) } : buildCheckout(ROOT, args.baseline);
     if (checkout.remove) cleanups.push(async () => checkout.remove());
-    A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
-    B = await startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`);
+    A = await withTls((a) => startAmqpd(ROOT, `amqpd@${describe(ROOT)}`, a));
+    B = await withTls((a) => startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`, a));
     console.log(`${A.label} (this checkout) vs ${B.label} (baseline: ${checkout.subject})`);
   } else {
-    A = await startAmqpd(ROOT, `amqpd@${describe(ROOT)}`);
-    B = args.withRabbit ? await startRabbit() : undefined;
+    A = await withTls((a) => startAmqpd(ROOT, `amqpd@${describe(ROOT)}`, a));
+    B = args.withRabbit ? await withTls((_, conf) => startRabbit(conf ? { conf } : {})) : undefined;
     if (!B) console.log(args.withRabbit ? 'RabbitMQ not installed (apt-get install -y rabbitmq-server): measuring amqpd alone' : 'measuring amqpd alone');
   }
   if (B) {
@@ -117,7 +131,7 @@ try {
     // amqpd alone: the same runs, no ratios.
     result = { runs: [], summaries: [] };
     for (const name of names) {
-      for (let i = 0; i < args.pairs; i++) result.runs.push(...(await runScenarios({ url: A.url, pid: A.pid, only: [name], quick: args.quick, label: A.label, exact: true })));
+      for (let i = 0; i < args.pairs; i++) result.runs.push(...(await runScenarios({ url: A.url, pid: A.pid, tls: A.tls, only: [name], quick: args.quick, label: A.label, exact: true })));
     }
   }
 } finally {

@@ -13,6 +13,7 @@ export function metricsOf(name) {
   if (name.startsWith('f-')) return [['seconds', false]];
   if (name.startsWith('g-')) return [['rate', true], ['publishRate', true], ['totalSeconds', false], ['brokerRssMaxMb', false]];
   if (name.startsWith('h-')) return [['p99Ms', false], ['p50Ms', false]];
+  if (name.startsWith('tls-')) return [['rate', true], ['handshakesPerS', true], ['brokerRssMaxMb', false]];
   return [['rate', true]];
 }
 
@@ -50,7 +51,7 @@ export async function runPairs({ names, sides: [A, B], pairs, quick, settleMs = 
         await sleep(settleMs);
         const quietMs = await waitQuiet([A.pid, B.pid]);
         const extra = { pair: i + 1, order: order.indexOf(side) + 1, settleMs: settleMs + quietMs };
-        const [res] = await runScenarios({ url: side.url, pid: side.pid, only: [name], quick, label: side.label, exact: true, extra });
+        const [res] = await runScenarios({ url: side.url, pid: side.pid, tls: side.tls, only: [name], quick, label: side.label, exact: true, extra });
         runs.push(res);
         got.set(side, res);
       }

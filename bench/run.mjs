@@ -17,14 +17,14 @@ function parseArgs(argv) {
   return args;
 }
 
-export async function runScenarios({ url, pid, only, quick, label, exact = false, extra = {} }) {
+export async function runScenarios({ url, pid, only, quick, label, exact = false, extra = {}, tls }) {
   const results = [];
   for (const [name, run] of Object.entries(SCENARIOS)) {
     if (only.length && !only.some((o) => (exact ? name === o : name.includes(o)))) continue;
     const started = Date.now();
     let result;
     try {
-      result = { scenario: name, broker: label, ...extra, ...(await run({ url, pid, quick })) };
+      result = { scenario: name, broker: label, ...extra, ...(await run({ url, pid, quick, tls })) };
     } catch (err) {
       result = { scenario: name, broker: label, ...extra, error: String(err?.message ?? err) };
     }

@@ -6,6 +6,7 @@
 import amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { startAgent, sampleRss, percentile, mb, round, sleep } from './lib.mjs';
+import { handshakes as tlsHandshakes, throughput as tlsThroughput } from './tls-lib.mjs';
 
 const uniq = () => randomBytes(4).toString('hex');
 
@@ -283,6 +284,23 @@ async function backlog(ctx, { size, persistent }) {
   }
 }
 
+/**
+ * TLS (issue 14): 1 KiB throughput (one publisher, one consumer) then sequential amqps connect +
+ * close per second, over the side's verifying TLS listener (ctx.tls: bench:compare starts both
+ * brokers with one, from the same certificates). 7 s + 4 s measured after a 1 s warm-up.
+ */
+async function tlsThroughputHandshakes(ctx) {
+  if (!ctx.tls) throw new Error('needs a TLS listener (ctx.tls): run it through bench:compare, which starts both brokers with one');
+  const rss = sampleRss(ctx.pid);
+  try {
+    const rate = await tlsThroughput(ctx.tls.url, ctx.tls, { size: 1024, warmupMs: warmupMs(ctx), durationMs: ctx.quick ? 2000 : 7000 });
+    const handshakesPerS = await tlsHandshakes(ctx.tls.url, ctx.tls, { durationMs: ctx.quick ? 1000 : 4000 });
+    return { rate, handshakesPerS, brokerRssMaxMb: mb(rss.stop().maxBytes) };
+  } finally {
+    rss.stop();
+  }
+}
+
 /** name → run(ctx). Names are stable: RESULTS.md and bench:compare key on them. */
 export const SCENARIOS = {
   'a-transient-16B-noack': oneToOne({ size: 16, noAck: true }),
@@ -301,4 +319,5 @@ export const SCENARIOS = {
   'g-backlog-1M-100B-transient': (ctx) => backlog(ctx, { size: 100, persistent: false }),
   'g-backlog-1M-1KiB-persistent': (ctx) => backlog(ctx, { size: 1024, persistent: true }),
   'h-latency-1000-per-s': latency,
+  'tls-1KiB-throughput-handshakes': tlsThroughputHandshakes,
 };

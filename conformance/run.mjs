@@ -6,6 +6,13 @@
 //   node conformance/run.mjs --url amqp://guest:guest@127.0.0.1:5672/   any broker (e.g. RabbitMQ)
 //        [--restart-cmd 'rabbitmqctl stop_app && rabbitmqctl start_app']  restart hook for --url
 //        [--only <substring>] [--client amqplib|pika] [--list] [--verbose]
+//        [--tls-url amqps://guest:guest@127.0.0.1:5671/ --tls-pki DIR]   its TLS listener (tls/ scenarios)
+//
+// TLS: the tls/ scenarios need an amqps listener that verifies peers against a CA and requires a
+// client certificate. In default mode the runner makes the certificates (lib/tls-pki.mjs, at run
+// time) and starts bin/amqpd with that listener too; with --url, --tls-url names the broker's amqps
+// listener and --tls-pki the directory of certificates it was configured with (made by
+// `node conformance/lib/tls-pki.mjs DIR`); without them those scenarios are skipped.
 //
 // Restart protocol: amqplib scenarios call `await ctx.restart()`. Pika scenarios run as one Python
 // subprocess each (conformance/pika/harness.py); they print `@@RESTART` on stdout and block until
@@ -21,8 +28,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ChildBroker, commandRestarter } from './lib/broker.mjs';
+import { ChildBroker, commandRestarter, freePort } from './lib/broker.mjs';
 import { makeContext, within, Skip } from './lib/amqplib-ctx.mjs';
+import { makePki, pkiIn, removePki } from './lib/tls-pki.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -30,7 +38,7 @@ const DEFAULT_TIMEOUT_MS = 20_000;
 const PIKA_GRACE_MS = 5_000; // python startup + pika import, on top of the scenario's own timeout
 
 function parseArgs(argv) {
-  const opts = { url: null, only: null, client: null, restartCmd: null, list: false, verbose: false };
+  const opts = { url: null, only: null, client: null, restartCmd: null, list: false, verbose: false, tlsUrl: null, tlsPki: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -42,18 +50,22 @@ function parseArgs(argv) {
     else if (a === '--only') opts.only = val();
     else if (a === '--client') opts.client = val();
     else if (a === '--restart-cmd') opts.restartCmd = val();
+    else if (a === '--tls-url') opts.tlsUrl = val();
+    else if (a === '--tls-pki') opts.tlsPki = val();
     else if (a === '--list') opts.list = true;
     else if (a === '--verbose' || a === '-v') opts.verbose = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
   if (opts.client && !['amqplib', 'pika'].includes(opts.client)) usage('--client must be amqplib or pika');
+  if (!opts.tlsUrl !== !opts.tlsPki) usage('--tls-url and --tls-pki go together');
+  if (opts.tlsUrl && !opts.url) usage('--tls-url is for --url (in default mode the runner starts its own TLS listener)');
   return opts;
 }
 
 function usage(err) {
   if (err) console.error(err);
-  console.error('usage: node conformance/run.mjs [--url amqp://...] [--restart-cmd CMD] [--only SUBSTR] [--client amqplib|pika] [--list] [--verbose]');
+  console.error('usage: node conformance/run.mjs [--url amqp://...] [--restart-cmd CMD] [--tls-url amqps://... --tls-pki DIR] [--only SUBSTR] [--client amqplib|pika] [--list] [--verbose]');
   process.exit(err ? 2 : 0);
 }
 
@@ -85,7 +97,7 @@ function loadPikaScenarios() {
 async function runAmqplib(s, env) {
   const suffix = randomSuffix();
   const logs = [];
-  const ctx = makeContext({ url: env.url, suffix, restart: env.restart, log: (m) => logs.push(String(m)) });
+  const ctx = makeContext({ url: env.url, suffix, restart: env.restart, log: (m) => logs.push(String(m)), tls: env.tls });
   const timeoutMs = s.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
     await within(timeoutMs, Promise.resolve().then(() => s.run(ctx)), `scenario to finish (timeout ${timeoutMs} ms)`);
@@ -103,6 +115,7 @@ function runPika(s, env) {
   return new Promise((resolve) => {
     const child = spawn(PYTHON, [path.join(here, 'pika', 'harness.py'), '--run', s.id, '--url', env.url, '--suffix', randomSuffix(), ...(env.restart ? ['--can-restart'] : [])], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, AMQPD_CONF_TLS: env.tls ? JSON.stringify(env.tls) : '' },
     });
     let result = null;
     const logs = [];
@@ -171,16 +184,30 @@ async function main() {
     return 0;
   }
 
-  const env = { url: opts.url, restart: null, current: null };
+  const env = { url: opts.url, restart: null, current: null, tls: undefined };
   let broker = null;
+  let pki = null;
   if (opts.url) {
+    if (opts.tlsUrl) env.tls = { url: opts.tlsUrl, ...pkiIn(opts.tlsPki) };
     if (opts.restartCmd) {
       const u = new URL(opts.url);
       env.restart = commandRestarter(opts.restartCmd, u.hostname, Number(u.port || 5672));
     }
-    console.log(`target: ${opts.url}${env.restart ? ` (restart: ${opts.restartCmd})` : ' (no restart control)'}`);
+    console.log(`target: ${opts.url}${env.restart ? ` (restart: ${opts.restartCmd})` : ' (no restart control)'}${env.tls ? `, TLS ${env.tls.url} (certificates in ${env.tls.dir})` : ', no TLS listener given'}`);
   } else {
-    broker = new ChildBroker();
+    const tlsPort = await freePort();
+    try {
+      pki = makePki();
+    } catch (e) {
+      console.log(`FAIL  setup: could not make the TLS certificates (openssl)\n${indent(e.message)}`);
+      console.log(`0 passed, ${scenarios.length + setupFailures.length} failed, 0 skipped`);
+      return 1;
+    }
+    env.tls = { url: `amqps://guest:guest@127.0.0.1:${tlsPort}/`, ...pki };
+    broker = new ChildBroker({
+      extraArgs: ['--tls-port', String(tlsPort), '--tls-cert', pki.server.cert, '--tls-key', pki.server.key, '--tls-ca', pki.ca,
+        '--tls-verify-peer', '--tls-fail-if-no-peer-cert'],
+    });
     try {
       await broker.start();
     } catch (e) {
@@ -190,7 +217,7 @@ async function main() {
     }
     env.url = broker.url;
     env.restart = () => broker.restart();
-    console.log(`target: bin/amqpd on ${broker.url} (data dir ${broker.dataDir})`);
+    console.log(`target: bin/amqpd on ${broker.url} and ${env.tls.url} (data dir ${broker.dataDir})`);
   }
 
   // A stray async error (from a client library, the restart hook, the runner itself) must not
@@ -230,7 +257,10 @@ async function main() {
   if (broker) await broker.stop();
   failBetween();
   if (broker) {
-    if (counts.fail === 0) broker.cleanup();
+    if (counts.fail === 0) {
+      broker.cleanup();
+      removePki(pki);
+    }
     else console.log(`broker data dir kept for inspection: ${broker.dataDir}\nbroker stderr tail:\n${indent(broker.stderrTail)}`);
   }
   console.log(`total time ${((Date.now() - started) / 1000).toFixed(1)} s`);

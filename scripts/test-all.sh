@@ -8,7 +8,8 @@
 #      report (every test's status; a suite that failed to load counts as a failure);
 #   4. the SIGKILL crash test (20 cycles; CRASH_CYCLES=N for more; with the dead-letter and delayed
 #      topologies) and its can-fail runs against broken brokers;
-#   5. the conformance suite (amqplib + pika) against bin/amqpd on a free port.
+#   5. the conformance suite (amqplib + pika) against bin/amqpd on a free port, TLS scenarios included
+#      (the runner makes certificates with openssl and starts an amqps listener too).
 #
 # Each stage is one line: `stage NAME COMMAND...`. A stage whose output ends with a line
 # "N passed, M failed[, K skipped]" adds those counts; any other stage counts as one check, passed

@@ -1,11 +1,14 @@
 // Bad input RabbitMQ answers and limits it shares with us (issue 14): an alternate-exchange of the
 // wrong type, a topic binding of a run of '#' words (normalised to '#'), channel.open before
-// connection.open (505 naming the frame) and a repeated connection.close (another close-ok; the
-// socket is left for the client to close).
+// connection.open (505 naming the frame), a repeated connection.close (another close-ok; the
+// socket is left for the client to close), and the per-user / per-vhost limit refusals with their
+// exact codes, texts and class/method ids (user conf-limited: max-connections 1, max-channels 2;
+// vhost conf-limited-vh: max-connections 1, max-queues 1; set up by access-definitions.json on
+// amqpd, conformance/setup-rabbitmq-access.sh on RabbitMQ).
 
 import assert from 'node:assert/strict';
 import { FRAME_METHOD, RawConnection, enc, handshake, hostPort, parseClose } from '../lib/raw-amqp.mjs';
-import { Inbox, expectAmqpError } from '../lib/amqplib-ctx.mjs';
+import { Inbox, expectAmqpError, sleep } from '../lib/amqplib-ctx.mjs';
 
 /** Raw handshake up to tune-ok; connection.open is not sent. */
 async function tunedOnly(url) {
@@ -78,4 +81,59 @@ export const scenarios = [
       assert.equal(conn.closedAt, null, 'the broker closed the socket itself');
     },
   },
+  {
+    name: 'per-user-and-per-vhost-limits-refused-with-rabbitmq-texts',
+    async run(ctx) {
+      const base = hostPort(ctx.url);
+      const lim = { ...base, user: 'conf-limited', pass: 'conf-limited', vhost: 'conf-tenant' };
+      const first = await openWhenFree(ctx, lim);
+      // The user's max-connections (1): 530 at connection.open.
+      const second = await handshake(lim);
+      ctx.defer(() => second.conn.destroy());
+      assert.deepEqual(second.close, { code: 530, text: "NOT_ALLOWED - connection refused for user 'conf-limited': user connection limit (1) is reached", classId: 10, methodId: 40 });
+      // The user's max-channels (2): the third channel.open closes the connection, class/method 0/0.
+      for (const n of [1, 2]) {
+        first.sendMethod(n, 20, 10, enc.shortstr(''));
+        await first.expectMethod(20, 11);
+      }
+      first.sendMethod(3, 20, 10, enc.shortstr(''));
+      const f = await first.expectMethod(10, 50);
+      assert.deepEqual(parseClose(f.args), { code: 530, text: "NOT_ALLOWED - number of channels opened for user 'conf-limited' has reached the maximum allowed user limit of (2)", classId: 0, methodId: 0 });
+      // The vhost's max-connections (1), for guest in conf-limited-vh.
+      const vh = { ...base, vhost: 'conf-limited-vh' };
+      const mine = await openWhenFree(ctx, vh);
+      const other = await handshake(vh);
+      ctx.defer(() => other.conn.destroy());
+      assert.deepEqual(other.close, { code: 530, text: "NOT_ALLOWED - access to vhost 'conf-limited-vh' refused for user 'guest': connection limit (1) is reached", classId: 10, methodId: 40 });
+      // The vhost's max-queues (1): the second queue.declare is a 406 channel error naming the queue.
+      mine.sendMethod(1, 20, 10, enc.shortstr(''));
+      await mine.expectMethod(20, 11);
+      const declare = (q) => mine.sendMethod(1, 50, 10, enc.u16(0), enc.shortstr(q), enc.u8(0b00100), enc.table([])); // exclusive
+      declare(`lim-a-${ctx.suffix}`);
+      await mine.expectMethod(50, 11);
+      declare(`lim-b-${ctx.suffix}`);
+      const c = await mine.expectMethod(20, 40);
+      assert.deepEqual(parseClose(c.args), { code: 406, text: `PRECONDITION_FAILED - cannot declare queue 'lim-b-${ctx.suffix}': queue limit in vhost 'conf-limited-vh' (1) is reached`, classId: 50, methodId: 10 });
+      // Leave the vhost empty for the next scenario: delete the queue before the connection goes.
+      mine.sendMethod(2, 20, 10, enc.shortstr(''));
+      await mine.expectMethod(20, 11);
+      mine.sendMethod(2, 50, 40, enc.u16(0), enc.shortstr(`lim-a-${ctx.suffix}`), enc.u8(0));
+      await mine.expectMethod(50, 41);
+    },
+  },
 ];
+
+/** Opens a raw connection; while an earlier scenario's connection still counts (closing), retries for up to 5 s. */
+async function openWhenFree(ctx, opts) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const r = await handshake(opts);
+    if (!r.close) {
+      ctx.defer(() => r.conn.destroy());
+      return r.conn;
+    }
+    r.conn.destroy();
+    if (Date.now() > deadline) throw new Error(`could not open as ${opts.user ?? 'guest'} in ${opts.vhost}: ${r.close.text}`);
+    await sleep(200);
+  }
+}

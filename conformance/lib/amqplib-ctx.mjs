@@ -87,7 +87,7 @@ export async function expectQuiet(inbox, ms, what) {
   assert.equal(inbox.messages.length, before, `expected no message ${what}, got ${inbox.bodies().slice(before).join(', ')}`);
 }
 
-export function makeContext({ url, suffix, restart, log }) {
+export function makeContext({ url, suffix, restart, log, tls }) {
   const conns = [];
   const cleanups = [];
   const queues = new Set();
@@ -109,6 +109,8 @@ export function makeContext({ url, suffix, restart, log }) {
 
   const ctx = {
     url,
+    /** The TLS listener and certificates (lib/tls-pki.mjs, plus `url`: amqps://…), or undefined. */
+    tls,
     suffix,
     log,
     name: (base) => `conf.${base}.${suffix}`,

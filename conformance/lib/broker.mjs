@@ -60,8 +60,9 @@ export async function waitForPort(host, port, timeoutMs, alive = () => true) {
 
 /** Our broker as a child process. `start()`, `restart()`, `stop()`. */
 export class ChildBroker {
-  constructor({ host = '127.0.0.1', logLevel = 'warn', binPath = path.join(repoRoot, 'bin', 'amqpd') } = {}) {
+  constructor({ host = '127.0.0.1', logLevel = 'warn', binPath = path.join(repoRoot, 'bin', 'amqpd'), extraArgs = [] } = {}) {
     this.host = host;
+    this.extraArgs = extraArgs; // e.g. the TLS listener's flags
     this.logLevel = logLevel;
     this.binPath = binPath;
     this.port = 0;
@@ -84,7 +85,7 @@ export class ChildBroker {
   async #spawn() {
     const args = [this.binPath, '--port', String(this.port), '--host', this.host, '--data-dir', this.dataDir, '--log-level', this.logLevel];
     // The access scenarios' users, vhosts and permissions (RabbitMQ: conformance/setup-rabbitmq-access.sh).
-    args.push('--load-definitions', path.join(repoRoot, 'conformance', 'access-definitions.json'));
+    args.push('--load-definitions', path.join(repoRoot, 'conformance', 'access-definitions.json'), ...this.extraArgs);
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.exited = false;

@@ -9,6 +9,8 @@ Deliberately not here: assertions about broker behaviour (those live in the scen
 Standard library + Debian's python3-pika (1.2) only.
 """
 
+import json
+import os
 import sys
 import time
 
@@ -122,6 +124,8 @@ class Ctx:
         self._cleanups = []
         self._queues = []
         self._exchanges = []
+        # The TLS listener and certificates (conformance/lib/tls-pki.mjs plus 'url'), from the runner.
+        self.tls = json.loads(os.environ.get('AMQPD_CONF_TLS') or 'null')
 
     def log(self, msg):
         sys.stdout.write('%s\n' % msg)

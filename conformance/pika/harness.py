@@ -28,7 +28,7 @@ import confkit  # noqa: E402
 
 MODULES = ['tutorials', 'declares', 'exchanges', 'delivery', 'publishing', 'connection',
            'resilience', 'select_connection', 'dispatch', 'limits', 'priorities', 'delayed', 'access',
-           'max_length', 'dead_letter_ttl']
+           'max_length', 'dead_letter_ttl', 'tls']
 
 
 def load():

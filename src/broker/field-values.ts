@@ -32,7 +32,8 @@ export function canonicalTableKey(t: FieldTable): string {
   return keys.map((k) => `${JSON.stringify(k)}:${canonicalValueKey(t.get(k) as FieldValue)}`).join(',');
 }
 
-function canonicalValueKey(v: FieldValue): string {
+/** A canonical string for one value: equal exactly when `fieldValueEquals` says the values are. */
+export function canonicalValueKey(v: FieldValue): string {
   switch (v.tag) {
     case 'S':
     case 'x':

@@ -18,17 +18,17 @@ export function vhostConnectionLimit(vhost: string, user: string, limit: number)
   return new AmqpError(ReplyCode.NOT_ALLOWED, text);
 }
 
-/** 530 at connection.open: the user's max-connections. */
+/** 530 at connection.open: the user's max-connections (lower-case "connection", as 3.10.8 answers and 3.13's rabbit_reader writes). */
 export function userConnectionLimit(user: string, limit: number): AmqpError {
-  return new AmqpError(ReplyCode.NOT_ALLOWED, `Connection refused for user '${user}': user connection limit (${limit}) is reached`);
+  return new AmqpError(ReplyCode.NOT_ALLOWED, `connection refused for user '${user}': user connection limit (${limit}) is reached`);
 }
 
-/** 530 at channel.open: the user's max-channels (RabbitMQ closes the connection). */
+/** 530 at channel.open: the user's max-channels (RabbitMQ closes the connection, naming class/method 0/0). */
 export function userChannelLimit(user: string, limit: number): AmqpError {
   return new AmqpError(
     ReplyCode.NOT_ALLOWED,
     `number of channels opened for user '${user}' has reached the maximum allowed user limit of (${limit})`,
-  );
+  ).withoutMethod();
 }
 
 /** 406 at queue.declare of a new queue: the vhost's max-queues. */

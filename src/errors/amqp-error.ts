@@ -33,9 +33,18 @@ export class AmqpError extends Error {
     return isSoftError(this.replyCode);
   }
 
+  /** RabbitMQ names no method (class/method 0/0) even though one was being handled. */
+  private noMethod = false;
+
+  /** Keeps class/method 0/0 (withMethod leaves it): refusals RabbitMQ raises outside the method. */
+  withoutMethod(): this {
+    this.noMethod = true;
+    return this;
+  }
+
   /** Attach the failing method's ids if the throw site did not know them. */
   withMethod(classId: number, methodId: number): this {
-    if (this.classId === 0 && this.methodId === 0) {
+    if (!this.noMethod && this.classId === 0 && this.methodId === 0) {
       this.classId = classId;
       this.methodId = methodId;
     }

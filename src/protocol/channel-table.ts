@@ -114,11 +114,12 @@ export class ChannelTable {
       throw channelError("second 'channel.open' seen");
     }
     // RabbitMQ compat: it counts open channels; a channel *number* above channel_max is accepted.
+    // Both refusals name class/method 0/0, as RabbitMQ (it refuses before the method is handled).
     const max = this.host.channelMax();
     if (this.channels.size >= max) {
-      throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${max})`);
+      throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${max})`).withoutMethod();
     }
-    this.host.checkChannelOpen();
+    this.host.checkChannelOpen(); // the user's max-channels (limit-errors.ts: 0/0 too)
     const ch = new Channel(n, this.host, this.channelLog(this.host.log, n));
     this.channels.set(n, ch);
     this.host.sendMethod(n, method('channel.open-ok', { channelId: '' }));

@@ -180,7 +180,8 @@ export const CLOSE_LINGER_MS = 30_000;
 export const HEADERS_BINDING_KEYS_MAX = 128;
 /**
  * Binding keys summed over one headers exchange: bounds one publish's headers matching at 4,096
- * comparisons (~0.7 ms measured, 32 bindings of 128 keys), whatever the number of bindings.
+ * counter bumps (~30 µs measured with the key index of headers-index.ts, 32 bindings of 128 keys;
+ * the per-binding scan it replaced took ~1 ms), whatever the number of bindings.
  */
 export const HEADERS_EXCHANGE_KEYS_MAX = 4_096;
 /*

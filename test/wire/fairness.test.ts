@@ -66,9 +66,10 @@ describe('fairness', () => {
       hostile.close();
       const median = [...under].sort((a, b) => a - b)[2] as number;
       // Without the turn budget this is seconds (256 frames × ms each per turn); with it, a few ms per step.
-      // Measured here: baseline ~45 ms (all in this one test process), under the flood ~75-85 ms; with
-      // no turn budget 1-3 s. The wide margin is for a loaded machine (load 14 on 2 cores seen).
-      expect({ baseline, under, ok: median < 4 * baseline + 150 }).toMatchObject({ ok: true });
+      // Measured here (load 8-14 on 2 cores): baseline ~45 ms (all in this one test process), under the
+      // flood ~87-92 ms with the indexed headers router, 117-175 ms with the per-binding scan, 1-3 s with
+      // no turn budget. The routing cost itself is checked on its own in test/unit/broker/headers-cost.
+      expect({ baseline, under, ok: median < 3 * baseline + 60 }).toMatchObject({ ok: true });
     });
   }, 60_000);
 });

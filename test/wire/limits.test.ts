@@ -12,9 +12,10 @@ import { AMQP_HEADER, RawClient } from '../helpers/raw-client.js';
 import { withServer } from '../helpers/server.js';
 import { bodyFrame, headerFrame, cat, frame, short, shortstr, longstr, table } from '../helpers/frame-builder.js';
 
-async function expectConnectionClose(c: RawClient, code: number, text: string) {
+async function expectConnectionClose(c: RawClient, code: number, text: string, ids?: readonly [number, number]) {
   const close = await c.expectMethod('connection.close');
-  expect({ code: close.replyCode, text: close.replyText }).toEqual({ code, text });
+  if (ids === undefined) expect({ code: close.replyCode, text: close.replyText }).toEqual({ code, text });
+  else expect({ code: close.replyCode, text: close.replyText, ids: [close.classId, close.methodId] }).toEqual({ code, text, ids });
   return close;
 }
 
@@ -173,7 +174,7 @@ describe('resource limits', () => {
         const a = await open(port);
         await a.expectMethod('connection.open-ok');
         const b = await open(port);
-        await expectConnectionClose(b, 530, "NOT_ALLOWED - access to vhost '/' refused for user 'guest': connection limit (1) is reached");
+        await expectConnectionClose(b, 530, "NOT_ALLOWED - access to vhost '/' refused for user 'guest': connection limit (1) is reached", [10, 40]);
         a.close();
         b.close();
       },
@@ -184,7 +185,7 @@ describe('resource limits', () => {
         const a = await open(port);
         await a.expectMethod('connection.open-ok');
         const b = await open(port);
-        await expectConnectionClose(b, 530, "NOT_ALLOWED - Connection refused for user 'guest': user connection limit (1) is reached");
+        await expectConnectionClose(b, 530, "NOT_ALLOWED - connection refused for user 'guest': user connection limit (1) is reached", [10, 40]);
         a.close();
         b.close();
         // Released: once the first has gone a new connection opens.
@@ -209,7 +210,7 @@ describe('resource limits', () => {
         await b.handshake();
         await b.openChannel(1);
         b.sendMethod(2, method('channel.open'));
-        await expectConnectionClose(b, 530, "NOT_ALLOWED - number of channels opened for user 'guest' has reached the maximum allowed user limit of (2)");
+        await expectConnectionClose(b, 530, "NOT_ALLOWED - number of channels opened for user 'guest' has reached the maximum allowed user limit of (2)", [0, 0]);
         a.close();
         b.close();
       },
@@ -230,9 +231,10 @@ describe('resource limits', () => {
         await c.expectMethod('queue.declare-ok');
         c.sendMethod(1, method('queue.declare', { queue: 'q2' }));
         const close = await c.expectMethod('channel.close');
-        expect({ code: close.replyCode, text: close.replyText }).toEqual({
+        expect({ code: close.replyCode, text: close.replyText, ids: [close.classId, close.methodId] }).toEqual({
           code: 406,
           text: "PRECONDITION_FAILED - cannot declare queue 'q2': queue limit in vhost '/' (1) is reached",
+          ids: [50, 10],
         });
         c.close();
       },

@@ -9,8 +9,9 @@
  * (RabbitMQ compat: an int 1 of type signedint equals a long 1).
  *
  * Invariant: `compiled` holds one entry per bound binding, prepared at bind time so routing does
- * no argument parsing. Deliberately a linear scan over bindings: a headers match has no key to
- * index on, and RabbitMQ does the same; the keys compared per publish are bounded instead
+ * no argument parsing; routing goes through HeadersIndex (headers-index.ts: bindings indexed by
+ * header key, one counter bump per satisfied key), which gives the same answer as `headersMatch`
+ * on every binding. The keys one publish may have to count are bounded too
  * (HEADERS_BINDING_KEYS_MAX per binding, HEADERS_EXCHANGE_KEYS_MAX per exchange, refused at bind).
  */
 import type { FieldTable, FieldValue } from '../../codec/field-types.js';
@@ -18,6 +19,7 @@ import { preconditionFailed } from '../../errors/index.js';
 import type { Binding, Destination } from '../binding.js';
 import { fieldTypeName, headerValueMatches } from '../field-values.js';
 import type { ExchangeRouter, RoutingInput } from './exchange-router.js';
+import { HeadersIndex, type IndexedRule } from './headers-index.js';
 import { HEADERS_BINDING_KEYS_MAX, HEADERS_EXCHANGE_KEYS_MAX } from '../../util/limits.js';
 
 export interface HeadersRule {
@@ -72,8 +74,9 @@ function pairMatches(bound: FieldValue, header: FieldValue | undefined): boolean
 }
 
 export class HeadersRouter implements ExchangeRouter {
-  private readonly compiled = new Map<Binding, HeadersRule>();
-  /** Keys over all compiled rules: what one publish may compare (HEADERS_EXCHANGE_KEYS_MAX). */
+  private readonly compiled = new Map<Binding, IndexedRule>();
+  private readonly index = new HeadersIndex();
+  /** Keys over all compiled rules: what one publish may count (HEADERS_EXCHANGE_KEYS_MAX). */
   private keys = 0;
 
   /** Bounds the routing work (util/limits.ts): keys per binding and per exchange. */
@@ -90,8 +93,9 @@ export class HeadersRouter implements ExchangeRouter {
   add(binding: Binding): void {
     const rule = compileHeadersRule(binding.arguments);
     this.remove(binding);
-    this.compiled.set(binding, rule);
+    this.compiled.set(binding, { destination: binding.destination, any: rule.any, pairs: rule.pairs });
     this.keys += rule.pairs.length;
+    this.index.invalidate();
   }
 
   remove(binding: Binding): void {
@@ -99,13 +103,12 @@ export class HeadersRouter implements ExchangeRouter {
     if (rule === undefined) return;
     this.compiled.delete(binding);
     this.keys -= rule.pairs.length;
+    this.index.invalidate();
   }
 
   route(input: RoutingInput, out: Set<Destination>): void {
-    for (const [b, rule] of this.compiled) {
-      if (out.has(b.destination)) continue;
-      if (headersMatch(rule, input.headers)) out.add(b.destination);
-    }
+    if (this.compiled.size === 0) return;
+    this.index.route(this.compiled, input.headers, out);
   }
 }
 
