@@ -8,6 +8,7 @@
  * Deliberately not here: when chunks are committed (commit-scheduler.ts) and row decoding (sqlite-rows.ts).
  */
 import type Database from 'better-sqlite3';
+import { bodyKey } from './body-key.js';
 import { MESSAGE_COLUMNS, limitsToJson, tagsToJson } from './sqlite-rows.js';
 import type { EntityKey, StoredMessage } from './store.js';
 import type { AccessOp, WriteOp } from './write-batch.js';
@@ -48,7 +49,7 @@ export const INDEXED_READS = {
 function prepareReads(db: Database.Database) {
   return stmts({
     getMeta: db.prepare('SELECT value FROM store_meta WHERE key = ?').pluck(),
-    maxMessageId: db.prepare('SELECT max(id) FROM messages').pluck(),
+    maxBodyKeyBelow: db.prepare('SELECT max(id) FROM messages WHERE id < ?').pluck(),
     maxDelayedId: db.prepare('SELECT max(id) FROM delayed_messages').pluck(),
     countMessages: db.prepare('SELECT count(*) FROM messages').pluck(),
     allVhosts: db.prepare('SELECT * FROM vhosts ORDER BY name'),
@@ -199,7 +200,7 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
     case 'insert':
       writeBody(s, op.message, written);
       s.insertEntry.run(
-        op.queue.vhost, op.queue.name, op.seq, op.message.id, op.redelivered ? 1 : 0, op.deliveryCount, op.scratch ? 1 : 0,
+        op.queue.vhost, op.queue.name, op.seq, bodyKey(op.message.id, op.message.priority), op.redelivered ? 1 : 0, op.deliveryCount, op.scratch ? 1 : 0,
         op.priority ?? null, op.expiresAtMs ?? null,
       ); // prettier-ignore
       return;
@@ -220,7 +221,7 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
       return;
     case 'insertDelayed':
       writeBody(s, op.rec.message, written);
-      s.insertDelayed.run(op.rec.id, op.rec.vhost, op.rec.exchange, op.rec.dueAtMs, op.rec.message.id, op.scratch ? 1 : 0);
+      s.insertDelayed.run(op.rec.id, op.rec.vhost, op.rec.exchange, op.rec.dueAtMs, bodyKey(op.rec.message.id, op.rec.message.priority), op.scratch ? 1 : 0);
       return;
     case 'removeDelayed':
       s.removeDelayed.run(op.id);
@@ -233,7 +234,7 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
 
 function writeBody(s: RawStatements, m: StoredMessage, written: Set<number>): void {
   if (written.has(m.id)) return;
-  s.insertMessage.run(m.id, m.exchange, m.routingKey, m.properties, m.body, m.expiresAtMs ?? null, m.priority);
+  s.insertMessage.run(bodyKey(m.id, m.priority), m.exchange, m.routingKey, m.properties, m.body, m.expiresAtMs ?? null, m.priority);
   written.add(m.id);
 }
 
