@@ -26,9 +26,8 @@ function stmts<K extends string>(o: Record<K, Stmt>): Record<K, Stmt> {
 
 const ENTRY_COLUMNS = `e.seq, e.redelivered, e.delivery_count, e.priority, e.expires_at_ms, ${MESSAGE_COLUMNS}`;
 const ENTRY_FROM = 'FROM queue_entries e LEFT JOIN messages m ON m.id = e.message_id';
-/** A delayed message holds its own copy of the message (migration 003), in MESSAGE_COLUMNS' order. */
-const DELAYED_SELECT = `SELECT d.id, d.vhost, d.exchange, d.due_at_ms,
-  d.message_id, d.m_exchange, d.routing_key, d.properties, d.body, d.expires_at_ms, d.priority FROM delayed_messages d`;
+const DELAYED_SELECT = `SELECT d.id, d.vhost, d.exchange, d.due_at_ms, ${MESSAGE_COLUMNS}
+  FROM delayed_messages d LEFT JOIN messages m ON m.id = d.message_id`;
 
 /**
  * The reads that must be index range scans (sqlite-migrations.test.ts checks their query plans).
@@ -130,8 +129,7 @@ function prepareMessageWrites(db: Database.Database) {
        WHERE vhost = ? AND queue = ? AND priority IS NULL`,
     ),
     insertDelayed: db.prepare(
-      `INSERT INTO delayed_messages (due_at_ms, id, vhost, exchange, scratch, message_id, m_exchange, routing_key, properties, body,
-         expires_at_ms, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      'INSERT INTO delayed_messages (id, vhost, exchange, due_at_ms, message_id, scratch) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     removeDelayed: db.prepare('DELETE FROM delayed_messages WHERE id = ?'),
   });
@@ -221,17 +219,13 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
     case 'backfillPriorities':
       s.backfillPriorities.run(op.maxPriority, op.queue.vhost, op.queue.name);
       return;
-    case 'insertDelayed': {
-      const { rec } = op;
-      const m = rec.message;
-      s.insertDelayed.run(
-        rec.dueAtMs, rec.id, rec.vhost, rec.exchange, op.scratch ? 1 : 0, m.id, m.exchange, m.routingKey, m.properties, m.body,
-        m.expiresAtMs ?? null, m.priority,
-      ); // prettier-ignore
+    case 'insertDelayed':
+      writeBody(s, op.rec.message, written);
+      s.insertDelayed.run(op.rec.id, op.rec.vhost, op.rec.exchange, op.rec.dueAtMs, bodyKey(op.rec.message.id, op.rec.message.priority), op.scratch ? 1 : 0);
       return;
-    }
     case 'removeDelayed':
       s.removeDelayed.run(op.id);
+      written.clear();
       return;
     default:
       executeTopologyOp(s, op, written);

@@ -381,13 +381,10 @@ export class SqliteStore implements Store {
     this.log?.info({ syncs: this.commits.syncStats() }, 'store closed');
   }
 
-  /**
-   * Number of message bodies held (tests: bodies go with their last reference): the shared bodies
-   * of queue positions plus the copies delayed messages hold (migration 003).
-   */
+  /** Number of message bodies held (tests: bodies go with their last reference). */
   bodyCount(): number {
     this.commits.commitForRead();
-    return (this.stmt.countMessages.get() as number) + (this.stmt.countDelayed.get() as number);
+    return this.stmt.countMessages.get() as number;
   }
 
   /** For tests: the pending-write log's and the scheduler's invariants. */
