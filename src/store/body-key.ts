@@ -2,16 +2,17 @@
  * Body keys: where a message body sits in the `messages` table (its INTEGER PRIMARY KEY, which
  * SQLite clusters on).
  *
- * Job: cluster bodies by the message's own `priority` property, so that the bodies of one priority
- * level of a priority queue are adjacent on disk even when the publisher interleaved the levels:
- * key = priority × BODY_KEY_STRIDE + message id (priority 0 or absent: key = id, as before). A
- * priority queue drains one level at a time; with keys in publish order every page of the table was
- * read and rewritten once per level (bench/priority-backlog.md). Invariant: the mapping is a pure
- * function of (id, priority), both stored with the body, so every writer of a body or of a row that
- * refers to it (queue_entries.message_id, delayed_messages.message_id) computes the same key, and
- * the id is recovered from the key alone (key mod stride): rows written before this scheme (key =
- * id, any priority) read back unchanged. Message ids stay below BODY_KEY_STRIDE (2^45, checked on
- * write), so 255 × 2^45 + id stays a safe integer.
+ * Job: cluster the bodies of a priority queue by level, so that one level's bodies are adjacent on
+ * disk even when the publisher interleaved the levels: a position of a priority queue (an insert
+ * carrying `priority`, the position's level) keys its body level × BODY_KEY_STRIDE + message id
+ * (level 0: the id); every other body (FIFO queues, delayed messages) is keyed by its id, as
+ * before. A priority queue drains one level at a time; with keys in publish order every page of the
+ * table was read and rewritten once per level (bench/priority-backlog.md). Invariant: the key is a
+ * pure function of (id, level), so every writer of a position computes it again, and the id comes
+ * back from the key alone (key mod stride): rows written before this scheme read back unchanged. A
+ * message in two places with different keys (a priority queue and a FIFO queue, or two levels) is
+ * stored once per key, each copy released with its last position. Message ids stay below
+ * BODY_KEY_STRIDE (2^45, checked on write), so 255 × 2^45 + id stays a safe integer.
  * Deliberately not here: the SQL (sqlite-statements.ts) and the id allocation (sqlite-store.ts).
  */
 import assert from 'node:assert';
@@ -19,7 +20,7 @@ import assert from 'node:assert';
 /** Distance between two priorities' key ranges; every message id is below it. */
 export const BODY_KEY_STRIDE = 2 ** 45;
 
-/** The `messages` key of the body of message `id` whose priority property is `priority` (0..255). */
+/** The `messages` key of the body of message `id` at priority-queue level `priority` (0..255). */
 export function bodyKey(id: number, priority: number): number {
   return priority === 0 ? id : priority * BODY_KEY_STRIDE + id;
 }

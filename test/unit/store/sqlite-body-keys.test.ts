@@ -1,7 +1,8 @@
 /**
- * SqliteStore body keys (src/store/body-key.ts): bodies are clustered by the message's priority, so
- * the bodies of one priority level sit together on disk; ids, reads, body release and id
- * continuation after a restart are unchanged, also next to rows written before the scheme.
+ * SqliteStore body keys (src/store/body-key.ts): a priority queue's bodies are clustered by level,
+ * so one level's bodies sit together on disk; FIFO and delayed bodies keep key = id; ids, reads,
+ * body release and id continuation after a restart are unchanged, also next to rows written before
+ * the scheme.
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,6 +84,30 @@ describe('SqliteStore body keys', () => {
         Array.from({ length: 10 }, (_, k) => [4 * k + p + 1, 4 * k + p + 1, `m${4 * k + p + 1}`, p]),
       );
     }
+  });
+
+  it('keys FIFO and delayed bodies by their id whatever their priority property', () => {
+    const { d, s } = fresh();
+    s.insertMessage({ vhost: '/', name: 'fifo' }, 1, message(5, 'f', { priority: 7 }), { scratch: false });
+    s.insertDelayed({ id: 1, vhost: '/', exchange: 'dx', dueAtMs: 5, message: message(6, 'd', { priority: 9 }) }, { scratch: false });
+    s.close();
+    expect(keysOnDisk(d)).toEqual([5, 6]);
+  });
+
+  it('stores a message once per key when a priority queue and a FIFO queue share it, each released with its position', () => {
+    const { d, s } = fresh();
+    const m = message(9, 'both', { priority: 4 });
+    s.insertMessage(Q, 1, m, { scratch: false, priority: 4 });
+    s.insertMessage({ vhost: '/', name: 'fifo' }, 1, m, { scratch: false });
+    s.flush();
+    expect(keysOnDisk(d)).toEqual([9, 4 * BODY_KEY_STRIDE + 9]);
+    s.removeMessages(Q, [1]);
+    s.flush();
+    expect(keysOnDisk(d)).toEqual([9]);
+    expect(s.loadMessages({ vhost: '/', name: 'fifo' }, 0, 10).map((e) => [e.message.id, e.message.body.toString()])).toEqual([[9, 'both']]);
+    s.removeMessages({ vhost: '/', name: 'fifo' }, [1]);
+    s.flush();
+    expect(s.bodyCount()).toBe(0);
   });
 
   it('releases a clustered body with its last position or delayed row', () => {
