@@ -36,7 +36,11 @@ function runBench(script, args, limitMs) {
         json = undefined;
       }
       if (json !== undefined && code === 0) resolve(json);
-      else reject(new Error(`${script} ${signal ?? `exited ${code}`}: ${(err || out).trim().split('\n').slice(-3).join(' | ')}`));
+      else {
+        const e = new Error(`${script} ${signal ?? `exited ${code}`}: ${(err || out).trim().split('\n').slice(-3).join(' | ')}`);
+        e.output = `${out}\n${err}`;
+        reject(e);
+      }
     });
   });
 }
@@ -66,7 +70,7 @@ export async function delayedExchange(ctx) {
   try {
     r = await runBench('delayed-exchange.mjs', [...target(ctx), '--count', String(count), '--release-rate', '20000'], 240_000);
   } catch (err) {
-    if (/x-delayed-message|COMMAND_INVALID|503/.test(String(err.message))) return { unsupported: 'no x-delayed-message exchange type (plugin missing)' };
+    if (/unknown exchange type 'x-delayed-message'/.test(String(err.output ?? err.message))) return { unsupported: 'no x-delayed-message exchange type (plugin missing)' };
     throw err;
   }
   return {
