@@ -9,7 +9,8 @@
 //
 //   npm run build && node bench/consumer-priority.mjs                  # starts bin/amqpd itself
 //   node bench/consumer-priority.mjs --url amqp://guest:guest@127.0.0.1:5673/   # any broker
-//   options: [--duration 5] [--size 256] [--prefetch 100] [--backlog 5000] [--ack-every 20]
+//   options: [--duration 5] [--size 256] [--prefetch 100] [--backlog 5000] [--ack-every 20] [--json]
+//   --json prints one JSON object (rate, total, share per x-priority) instead of the text (bench:compare).
 //
 // Bounded: it stops after warm-up + duration (+ at most 10 s to close). A bench, not a test.
 import { spawn } from 'node:child_process';
@@ -25,11 +26,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PRIORITIES = [10, 10, 5, 5, 0, 0];
 
 function parseArgs(argv) {
-  const opts = { url: undefined, duration: 5, size: 256, prefetch: 100, backlog: 5000, ackEvery: 20 };
+  const opts = { url: undefined, duration: 5, size: 256, prefetch: 100, backlog: 5000, ackEvery: 20, json: false };
   const names = { '--duration': 'duration', '--size': 'size', '--prefetch': 'prefetch', '--backlog': 'backlog', '--ack-every': 'ackEvery' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--url') opts.url = argv[++i];
+    else if (a === '--json') opts.json = true;
     else if (names[a] !== undefined) opts[names[a]] = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
@@ -169,6 +171,11 @@ async function main() {
   try {
     const r = await measure(broker.url, opts);
     const target = opts.url === undefined ? 'amqpd (bin/amqpd, temp data dir)' : opts.url;
+    if (opts.json) {
+      const share = Object.fromEntries([...r.perLevel].map(([p, n]) => [p, Math.round((1000 * n) / Math.max(1, r.total)) / 10]));
+      console.log(JSON.stringify({ bench: 'consumer-priority', target, seconds: opts.duration, total: r.total, rate: Math.round(r.rate), sharePercent: share }));
+      return;
+    }
     console.log(`consumer-priority dispatch on ${target}`);
     console.log(`  ${opts.duration} s, ${opts.size} B transient messages, 6 consumers x-priority ${PRIORITIES.join('/')}, prefetch ${opts.prefetch}, backlog ≤ ${opts.backlog}`);
     console.log(`  delivered ${r.total.toLocaleString('en')} → ${Math.round(r.rate).toLocaleString('en')} msg/s`);

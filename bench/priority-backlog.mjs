@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { mb, round, sampleRss } from './lib.mjs';
+import { cpuTicks, mb, round, sampleRss } from './lib.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -141,12 +141,18 @@ async function main() {
   const broker = opts.url === undefined ? await startAmqpd() : { url: opts.url, pid: opts.pid, stop: async () => {} };
   const queue = 'bench.priority-backlog';
   try {
+    const ticks = () => (broker.pid === undefined ? undefined : cpuTicks(broker.pid));
     let rss = broker.pid === undefined ? undefined : sampleRss(broker.pid);
+    const t0 = ticks();
     const pub = await publishAll(broker.url, queue, opts);
     const publishRss = rss?.stop();
+    const t1 = ticks();
     rss = broker.pid === undefined ? undefined : sampleRss(broker.pid);
     const drain = await drainAll(broker.url, queue, opts);
     const drainRss = rss?.stop();
+    const t2 = ticks();
+    // Broker CPU per message (user + system): steadier than the rates on a shared machine.
+    const cpuUs = (a, b) => (a === undefined || b === undefined ? undefined : round(((b - a) * 10_000) / opts.count, 1));
     const out = {
       bench: 'priority-backlog',
       target: opts.url ?? 'amqpd (bin/amqpd, temp data dir)',
@@ -160,6 +166,7 @@ async function main() {
       drained: drain.got,
       orderViolations: drain.violations,
       maxRssMb: { publish: mb(publishRss?.maxBytes), drain: mb(drainRss?.maxBytes) },
+      brokerCpuUsPerMessage: { publish: cpuUs(t0, t1), drain: cpuUs(t1, t2) },
     };
     console.log(JSON.stringify(out, null, 2));
     if (drain.got !== opts.count || pub.messageCount !== opts.count || drain.violations > 0) process.exitCode = 1;

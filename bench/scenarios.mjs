@@ -7,6 +7,7 @@ import amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { startAgent, sampleRss, percentile, mb, round, sleep } from './lib.mjs';
 import { handshakes as tlsHandshakes, throughput as tlsThroughput } from './tls-lib.mjs';
+import { consumerPriorities, delayedExchange, priorityQueueDrain } from './prio-scenarios.mjs';
 
 const uniq = () => randomBytes(4).toString('hex');
 
@@ -320,4 +321,7 @@ export const SCENARIOS = {
   'g-backlog-1M-1KiB-persistent': (ctx) => backlog(ctx, { size: 1024, persistent: true }),
   'h-latency-1000-per-s': latency,
   'tls-1KiB-throughput-handshakes': tlsThroughputHandshakes,
+  'p-prio-queue-10-levels-drain': priorityQueueDrain,
+  'p-prio-consumer-priorities': consumerPriorities,
+  'p-prio-delayed-exchange': delayedExchange,
 };

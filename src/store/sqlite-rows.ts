@@ -7,6 +7,7 @@
  * Deliberately not here: SQL (sqlite-statements.ts) and paging (sqlite-store.ts).
  */
 import assert from 'node:assert';
+import { idOfBodyKey } from './body-key.js';
 import type {
   BindingRecord,
   DelayedRecord,
@@ -166,5 +167,5 @@ function messageFromValues(values: MessageValues, where: string): StoredMessage 
   const [id, exchange, routingKey, properties, body, expiresAtMs, priority] = values;
   if (id === null) throw new Error(`store integrity: ${where} has no message row`);
   assert(priority >= 0 && priority <= 255);
-  return { id, exchange, routingKey, properties, body, expiresAtMs: expiresAtMs ?? undefined, priority };
+  return { id: idOfBodyKey(id), exchange, routingKey, properties, body, expiresAtMs: expiresAtMs ?? undefined, priority };
 }

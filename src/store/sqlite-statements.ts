@@ -8,6 +8,7 @@
  * Deliberately not here: when chunks are committed (commit-scheduler.ts) and row decoding (sqlite-rows.ts).
  */
 import type Database from 'better-sqlite3';
+import { bodyKey } from './body-key.js';
 import { MESSAGE_COLUMNS, limitsToJson, tagsToJson } from './sqlite-rows.js';
 import type { EntityKey, StoredMessage } from './store.js';
 import type { AccessOp, WriteOp } from './write-batch.js';
@@ -48,7 +49,7 @@ export const INDEXED_READS = {
 function prepareReads(db: Database.Database) {
   return stmts({
     getMeta: db.prepare('SELECT value FROM store_meta WHERE key = ?').pluck(),
-    maxMessageId: db.prepare('SELECT max(id) FROM messages').pluck(),
+    maxBodyKeyBelow: db.prepare('SELECT max(id) FROM messages WHERE id < ?').pluck(),
     maxDelayedId: db.prepare('SELECT max(id) FROM delayed_messages').pluck(),
     countMessages: db.prepare('SELECT count(*) FROM messages').pluck(),
     allVhosts: db.prepare('SELECT * FROM vhosts ORDER BY name'),
@@ -193,16 +194,19 @@ export function prepareStatements(db: Database.Database): Statements {
   return { ...s, runChunk };
 }
 
-/** One operation inside the chunk's transaction. `written`: message ids whose row this chunk wrote. */
+/** One operation inside the chunk's transaction. `written`: body keys whose row this chunk wrote. */
 function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
   switch (op.kind) {
-    case 'insert':
-      writeBody(s, op.message, written);
+    case 'insert': {
+      // A priority queue's position keys its body by the position's level (body-key.ts).
+      const key = op.priority === undefined ? op.message.id : bodyKey(op.message.id, op.priority);
+      writeBody(s, op.message, key, written);
       s.insertEntry.run(
-        op.queue.vhost, op.queue.name, op.seq, op.message.id, op.redelivered ? 1 : 0, op.deliveryCount, op.scratch ? 1 : 0,
+        op.queue.vhost, op.queue.name, op.seq, key, op.redelivered ? 1 : 0, op.deliveryCount, op.scratch ? 1 : 0,
         op.priority ?? null, op.expiresAtMs ?? null,
       ); // prettier-ignore
       return;
+    }
     case 'update':
       s.updateEntry.run(op.redelivered ? 1 : 0, op.deliveryCount, op.queue.vhost, op.queue.name, op.seq);
       return;
@@ -219,7 +223,7 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
       s.backfillPriorities.run(op.maxPriority, op.queue.vhost, op.queue.name);
       return;
     case 'insertDelayed':
-      writeBody(s, op.rec.message, written);
+      writeBody(s, op.rec.message, op.rec.message.id, written);
       s.insertDelayed.run(op.rec.id, op.rec.vhost, op.rec.exchange, op.rec.dueAtMs, op.rec.message.id, op.scratch ? 1 : 0);
       return;
     case 'removeDelayed':
@@ -231,10 +235,11 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
   }
 }
 
-function writeBody(s: RawStatements, m: StoredMessage, written: Set<number>): void {
-  if (written.has(m.id)) return;
-  s.insertMessage.run(m.id, m.exchange, m.routingKey, m.properties, m.body, m.expiresAtMs ?? null, m.priority);
-  written.add(m.id);
+/** Writes `m` under `key` unless this chunk already did (a row already there is kept: ON CONFLICT). */
+function writeBody(s: RawStatements, m: StoredMessage, key: number, written: Set<number>): void {
+  if (written.has(key)) return;
+  s.insertMessage.run(key, m.exchange, m.routingKey, m.properties, m.body, m.expiresAtMs ?? null, m.priority);
+  written.add(key);
 }
 
 type PositionOpKind = 'insert' | 'update' | 'remove' | 'removeAfter' | 'backfillPriorities' | 'insertDelayed' | 'removeDelayed';

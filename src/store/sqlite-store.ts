@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../util/clock.js';
+import { checkBodyId, maxStoredId } from './body-key.js';
 import { CommitScheduler } from './commit-scheduler.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { LATEST_SCHEMA_VERSION } from './migrations/index.js';
@@ -106,7 +107,7 @@ export class SqliteStore implements Store {
       execute: (chunk) => this.runChunk(chunk),
     });
     const meta = (stmt.getMeta.get('next_message_id') as number | undefined) ?? 1;
-    const maxId = (stmt.maxMessageId.get() as number | null) ?? 0;
+    const maxId = maxStoredId((below) => stmt.maxBodyKeyBelow.get(below) as number | null);
     this.nextId = Math.max(meta, maxId + 1);
     this.persistedNextId = meta;
     this.delayedId = ((stmt.maxDelayedId.get() as number | null) ?? 0) + 1;
@@ -408,7 +409,7 @@ export class SqliteStore implements Store {
   }
 
   private checkMessage(message: StoredMessage): void {
-    assert(Number.isSafeInteger(message.id) && message.id > 0, `message id ${message.id}`);
+    checkBodyId(message.id);
     assert(message.priority >= 0 && message.priority <= 255);
     if (message.id >= this.nextId) this.nextId = message.id + 1;
   }
