@@ -11,6 +11,7 @@
  * channel keeps unacked envelopes by delivery tag and later calls `ack`, `reject(requeue)` on the
  * queue. A requeued envelope goes back to its original position with redelivered = true.
  */
+import type { HiddenBcc } from './publish-checks.js';
 import type { FieldTable } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
 import type { MessageCounters } from './counters.js';
@@ -30,6 +31,8 @@ export interface Message {
   readonly properties: BasicProperties;
   readonly body: Buffer;
   readonly persistent: boolean;
+  /** Only on a message published with a BCC header (stripped before enqueue): publish-checks.ts HiddenBcc. */
+  readonly bcc?: HiddenBcc | undefined;
 }
 
 /** One message at one position in one queue. */

@@ -7,7 +7,8 @@
  * - the `expiration` property is removed (x-death keeps it as original-expiration); every other
  *   property, persistence included, is kept;
  * - routing keys: `x-dead-letter-routing-key` if set (and the CC header goes), else the publish key
- *   plus the CC and BCC keys; each queue reached gets one copy;
+ *   plus the CC and BCC keys (BCC kept beside the message, publish-checks.ts HiddenBcc; the copy
+ *   keeps them too, unless a DL key replaced them); each queue reached gets one copy;
  * - cycles: a target queue the copy already died in with no `rejected` death since is skipped;
  * - a missing DLX, an internal one, or no route: the copy is dropped silently; no confirm, no
  *   return, no mandatory (the internal publish is at-most-once, as RabbitMQ's classic queues).
@@ -19,7 +20,7 @@
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
 import type { Message } from './api.js';
-import { senderSelectedKeys } from './publish-checks.js';
+import { bccFor, senderSelectedKeys } from './publish-checks.js';
 import type { DeadLetterHook, DeadLetterSource } from './queue/dead-letter-hook.js';
 import type { Queue } from './queue.js';
 import type { Router, Routed } from './routing.js';
@@ -62,10 +63,11 @@ export class DeadLetterer implements DeadLetterHook {
     if (routed.queues.size > 0) this.ctx.router.enqueue(routed, copy, undefined);
   }
 
-  /** The publish key, CC keys and BCC keys of the message as published. */
+  /** The publish key, CC keys and BCC keys of the message as published (BCC kept beside it). */
   private originalKeys(message: Message): string[] {
-    const { cc, bcc } = senderSelectedKeys(message.properties.headers);
-    return [message.routingKey, ...cc, ...bcc];
+    const { cc } = senderSelectedKeys(message.properties.headers);
+    const bcc = message.bcc?.keys;
+    return bcc === undefined ? [message.routingKey, ...cc] : [message.routingKey, ...cc, ...bcc];
   }
 
   /** The new message: x-death recorded, expiration removed, CC dropped under a DL routing key. */
@@ -86,7 +88,7 @@ export class DeadLetterer implements DeadLetterHook {
       headers = withoutCc;
     }
     const properties: BasicProperties = { ...p, headers, expiration: undefined };
-    return {
+    const copy: Message = {
       id: this.ctx.nextMessageId(),
       exchange: dlx,
       routingKey: dlKey ?? m.routingKey,
@@ -95,6 +97,10 @@ export class DeadLetterer implements DeadLetterHook {
       body: m.body,
       persistent: m.persistent,
     };
+    // Without a DL key the copy keeps its BCC keys for its next dead-lettering (RabbitMQ keeps the
+    // routing keys); a DL key replaces them all.
+    if (dlKey !== undefined || m.bcc === undefined) return copy;
+    return { ...copy, bcc: bccFor(m.bcc.keys, properties, this.ctx.encodeProperties) };
   }
 
   /** Every queue reached by any of `keys` from `dlx`; undefined when the DLX is missing or internal. */
