@@ -42,13 +42,33 @@ const strArg = (args: FieldTable, key: string): string | undefined => {
   return v?.tag === 'S' ? v.value.toString('utf8') : undefined;
 };
 
+interface Target {
+  readonly dlxValue: FieldValue | undefined;
+  readonly dlKeyValue: FieldValue | undefined;
+  readonly dlx: string | undefined;
+  readonly dlKey: string | undefined;
+}
+
+/** A queue's DLX and DL key, decoded once per arguments table (re-decoded if a value is replaced). */
+const targets = new WeakMap<FieldTable, Target>();
+
+function targetOf(args: FieldTable): Target {
+  const dlxValue = args.get('x-dead-letter-exchange');
+  const dlKeyValue = args.get('x-dead-letter-routing-key');
+  let t = targets.get(args);
+  if (t === undefined || t.dlxValue !== dlxValue || t.dlKeyValue !== dlKeyValue) {
+    t = { dlxValue, dlKeyValue, dlx: strArg(args, 'x-dead-letter-exchange'), dlKey: strArg(args, 'x-dead-letter-routing-key') };
+    targets.set(args, t);
+  }
+  return t;
+}
+
 export class DeadLetterer implements DeadLetterHook {
   constructor(private readonly ctx: DeadLetterContext) {}
 
   deadLetter(source: DeadLetterSource, message: Message, reason: DeathReason): void {
-    const dlx = strArg(source.arguments, 'x-dead-letter-exchange');
+    const { dlx, dlKey } = targetOf(source.arguments);
     if (dlx === undefined) return;
-    const dlKey = strArg(source.arguments, 'x-dead-letter-routing-key');
     const copy = this.copyOf(source, message, reason, dlx, dlKey);
     const routed = this.routeAll(dlx, copy, dlKey === undefined ? this.originalKeys(message) : [dlKey]);
     if (routed === undefined || routed.queues.size === 0) return;
