@@ -35,6 +35,7 @@ export const TARGET = (name) => {
   if (name.startsWith('e-idle-10000')) return 2.0; // RSS ≤ 0.5× RabbitMQ's
   if (name.startsWith('g-')) return 2.0; // drain rate; also RSS ≤ 256 MB
   if (name.startsWith('h-')) return 1.0; // p99 ≤ RabbitMQ's
+  if (name.startsWith('lifecycle-')) return 2.0; // issue 12; RSS bounded (brokerRssMaxMb)
   return undefined;
 };
 

@@ -6,6 +6,7 @@
 import amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { startAgent, sampleRss, percentile, mb, round, sleep } from './lib.mjs';
+import { maxLengthDropHead, retryTopology } from './lifecycle-scenarios.mjs';
 
 const uniq = () => randomBytes(4).toString('hex');
 
@@ -301,4 +302,6 @@ export const SCENARIOS = {
   'g-backlog-1M-100B-transient': (ctx) => backlog(ctx, { size: 100, persistent: false }),
   'g-backlog-1M-1KiB-persistent': (ctx) => backlog(ctx, { size: 1024, persistent: true }),
   'h-latency-1000-per-s': latency,
+  'lifecycle-retry-topology': retryTopology, // issue 12: bench/lifecycle-scenarios.mjs
+  'lifecycle-max-length-drop-head': maxLengthDropHead,
 };
