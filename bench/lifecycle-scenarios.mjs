@@ -40,10 +40,11 @@ async function withControl(url, fn) {
   }
 }
 
-const RETRY = { agents: 3, population: 2000, prefetch: 300, size: 256, ttlMs: 5, retries: 2 };
+const RETRY = { agents: 3, population: 1000, prefetch: 200, size: 256, ttlMs: 5, retries: 2 };
 
 export async function retryTopology(ctx) {
-  const warmupMs = ctx.quick ? 500 : 2000;
+  // The warm-up lets the first messages go round their three passes before counting.
+  const warmupMs = ctx.quick ? 1000 : 3000;
   const durationMs = ctx.quick ? 3000 : 10_000;
   const work = `bench.retry.work.${uniq()}`;
   const wait = `bench.retry.wait.${uniq()}`;
