@@ -10,7 +10,7 @@
  */
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
-import type { Message } from './api.js';
+import type { HiddenBcc, Message } from './api.js';
 import { preconditionFailed } from '../errors/index.js';
 import { fieldTypeName } from './field-values.js';
 import { TTL_MAX_MS } from './queue-arguments.js';
@@ -70,17 +70,6 @@ export function withoutBcc(headers: FieldTable): FieldTable {
   const out = new Map(headers);
   out.delete('BCC');
   return out;
-}
-
-/**
- * The BCC keys of an enqueued message, kept beside it (RabbitMQ keeps them in the message's routing
- * keys): consumers never see the header, but dead-lettering without a DL routing key routes on them
- * (reference §1). Only messages published with a non-empty BCC carry one; nothing for the others.
- */
-export interface HiddenBcc {
-  readonly keys: readonly string[];
-  /** Raw properties with the BCC header: what the store keeps, so a restart still knows the keys. */
-  readonly storedProperties: Buffer;
 }
 
 /**

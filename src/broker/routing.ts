@@ -17,8 +17,9 @@
  *
  * Sender-selected distribution (reference §8): a message routes on [routing key | CC | BCC] at
  * every exchange it reaches (the default exchange too), one copy per queue; a CC or BCC header
- * that is not an array is 406 before anything is counted; the BCC header is removed before enqueue
- * (properties re-encoded; the keys stay beside the message for dead-lettering), CC is delivered as sent, the routing key stays the publish key.
+ * that is not an array is 406 before anything is counted; the BCC header is removed before
+ * enqueue (properties re-encoded; the keys stay beside the message for dead-lettering), CC is
+ * delivered as sent, the routing key stays the publish key.
  * A message without these headers pays two Map lookups when it has headers, nothing otherwise.
  *
  * Invariant: routing never changes bindings; only counters move. Not here: binding bookkeeping

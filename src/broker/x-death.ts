@@ -88,7 +88,8 @@ export function recordDeath(headers: FieldTable | undefined, death: Death): Fiel
   const [queue, reason, exchange] = [S(death.queue), S(death.reason), S(death.exchange)];
   const entries = deathEntries(headers);
   const i = entries.findIndex((e) => isS(e.value.get('queue'), queue) && isS(e.value.get('reason'), reason));
-  const front: FieldValue = { tag: 'F', value: i >= 0 ? bumped((entries[i] as { value: FieldTable }).value) : newEntry(death, queue, reason, exchange) };
+  const entry = i >= 0 ? bumped((entries[i] as { value: FieldTable }).value) : newEntry(death, queue, reason, exchange);
+  const front: FieldValue = { tag: 'F', value: entry };
   const rest = i >= 0 ? entries.filter((_, k) => k !== i) : entries;
   const out = new Map<string, FieldValue>(headers ?? []);
   // Set in key order, so a table that was sorted (or empty) stays sorted without a re-sort.
