@@ -36,7 +36,11 @@ export function writeShortstr(buf: Buffer, o: number, s: string): number {
   let n = s.length;
   if (n <= ASCII_FAST_MAX) {
     let i = 0;
-    for (let c = 0; i < n && (c = s.charCodeAt(i)) < 0x80; i++) buf[o + 1 + i] = c;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[o + 1 + i] = c;
+    }
     if (i !== n) n = buf.write(s, o + 1, 'utf8');
   } else {
     n = buf.write(s, o + 1, 'utf8');
