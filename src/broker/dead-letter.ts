@@ -22,7 +22,6 @@ import type { BasicProperties } from '../codec/properties.js';
 import type { Message } from './api.js';
 import { bccFor, senderSelectedKeys } from './publish-checks.js';
 import type { DeadLetterHook, DeadLetterSource } from './queue/dead-letter-hook.js';
-import type { Queue } from './queue.js';
 import type { Router, Routed } from './routing.js';
 import { isDeadLetterCycle, recordDeath, type DeathReason } from './x-death.js';
 
@@ -70,7 +69,7 @@ export class DeadLetterer implements DeadLetterHook {
     const { dlx, dlKey } = targetOf(source.arguments);
     if (dlx === undefined) return;
     const copy = this.copyOf(source, message, reason, dlx, dlKey);
-    const routed = this.routeAll(dlx, copy, dlKey === undefined ? this.originalKeys(message) : [dlKey]);
+    const routed = this.route(dlx, copy);
     if (routed === undefined || routed.queues.size === 0) return;
     const headers = copy.properties.headers as FieldTable;
     const cycled: string[] = [];
@@ -81,13 +80,6 @@ export class DeadLetterer implements DeadLetterHook {
     }
     if (cycled.length > 0) this.ctx.onCycle?.(cycled);
     if (routed.queues.size > 0) this.ctx.router.enqueue(routed, copy, undefined);
-  }
-
-  /** The publish key, CC keys and BCC keys of the message as published (BCC kept beside it). */
-  private originalKeys(message: Message): string[] {
-    const { cc } = senderSelectedKeys(message.properties.headers);
-    const bcc = message.bcc?.keys;
-    return bcc === undefined ? [message.routingKey, ...cc] : [message.routingKey, ...cc, ...bcc];
   }
 
   /** The new message: x-death recorded, expiration removed, CC dropped under a DL routing key. */
@@ -123,21 +115,22 @@ export class DeadLetterer implements DeadLetterHook {
     return { ...copy, bcc: bccFor(m.bcc.keys, properties, this.ctx.encodeProperties) };
   }
 
-  /** Every queue reached by any of `keys` from `dlx`; undefined when the DLX is missing or internal. */
-  private routeAll(dlx: string, copy: Message, keys: readonly string[]): Routed | undefined {
-    const out: Routed = { queues: new Set<Queue>(), held: 0 };
-    for (const key of new Set(keys)) {
-      // Routing reads the key from the message; the copy keeps its own key for delivery.
-      const probe: Message = key === copy.routingKey ? copy : { ...copy, routingKey: key };
-      let r: Routed;
-      try {
-        r = this.ctx.router.route(dlx, probe);
-      } catch {
-        return undefined; // missing (404) or internal (403) DLX: dropped silently.
-      }
-      for (const q of r.queues) out.queues.add(q);
-      out.held += r.held;
+  /**
+   * Every queue the copy reaches from `dlx` in one walk (so the exchanges count one publish): on its
+   * routing key and its CC header (routing reads both), and its hidden BCC keys, given back to the
+   * probe as a BCC header. Undefined when the DLX is missing or internal.
+   */
+  private route(dlx: string, copy: Message): Routed | undefined {
+    let probe = copy;
+    if (copy.bcc !== undefined) {
+      const headers = new Map<string, FieldValue>(copy.properties.headers ?? []);
+      headers.set('BCC', { tag: 'A', value: copy.bcc.keys.map((k) => ({ tag: 'S', value: Buffer.from(k, 'utf8') })) });
+      probe = { ...copy, properties: { ...copy.properties, headers } };
     }
-    return out;
+    try {
+      return this.ctx.router.route(dlx, probe);
+    } catch {
+      return undefined; // missing (404) or internal (403) DLX: dropped silently.
+    }
   }
 }
