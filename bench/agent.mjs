@@ -3,6 +3,7 @@
 // from being the bottleneck of the broker under test (and lets us say how close it is to its limit).
 import amqp from 'amqplib';
 import { performance } from 'node:perf_hooks';
+import * as lifecycle from './lifecycle-roles.mjs';
 
 const LATENCY_SAMPLES_MAX = 200_000;
 
@@ -182,7 +183,7 @@ process.on('message', async (msg) => {
   const cpuStart = process.cpuUsage();
   const wallStart = nowMs();
   try {
-    const fn = { publish, consume, idle }[msg.role];
+    const fn = { publish, consume, idle, ...lifecycle }[msg.role];
     const result = await fn(msg.opts, control);
     const cpu = process.cpuUsage(cpuStart);
     const wallMs = nowMs() - wallStart;

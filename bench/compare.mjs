@@ -38,6 +38,7 @@ export const TARGET = (name) => {
   if (name.startsWith('h-')) return 1.0; // p99 ≤ RabbitMQ's
   if (name.startsWith('tls-')) return undefined; // issue 14: side by side with RabbitMQ, recorded
   if (name.startsWith('p-prio-')) return 1.0; // issue 13: ≥ RabbitMQ's rate, RSS ≤ 256 MB (delayed: amqpd only, no ratio)
+  if (name.startsWith('lifecycle-')) return 2.0; // issue 12; RSS bounded (brokerRssMaxMb)
   return undefined;
 };
 

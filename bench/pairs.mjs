@@ -14,6 +14,7 @@ export function metricsOf(name) {
   if (name.startsWith('g-')) return [['rate', true], ['publishRate', true], ['totalSeconds', false], ['brokerRssMaxMb', false]];
   if (name.startsWith('h-')) return [['p99Ms', false], ['p50Ms', false]];
   if (name.startsWith('tls-')) return [['rate', true], ['handshakesPerS', true], ['brokerRssMaxMb', false]];
+  if (name.startsWith('lifecycle-')) return [['rate', true], ['brokerRssMaxMb', false]];
   return [['rate', true]];
 }
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { startAgent, sampleRss, percentile, mb, round, sleep } from './lib.mjs';
 import { handshakes as tlsHandshakes, throughput as tlsThroughput } from './tls-lib.mjs';
 import { consumerPriorities, delayedExchange, priorityQueueDrain } from './prio-scenarios.mjs';
+import { maxLengthDropHead, retryTopology } from './lifecycle-scenarios.mjs';
 
 const uniq = () => randomBytes(4).toString('hex');
 
@@ -324,4 +325,6 @@ export const SCENARIOS = {
   'p-prio-queue-10-levels-drain': priorityQueueDrain,
   'p-prio-consumer-priorities': consumerPriorities,
   'p-prio-delayed-exchange': delayedExchange,
+  'lifecycle-retry-topology': retryTopology, // issue 12: bench/lifecycle-scenarios.mjs
+  'lifecycle-max-length-drop-head': maxLengthDropHead,
 };

@@ -44,6 +44,54 @@ export const scenarios = [
     },
   },
   {
+    // RabbitMQ 3.10.8: without a DL key the copy routes on the publish, CC and BCC keys; BCC is never
+    // delivered and not in x-death's routing-keys; the copy keeps the BCC keys for its next
+    // dead-lettering; a DL key replaces them all and removes the CC header.
+    name: 'dead-letter-routes-on-cc-and-bcc-keys',
+    async run(ctx) {
+      const [inEx, dlx, dlx2] = [ctx.exchange('bcc-in'), ctx.exchange('bcc-dlx'), ctx.exchange('bcc-dlx2')];
+      const [src, src2, dRk, dCc, dBcc, hop] = ['src', 'src2', 'd-rk', 'd-cc', 'd-bcc', 'hop'].map((n) => ctx.queue(`bcc-${n}`));
+      const { ch } = await ctx.channel();
+      for (const e of [inEx, dlx, dlx2]) await ch.assertExchange(e, 'direct', { durable: false });
+      await ch.assertQueue(src, { durable: false, arguments: { 'x-dead-letter-exchange': dlx } });
+      await ch.assertQueue(src2, { durable: false, arguments: { 'x-dead-letter-exchange': dlx, 'x-dead-letter-routing-key': 'rk' } });
+      await ch.bindQueue(src, inEx, 'rk');
+      await ch.bindQueue(src2, inEx, 'k2');
+      for (const [q, key] of [[dRk, 'rk'], [dCc, 'cc1'], [dBcc, 'bcc1']]) {
+        await ch.assertQueue(q, { durable: false, arguments: { 'x-dead-letter-exchange': dlx2 } });
+        await ch.bindQueue(q, dlx, key);
+      }
+      await ch.assertQueue(hop, { durable: false });
+      await ch.bindQueue(hop, dlx2, 'bcc1');
+      const count = async (q) => (await ch.checkQueue(q)).messageCount;
+      ch.publish(inEx, 'rk', Buffer.from('m1'), { headers: { CC: ['cc1'], BCC: ['bcc1'], h: 'v' } });
+      let got = false;
+      await waitFor(async () => (got = await ch.get(src)) !== false, 3000, 'the message on src');
+      assert.deepEqual(Object.keys(got.properties.headers).sort(), ['CC', 'h'], 'BCC is not delivered');
+      ch.reject(got, false);
+      await waitFor(async () => (got = await ch.get(dBcc)) !== false, 3000, 'the copy routed by the BCC key');
+      assert.equal(got.fields.exchange, dlx);
+      assert.equal(got.fields.routingKey, 'rk');
+      assert.equal(got.properties.headers.BCC, undefined, 'BCC is not delivered after dead-lettering');
+      assert.deepEqual(got.properties.headers.CC, ['cc1']);
+      assert.deepEqual(got.properties.headers['x-death'][0]['routing-keys'], ['rk', 'cc1']);
+      assert.deepEqual([await count(dRk), await count(dCc)], [1, 1], 'one copy by the publish key, one by CC');
+      ch.reject(got, false);
+      await waitFor(async () => (got = await ch.get(hop, { noAck: true })) !== false, 3000, 'the second dead-lettering, by the kept BCC key');
+      assert.deepEqual(got.properties.headers['x-death'].map((d) => [d.queue, d['routing-keys']]), [[dBcc, ['rk', 'cc1']], [src, ['rk', 'cc1']]]);
+      assert.equal(got.properties.headers.BCC, undefined);
+      ch.publish(inEx, 'k2', Buffer.from('m2'), { headers: { CC: ['cc1'], BCC: ['bcc1'] } });
+      await waitFor(async () => (got = await ch.get(src2)) !== false, 3000, 'the message on src2');
+      ch.reject(got, false);
+      await waitFor(async () => (await count(dRk)) === 2, 3000, 'the copy by the DL key');
+      await sleep(100);
+      assert.deepEqual([await count(dCc), await count(dBcc)], [1, 0], 'a DL key replaces the CC and BCC keys');
+      for (let i = 0; i < 2; i++) got = await ch.get(dRk, { noAck: true });
+      assert.equal(got.properties.headers.CC, undefined, 'a DL key removes the CC header');
+      assert.deepEqual(got.properties.headers['x-death'][0]['routing-keys'], ['k2', 'cc1']);
+    },
+  },
+  {
     name: 'per-message-expiration-never-delivered-after-expiry',
     async run(ctx) {
       const q = ctx.queue('ttl-msg');

@@ -6,7 +6,7 @@ import time
 
 import pika
 
-from confkit import Collector, expect_channel_error, get_message, pump, scenario
+from confkit import Collector, expect_channel_error, get_message, poll, pump, scenario
 
 
 def _deaths(props):
@@ -43,6 +43,55 @@ def retry_topology(ctx):
     assert props.delivery_mode == 2
     assert props.headers['x-first-death-reason'] == 'rejected'
     assert props.headers['x-first-death-queue'] == work
+
+
+@scenario('dead-letter-routes-on-cc-and-bcc-keys')
+def dead_letter_bcc(ctx):
+    # RabbitMQ 3.10.8: without a DL key the copy routes on the publish, CC and BCC keys; BCC is never
+    # delivered and not in x-death's routing-keys; the copy keeps the BCC keys for its next
+    # dead-lettering; a DL key replaces them all and removes the CC header.
+    _, ch = ctx.channel()
+    in_ex, dlx, dlx2 = ctx.exchange('bcc-in'), ctx.exchange('bcc-dlx'), ctx.exchange('bcc-dlx2')
+    src, src2, d_rk, d_cc, d_bcc, hop = [ctx.queue('bcc-' + n) for n in ('src', 'src2', 'd-rk', 'd-cc', 'd-bcc', 'hop')]
+    for e in (in_ex, dlx, dlx2):
+        ch.exchange_declare(e, 'direct')
+    ch.queue_declare(queue=src, arguments={'x-dead-letter-exchange': dlx})
+    ch.queue_declare(queue=src2, arguments={'x-dead-letter-exchange': dlx, 'x-dead-letter-routing-key': 'rk'})
+    ch.queue_bind(src, in_ex, 'rk')
+    ch.queue_bind(src2, in_ex, 'k2')
+    for q, key in ((d_rk, 'rk'), (d_cc, 'cc1'), (d_bcc, 'bcc1')):
+        ch.queue_declare(queue=q, arguments={'x-dead-letter-exchange': dlx2})
+        ch.queue_bind(q, dlx, key)
+    ch.queue_declare(queue=hop)
+    ch.queue_bind(hop, dlx2, 'bcc1')
+
+    def count(q):
+        return ch.queue_declare(queue=q, passive=True).method.message_count
+
+    ch.basic_publish(in_ex, 'rk', b'm1', pika.BasicProperties(headers={'CC': ['cc1'], 'BCC': ['bcc1'], 'h': 'v'}))
+    method, props, _ = get_message(ch, src, auto_ack=False)
+    assert sorted(props.headers) == ['CC', 'h'], props.headers
+    ch.basic_reject(method.delivery_tag, requeue=False)
+    method, props, _ = get_message(ch, d_bcc, auto_ack=False)
+    assert method.exchange == dlx and method.routing_key == 'rk', method
+    assert 'BCC' not in props.headers and props.headers['CC'] == ['cc1'], props.headers
+    assert props.headers['x-death'][0]['routing-keys'] == ['rk', 'cc1'], props.headers['x-death']
+    assert (count(d_rk), count(d_cc)) == (1, 1), 'one copy by the publish key, one by CC'
+    ch.basic_reject(method.delivery_tag, requeue=False)
+    _, props, _ = get_message(ch, hop)
+    assert [(d['queue'], d['routing-keys']) for d in props.headers['x-death']] == \
+        [(d_bcc, ['rk', 'cc1']), (src, ['rk', 'cc1'])], props.headers['x-death']
+    assert 'BCC' not in props.headers
+    ch.basic_publish(in_ex, 'k2', b'm2', pika.BasicProperties(headers={'CC': ['cc1'], 'BCC': ['bcc1']}))
+    method, _, _ = get_message(ch, src2, auto_ack=False)
+    ch.basic_reject(method.delivery_tag, requeue=False)
+    poll(lambda: count(d_rk) == 2, 3.0, 'the copy by the DL key')
+    time.sleep(0.1)
+    assert (count(d_cc), count(d_bcc)) == (1, 0), 'a DL key replaces the CC and BCC keys'
+    get_message(ch, d_rk)
+    _, props, _ = get_message(ch, d_rk)
+    assert 'CC' not in props.headers, 'a DL key removes the CC header'
+    assert props.headers['x-death'][0]['routing-keys'] == ['k2', 'cc1'], props.headers['x-death']
 
 
 @scenario('per-message-expiration-never-delivered-after-expiry')

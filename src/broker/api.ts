@@ -30,6 +30,19 @@ export interface Message {
   readonly properties: BasicProperties;
   readonly body: Buffer;
   readonly persistent: boolean;
+  /** Only on a message published with a BCC header (stripped before enqueue): see HiddenBcc. */
+  readonly bcc?: HiddenBcc | undefined;
+}
+
+/**
+ * The BCC keys of an enqueued message, kept beside it (RabbitMQ keeps them in the message's routing
+ * keys): consumers never see the header, but dead-lettering without a DL routing key routes on them
+ * (reference §1). Only messages published with a non-empty BCC carry one (publish-checks.ts hideBcc).
+ */
+export interface HiddenBcc {
+  readonly keys: readonly string[];
+  /** Raw properties with the BCC header: what the store keeps, so a restart still knows the keys. */
+  readonly storedProperties: Buffer;
 }
 
 /** One message at one position in one queue. */

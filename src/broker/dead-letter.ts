@@ -7,7 +7,8 @@
  * - the `expiration` property is removed (x-death keeps it as original-expiration); every other
  *   property, persistence included, is kept;
  * - routing keys: `x-dead-letter-routing-key` if set (and the CC header goes), else the publish key
- *   plus the CC and BCC keys; each queue reached gets one copy;
+ *   plus the CC and BCC keys (BCC kept beside the message, publish-checks.ts HiddenBcc; the copy
+ *   keeps them too, unless a DL key replaced them); each queue reached gets one copy;
  * - cycles: a target queue the copy already died in with no `rejected` death since is skipped;
  * - a missing DLX, an internal one, or no route: the copy is dropped silently; no confirm, no
  *   return, no mandatory (the internal publish is at-most-once, as RabbitMQ's classic queues).
@@ -19,9 +20,8 @@
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';
 import type { Message } from './api.js';
-import { senderSelectedKeys } from './publish-checks.js';
+import { bccFor, senderSelectedKeys } from './publish-checks.js';
 import type { DeadLetterHook, DeadLetterSource } from './queue/dead-letter-hook.js';
-import type { Queue } from './queue.js';
 import type { Router, Routed } from './routing.js';
 import { isDeadLetterCycle, recordDeath, type DeathReason } from './x-death.js';
 
@@ -41,15 +41,35 @@ const strArg = (args: FieldTable, key: string): string | undefined => {
   return v?.tag === 'S' ? v.value.toString('utf8') : undefined;
 };
 
+interface Target {
+  readonly dlxValue: FieldValue | undefined;
+  readonly dlKeyValue: FieldValue | undefined;
+  readonly dlx: string | undefined;
+  readonly dlKey: string | undefined;
+}
+
+/** A queue's DLX and DL key, decoded once per arguments table (re-decoded if a value is replaced). */
+const targets = new WeakMap<FieldTable, Target>();
+
+function targetOf(args: FieldTable): Target {
+  const dlxValue = args.get('x-dead-letter-exchange');
+  const dlKeyValue = args.get('x-dead-letter-routing-key');
+  let t = targets.get(args);
+  if (t === undefined || t.dlxValue !== dlxValue || t.dlKeyValue !== dlKeyValue) {
+    t = { dlxValue, dlKeyValue, dlx: strArg(args, 'x-dead-letter-exchange'), dlKey: strArg(args, 'x-dead-letter-routing-key') };
+    targets.set(args, t);
+  }
+  return t;
+}
+
 export class DeadLetterer implements DeadLetterHook {
   constructor(private readonly ctx: DeadLetterContext) {}
 
   deadLetter(source: DeadLetterSource, message: Message, reason: DeathReason): void {
-    const dlx = strArg(source.arguments, 'x-dead-letter-exchange');
+    const { dlx, dlKey } = targetOf(source.arguments);
     if (dlx === undefined) return;
-    const dlKey = strArg(source.arguments, 'x-dead-letter-routing-key');
     const copy = this.copyOf(source, message, reason, dlx, dlKey);
-    const routed = this.routeAll(dlx, copy, dlKey === undefined ? this.originalKeys(message) : [dlKey]);
+    const routed = this.route(dlx, copy);
     if (routed === undefined || routed.queues.size === 0) return;
     const headers = copy.properties.headers as FieldTable;
     const cycled: string[] = [];
@@ -60,12 +80,6 @@ export class DeadLetterer implements DeadLetterHook {
     }
     if (cycled.length > 0) this.ctx.onCycle?.(cycled);
     if (routed.queues.size > 0) this.ctx.router.enqueue(routed, copy, undefined);
-  }
-
-  /** The publish key, CC keys and BCC keys of the message as published. */
-  private originalKeys(message: Message): string[] {
-    const { cc, bcc } = senderSelectedKeys(message.properties.headers);
-    return [message.routingKey, ...cc, ...bcc];
   }
 
   /** The new message: x-death recorded, expiration removed, CC dropped under a DL routing key. */
@@ -86,7 +100,7 @@ export class DeadLetterer implements DeadLetterHook {
       headers = withoutCc;
     }
     const properties: BasicProperties = { ...p, headers, expiration: undefined };
-    return {
+    const copy: Message = {
       id: this.ctx.nextMessageId(),
       exchange: dlx,
       routingKey: dlKey ?? m.routingKey,
@@ -95,23 +109,28 @@ export class DeadLetterer implements DeadLetterHook {
       body: m.body,
       persistent: m.persistent,
     };
+    // Without a DL key the copy keeps its BCC keys for its next dead-lettering (RabbitMQ keeps the
+    // routing keys); a DL key replaces them all.
+    if (dlKey !== undefined || m.bcc === undefined) return copy;
+    return { ...copy, bcc: bccFor(m.bcc.keys, properties, this.ctx.encodeProperties) };
   }
 
-  /** Every queue reached by any of `keys` from `dlx`; undefined when the DLX is missing or internal. */
-  private routeAll(dlx: string, copy: Message, keys: readonly string[]): Routed | undefined {
-    const out: Routed = { queues: new Set<Queue>(), held: 0 };
-    for (const key of new Set(keys)) {
-      // Routing reads the key from the message; the copy keeps its own key for delivery.
-      const probe: Message = key === copy.routingKey ? copy : { ...copy, routingKey: key };
-      let r: Routed;
-      try {
-        r = this.ctx.router.route(dlx, probe);
-      } catch {
-        return undefined; // missing (404) or internal (403) DLX: dropped silently.
-      }
-      for (const q of r.queues) out.queues.add(q);
-      out.held += r.held;
+  /**
+   * Every queue the copy reaches from `dlx` in one walk (so the exchanges count one publish): on its
+   * routing key and its CC header (routing reads both), and its hidden BCC keys, given back to the
+   * probe as a BCC header. Undefined when the DLX is missing or internal.
+   */
+  private route(dlx: string, copy: Message): Routed | undefined {
+    let probe = copy;
+    if (copy.bcc !== undefined) {
+      const headers = new Map<string, FieldValue>(copy.properties.headers ?? []);
+      headers.set('BCC', { tag: 'A', value: copy.bcc.keys.map((k) => ({ tag: 'S', value: Buffer.from(k, 'utf8') })) });
+      probe = { ...copy, properties: { ...copy.properties, headers } };
     }
-    return out;
+    try {
+      return this.ctx.router.route(dlx, probe);
+    } catch {
+      return undefined; // missing (404) or internal (403) DLX: dropped silently.
+    }
   }
 }

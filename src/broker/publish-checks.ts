@@ -4,10 +4,13 @@
  * §2 (expiration), §8 (CC/BCC), §9 (user-id); texts read from a live RabbitMQ 3.10.8.
  *
  * Every check is a pure function of the message properties and throws AmqpError 406 (a channel
- * error) with RabbitMQ's text. Deliberately not here: routing itself (routing.ts) and what TTL
+ * error) with RabbitMQ's text. BCC is hidden from consumers but kept beside the message (HiddenBcc)
+ * for dead-lettering. Deliberately not here: routing itself (routing.ts) and what TTL
  * does to a queued message (the queue's expiry).
  */
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
+import type { BasicProperties } from '../codec/properties.js';
+import type { HiddenBcc, Message } from './api.js';
 import { preconditionFailed } from '../errors/index.js';
 import { fieldTypeName } from './field-values.js';
 import { TTL_MAX_MS } from './queue-arguments.js';
@@ -67,6 +70,26 @@ export function withoutBcc(headers: FieldTable): FieldTable {
   const out = new Map(headers);
   out.delete('BCC');
   return out;
+}
+
+/**
+ * The message as enqueued when its headers carry BCC (at publish, or read back from the store):
+ * the header removed, properties re-encoded, the keys kept in `bcc`. Others are returned as they are.
+ */
+export function hideBcc(m: Message, encode: (p: BasicProperties) => Buffer): Message {
+  const headers = m.properties.headers;
+  if (headers === undefined || !headers.has('BCC')) return m;
+  const keys = keysOf('BCC', headers.get('BCC'));
+  const properties = { ...m.properties, headers: withoutBcc(headers) };
+  const out: Message = { ...m, properties, rawProperties: encode(properties) };
+  return keys.length === 0 ? out : { ...out, bcc: { keys, storedProperties: m.rawProperties } };
+}
+
+/** `bcc` for a copy with new `properties` (dead-lettering): the stored form gets the BCC header back. */
+export function bccFor(keys: readonly string[], properties: BasicProperties, encode: (p: BasicProperties) => Buffer): HiddenBcc {
+  const headers = new Map<string, FieldValue>(properties.headers ?? []);
+  headers.set('BCC', { tag: 'A', value: keys.map((k) => ({ tag: 'S', value: Buffer.from(k, 'utf8') })) });
+  return { keys, storedProperties: encode({ ...properties, headers }) };
 }
 
 /**

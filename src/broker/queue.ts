@@ -123,7 +123,7 @@ export class Queue implements EntryQueue {
     this.dispatch = this.singleActiveConsumer ? new SingleActiveDispatch() : new PriorityDispatch();
     this.maxPriority = maxPriorityOf(attrs.arguments);
     this.backlog = this.maxPriority > 0 ? new PriorityBacklog(ctx, this, this.key, this.maxPriority) : new FifoBacklog(ctx, this, this.key);
-    this.lengthLimit = lengthLimitOf(attrs.arguments);
+    this.lengthLimit = lengthLimitOf(attrs.arguments, ctx.window);
     this.deliveryLimit = deliveryLimitOf(attrs.arguments, ctx.encodeProperties);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
@@ -179,7 +179,8 @@ export class Queue implements EntryQueue {
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
     const expiresAt = this.life.expiresAt(message);
-    if (!this.backlog.fitsInMemory(message)) {
+    const inMemory = this.backlog.fitsInMemory(message) || (limit !== undefined && limit.makesRoom(this.backlog, message.body.length));
+    if (!inMemory) {
       this.backlog.pageOut(seq, message, persist ? stored : undefined, expiresAt);
       if (persist && watch !== undefined) {
         watch.add();

@@ -17,8 +17,9 @@
  *
  * Sender-selected distribution (reference §8): a message routes on [routing key | CC | BCC] at
  * every exchange it reaches (the default exchange too), one copy per queue; a CC or BCC header
- * that is not an array is 406 before anything is counted; the BCC header is removed before enqueue
- * (properties re-encoded), CC is delivered as sent, the routing key stays the publish key.
+ * that is not an array is 406 before anything is counted; the BCC header is removed before
+ * enqueue (properties re-encoded; the keys stay beside the message for dead-lettering), CC is
+ * delivered as sent, the routing key stays the publish key.
  * A message without these headers pays two Map lookups when it has headers, nothing otherwise.
  *
  * Invariant: routing never changes bindings; only counters move. Not here: binding bookkeeping
@@ -34,7 +35,7 @@ import { toStoredMessage, type Queue } from './queue.js';
 import type { StoredMessage } from '../store/store.js';
 import { PublishWatch } from './publish-watch.js';
 import type { BasicProperties } from '../codec/properties.js';
-import { NO_SENDER_SELECTED, senderSelectedKeys, withoutBcc } from './publish-checks.js';
+import { NO_SENDER_SELECTED, hideBcc, senderSelectedKeys } from './publish-checks.js';
 
 /** What routing reads from a vhost. */
 export interface RoutingTable {
@@ -175,12 +176,9 @@ export class Router {
     }
   }
 
-  /** The message as enqueued: BCC removed from its headers and its raw properties re-encoded. */
+  /** The message as enqueued: BCC removed from its headers (kept in `bcc`), raw properties re-encoded. */
   private withoutBcc(message: Message): Message {
-    const headers = message.properties.headers;
-    if (headers === undefined) return message;
-    const properties = { ...message.properties, headers: withoutBcc(headers) };
-    return { ...message, properties, rawProperties: this.encodeProperties(properties) };
+    return hideBcc(message, this.encodeProperties);
   }
 
   /** 'held': kept, the path stops; 'nowhere': kept, but routes nowhere now (AE, unroutable). */

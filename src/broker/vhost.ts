@@ -58,7 +58,7 @@ import { unsupportedQueueArguments, validateConsumeArguments, validateQueueArgum
 import { messageFromStore, restoreVhost } from './recovery.js';
 import { Router, type RoutingTable } from './routing.js';
 import { DeadLetterer } from './dead-letter.js';
-import { parseExpiration } from './publish-checks.js';
+import { hideBcc, parseExpiration } from './publish-checks.js';
 import type { WriteHold } from './write-hold.js';
 import type { Clock } from '../util/clock.js';
 
@@ -116,7 +116,7 @@ export class Vhost implements VhostApi, RoutingTable {
     this.queueCtx = {
       store: ctx.store,
       window: ctx.queueWindow,
-      messageFromStore: (sm) => messageFromStore(ctx.decodeProperties, sm),
+      messageFromStore: (sm) => hideBcc(messageFromStore(ctx.decodeProperties, sm), ctx.encodeProperties),
       writeHold: ctx.writeHold,
       clock: ctx.clock,
       encodeProperties: ctx.encodeProperties,

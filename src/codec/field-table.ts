@@ -22,7 +22,7 @@
 import { TABLE_DEPTH_MAX } from '../util/limits.js';
 import { Cursor } from './cursor.js';
 import type { FieldTable, FieldValue } from './field-types.js';
-import { SHORTSTR_BYTES_MAX } from './writer.js';
+import { shortstrSize, writeShortstr } from './writer.js';
 import assert from 'node:assert';
 
 // ---------------------------------------------------------------------------------------------
@@ -129,9 +129,7 @@ export function decodeArray(buf: Buffer, offset = 0, end = buf.length): FieldVal
 export function tableSize(table: FieldTable): number {
   let n = 4;
   for (const [key, value] of table) {
-    const keyBytes = Buffer.byteLength(key, 'utf8');
-    assert(keyBytes <= SHORTSTR_BYTES_MAX, `field table key of ${keyBytes} bytes exceeds 255`);
-    n += 1 + keyBytes + fieldValueSize(value);
+    n += shortstrSize(key) + fieldValueSize(value);
   }
   return n;
 }
@@ -178,9 +176,7 @@ export function writeTable(buf: Buffer, o: number, table: FieldTable): number {
   const start = o;
   o += 4;
   for (const [key, value] of table) {
-    const n = buf.write(key, o + 1, 'utf8');
-    buf[o] = n;
-    o = writeFieldValue(buf, o + 1 + n, value);
+    o = writeFieldValue(buf, writeShortstr(buf, o, key), value);
   }
   buf.writeUInt32BE(o - start - 4, start);
   return o;

@@ -13,14 +13,38 @@ const TWO_POW_32 = 4294967296;
 /** A shortstr carries its length in one octet. */
 export const SHORTSTR_BYTES_MAX = 255;
 
+/** Strings up to this length are measured and copied in JS when they are ASCII (no native call). */
+const ASCII_FAST_MAX = 48;
+
+/** UTF-8 byte length of `s`: its length when it is short and ASCII. */
+function utf8Length(s: string): number {
+  if (s.length <= ASCII_FAST_MAX) {
+    let i = 0;
+    while (i < s.length && s.charCodeAt(i) < 0x80) i++;
+    if (i === s.length) return i;
+  }
+  return Buffer.byteLength(s, 'utf8');
+}
+
 export function shortstrSize(s: string): number {
-  const n = Buffer.byteLength(s, 'utf8');
+  const n = utf8Length(s);
   assert(n <= SHORTSTR_BYTES_MAX, `shortstr of ${n} bytes exceeds 255`);
   return 1 + n;
 }
 
 export function writeShortstr(buf: Buffer, o: number, s: string): number {
-  const n = buf.write(s, o + 1, 'utf8');
+  let n = s.length;
+  if (n <= ASCII_FAST_MAX) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[o + 1 + i] = c;
+    }
+    if (i !== n) n = buf.write(s, o + 1, 'utf8');
+  } else {
+    n = buf.write(s, o + 1, 'utf8');
+  }
   buf[o] = n;
   return o + 1 + n;
 }

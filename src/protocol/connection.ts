@@ -160,9 +160,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.handleFrameSafely(frame);
   }
 
-  /** Flow control (flow-control.ts): stop reading until the queue resumes us; never for our own consumers' queue. */
+  /** Flow control (flow-control.ts): stop reading until the queue resumes us; never for a queue we consume from (acks wait too). */
   throttle(queue: FlowQueue): void {
-    if (this.channels.consumersOn(queue) >= queue.consumerCount()) return;
+    if (this.channels.consumersOn(queue) > 0) return;
     this.intake.gate.enterFlow(queue);
   }
 

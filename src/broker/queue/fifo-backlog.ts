@@ -193,13 +193,13 @@ export class FifoBacklog implements Backlog {
   }
 }
 
-/** The store record of a message (the body is shared, not copied). */
+/** The store record of a message (the body is shared, not copied; a hidden BCC is stored in its header). */
 export function toStoredMessage(m: Message): StoredMessage {
   return {
     id: m.id,
     exchange: m.exchange,
     routingKey: m.routingKey,
-    properties: m.rawProperties,
+    properties: m.bcc?.storedProperties ?? m.rawProperties,
     body: m.body,
     expiresAtMs: undefined,
     priority: m.properties.priority ?? 0,

@@ -17,6 +17,7 @@ import type { FieldTable, FieldValue } from '../../codec/field-types.js';
 import type { EntityKey, Store } from '../../store/store.js';
 import type { Backlog } from './backlog.js';
 import type { QueueEntry } from './queue-entry.js';
+import type { QueueWindow } from './window.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -26,6 +27,8 @@ export class LengthLimit {
     readonly maxLength: number,
     readonly maxBytes: number,
     readonly overflow: Overflow,
+    /** The queue's in-memory window (makesRoom may exceed it by one message, never in bytes). */
+    private readonly window: Pick<QueueWindow, 'messagesMax' | 'bytesMax'> = NO_WINDOW,
   ) {}
 
   /** True when x-max-length-bytes is set (recovery must then count the stored bodies). */
@@ -56,6 +59,24 @@ export class LengthLimit {
   }
 
   /**
+   * drop-head, when a new message does not fit the memory window: true when it may go to memory
+   * anyway, because the queue is at its length limit with nothing paged out, so the publish drops
+   * a head from memory right after (or a consumer takes one) and memory ends where it was. Without
+   * this, a queue whose limit equals its window (10,000 by default) would page every new message
+   * out while it sits at its limit, and read each back: a store round trip per publish. Memory may
+   * go one message over the window during the publish, never over its bytes.
+   */
+  makesRoom(backlog: Backlog, bodyBytes: number): boolean {
+    return (
+      this.overflow === 'drop-head' &&
+      backlog.length + 1 > this.maxLength &&
+      backlog.pagedOutCount() === 0 &&
+      backlog.length <= this.window.messagesMax &&
+      backlog.bytes + bodyBytes <= this.window.bytesMax
+    );
+  }
+
+  /**
    * drop-head, after a publish (and its delivery to a waiting consumer): takes the oldest ready
    * messages while over a limit and hands each to `drop` (dead-lettered as maxlen).
    */
@@ -77,15 +98,17 @@ export function countArgument(v: FieldValue | undefined): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
+const NO_WINDOW = { messagesMax: 0, bytesMax: 0 };
+
 /** The queue's length limit, or undefined when it has neither x-max-length nor x-max-length-bytes. */
-export function lengthLimitOf(args: FieldTable): LengthLimit | undefined {
+export function lengthLimitOf(args: FieldTable, window?: QueueWindow): LengthLimit | undefined {
   const maxLength = countArgument(args.get('x-max-length'));
   const maxBytes = countArgument(args.get('x-max-length-bytes'));
   if (maxLength === undefined && maxBytes === undefined) return undefined;
   const o = args.get('x-overflow');
   const mode = o?.tag === 'S' ? o.value.toString('utf8') : 'drop-head';
   const overflow: Overflow = mode === 'reject-publish' || mode === 'reject-publish-dlx' ? mode : 'drop-head';
-  return new LengthLimit(maxLength ?? Number.POSITIVE_INFINITY, maxBytes ?? Number.POSITIVE_INFINITY, overflow);
+  return new LengthLimit(maxLength ?? Number.POSITIVE_INFINITY, maxBytes ?? Number.POSITIVE_INFINITY, overflow, window);
 }
 
 /** Body bytes of every stored position of `key`, read in bounded batches (recovery of a byte-limited queue). */

@@ -71,7 +71,7 @@ describe('dead-lettering', () => {
     const o = owner();
     declareExchange(vhost, 'dlx', 'direct');
     // Queues named apart from their binding keys: the default exchange routes CC keys by queue name.
-    for (const key of ['k', 'cc1', 'dlk']) {
+    for (const key of ['k', 'cc1', 'bcc1', 'dlk']) {
       declareQueue(vhost, `q-${key}`, o);
       vhost.queueBind(`q-${key}`, 'dlx', key, new Map(), o);
     }
@@ -81,20 +81,53 @@ describe('dead-lettering', () => {
     // Published straight to a queue by the default exchange with the queue name as key; route both.
     vhost.publish('', message(vhost, { routingKey: 'a', props: { headers } }));
     rejectHead(vhost, 'a');
-    // Original keys: publish key 'a' (no binding 'a' on dlx) and CC 'cc1'. (RabbitMQ also routes the
-    // BCC keys; routing.ts strips BCC before enqueue, so a dead-lettered copy no longer has them.)
+    // Original keys: publish key 'a' (no binding 'a' on dlx), CC 'cc1' and BCC 'bcc1' (the header is
+    // stripped before enqueue, the key is kept beside the message: RabbitMQ 3.10.8 routes on it).
     expect(vhost.getQueue('q-cc1')!.messageCount()).toBe(1);
+    expect(vhost.getQueue('q-bcc1')!.messageCount()).toBe(1);
     expect(vhost.getQueue('q-dlk')!.messageCount()).toBe(0);
     const viaCc = vhost.basicGet('q-cc1', o)!.message;
     expect(viaCc.routingKey).toBe('a');
     expect(deaths(viaCc.properties.headers)[0]!.keys).toEqual(['a', 'cc1']); // no BCC in x-death
+    expect(viaCc.properties.headers?.has('BCC')).toBe(false);
+    vhost.basicGet('q-bcc1', o);
     vhost.publish('', message(vhost, { routingKey: 'b', props: { headers } }));
     rejectHead(vhost, 'b');
     expect(vhost.getQueue('q-dlk')!.messageCount()).toBe(1);
     expect(vhost.getQueue('q-cc1')!.messageCount()).toBe(0);
+    expect(vhost.getQueue('q-bcc1')!.messageCount()).toBe(0);
     const viaKey = vhost.basicGet('q-dlk', o)!.message;
     expect(viaKey.routingKey).toBe('dlk');
     expect(viaKey.properties.headers?.has('CC')).toBe(false);
+  });
+
+  // RabbitMQ 3.10.8 (probed): each dead-lettered copy keeps the BCC keys, so a second dead-lettering
+  // without a DL key routes on them again; BCC is never delivered; a persistent message keeps them
+  // across a restart; a DL key replaces them.
+  it('BCC keys survive a restart and a second dead-lettering, hidden from consumers', async () => {
+    const store = new MemoryStore();
+    const first = openBrokerOver(store, { clock: new FakeClock() });
+    const o = owner();
+    const durable = { durable: true };
+    declareExchange(first.vhost, 'dlx', 'direct', durable);
+    declareExchange(first.vhost, 'dlx2', 'direct', durable);
+    declareQueue(first.vhost, 'src', o, { durable: true, arguments: table({ 'x-dead-letter-exchange': 'dlx' }) });
+    declareQueue(first.vhost, 'hop', o, { durable: true, arguments: table({ 'x-dead-letter-exchange': 'dlx2' }) });
+    declareQueue(first.vhost, 'end', o, { durable: true });
+    first.vhost.queueBind('hop', 'dlx', 'bcc1', new Map(), o);
+    first.vhost.queueBind('end', 'dlx2', 'bcc1', new Map(), o);
+    first.vhost.publish('', message(first.vhost, { routingKey: 'src', persistent: true, props: { headers: table({ BCC: ['bcc1'], h: 'v' }) } }));
+    await first.broker.close();
+    const { vhost } = openBrokerOver(store, { clock: new FakeClock() });
+    const got = vhost.basicGet('src', o)!;
+    expect(got.message.properties.headers?.has('BCC')).toBe(false);
+    expect(str(got.message.properties.headers?.get('h'))).toBe('v');
+    got.queue.reject(got, false);
+    expect(vhost.getQueue('hop')!.messageCount()).toBe(1); // routed on the BCC key after the restart
+    rejectHead(vhost, 'hop');
+    const end = vhost.basicGet('end', o)!.message; // the copy kept the BCC key for its next death
+    expect(end.properties.headers?.has('BCC')).toBe(false);
+    expect(deaths(end.properties.headers).map((d) => [d.queue, d.keys])).toEqual([['hop', ['src']], ['src', ['src']]]);
   });
 
   it('a missing DLX drops the message silently', () => {

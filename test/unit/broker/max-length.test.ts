@@ -65,6 +65,24 @@ describe('x-max-length, drop-head', () => {
     expect(store.countMessages({ vhost: '/', name: 'q' })).toBe(q.pagedOutCount());
     expect(drainBodies(q)).toEqual(['m4', 'm5', 'm6', 'm7', 'm8']);
   });
+
+  // A queue sitting at a limit equal to its window (10,000 and 10,000 by default) drops a head from
+  // memory at every publish: the new message takes its place in memory, never a store round trip.
+  it('at a limit equal to the window, publishes stay in memory (nothing paged out, no store write)', () => {
+    const { q, store, deaths, publish } = lifecycleQueue({ 'x-max-length': 3 }, { window: { messagesMax: 3, bytesMax: 1024 } });
+    for (let i = 1; i <= 10; i++) publish(msg(`m${i}`));
+    expect([q.messageCount(), q.pagedOutCount(), store.countMessages({ vhost: '/', name: 'q' })]).toEqual([3, 0, 0]);
+    expect(deaths.map(([b]) => b)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+    expect(drainBodies(q)).toEqual(['m8', 'm9', 'm10']);
+  });
+
+  it('but never beyond the window bytes: then the new message pages out as before', () => {
+    const { q, deaths, publish } = lifecycleQueue({ 'x-max-length': 3 }, { window: { messagesMax: 3, bytesMax: 10 } });
+    for (const b of ['aaaa', 'bbbb', 'cccc', 'dddd']) publish(msg(b));
+    expect([q.messageCount(), q.pagedOutCount()]).toEqual([3, 1]);
+    expect(deaths.map(([b]) => b)).toEqual(['aaaa']);
+    expect(drainBodies(q)).toEqual(['bbbb', 'cccc', 'dddd']);
+  });
 });
 
 describe('x-max-length-bytes', () => {

@@ -181,6 +181,17 @@ describe('tableFromJs, fieldValueToJs, fieldTypeName, tableEquals', () => {
     expect(table.get('date')).toEqual({ tag: 'T', value: 3n });
   });
 
+  // Keys are written by hand when short and ASCII (writer.ts): every other key goes through UTF-8.
+  it('encodes keys byte-exact: short ASCII, non-ASCII anywhere, around the fast-path length, 255 bytes', () => {
+    const keys = ['a', 'x-death', 'é', 'aé', 'ké-y', 'keyé', 'a'.repeat(48), 'a'.repeat(47) + 'é', 'a'.repeat(49), '😀k', 'k😀', 'b'.repeat(255), 'é'.repeat(127)];
+    const t: FieldTable = new Map(keys.map((k, i) => [k, { tag: 'I', value: i }]));
+    const wire = encodeTable(t);
+    expect(wire).toEqual(table(...keys.map((k, i): [string, Buffer] => [k, field.I(i)])));
+    expect([...decodeTable(wire).keys()]).toEqual(keys);
+    expect(() => encodeTable(new Map([['c'.repeat(256), { tag: 'V', value: null }]]))).toThrow(/255/);
+    expect(() => encodeTable(new Map([['é'.repeat(128), { tag: 'V', value: null }]]))).toThrow(/255/);
+  });
+
   it('converts to plain JS', () => {
     const wire = table(
       ['s', field.S('héllo')],

@@ -2,8 +2,8 @@
  * Publisher flow control as the connection sees it (real Connection and Broker, fake sockets): a
  * burst of publishes onto a queue whose consumer is on another connection puts the publisher's
  * read gate in `flow` once the backlog reaches 2,000 and leaves the rest of the burst unread; a
- * publisher whose queue's only consumer is its own never waits (its acks are behind the publishes
- * it would stop reading), so it reads the whole burst.
+ * publisher that consumes from the queue itself (alone or with other connections) never waits (its
+ * acks are behind the publishes it would stop reading), so it reads the whole burst.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeDelivery, encodeMethodFrame } from '../../../src/codec/frame-writer.js';
@@ -77,5 +77,22 @@ describe('publisher flow control in the connection', () => {
     const ok = self.socket.frames.find((f) => f.type === 'method' && f.method.name === 'queue.declare-ok' && f.method.args.messageCount > 0);
     expect(ok !== undefined && ok.type === 'method' && ok.method.name === 'queue.declare-ok' && ok.method.args.messageCount).toBe(3_000 - 10);
     self.socket.destroy();
+  });
+
+  // A retry topology's workers each consume the work queue and publish to it on one connection:
+  // pausing one stops its acks and rejects too (bench lifecycle-retry-topology stalled 100 ms at a time).
+  it('never pauses a publisher that is one of several consumers of the queue', async () => {
+    const ctx = context({ heartbeatS: 0 });
+    const other = open(ctx);
+    consume(other.socket, 'shared');
+    const self = open(ctx);
+    consume(self.socket, 'shared');
+    self.socket.receive(Buffer.concat([publishes('shared', 3_000), encodeMethodFrame(1, method('queue.declare', { queue: 'shared', passive: true }))]));
+    const seen = await turns(self.conn, 60);
+    expect(seen.has('flow')).toBe(false);
+    const ok = self.socket.frames.find((f) => f.type === 'method' && f.method.name === 'queue.declare-ok' && f.method.args.messageCount > 0);
+    expect(ok !== undefined && ok.type === 'method' && ok.method.name === 'queue.declare-ok' && ok.method.args.messageCount).toBe(3_000 - 20);
+    self.socket.destroy();
+    other.socket.destroy();
   });
 });
