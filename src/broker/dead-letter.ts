@@ -45,9 +45,9 @@ export class DeadLetterer implements DeadLetterHook {
   constructor(private readonly ctx: DeadLetterContext) {}
 
   deadLetter(source: DeadLetterSource, message: Message, reason: DeathReason): void {
-    const dlx = strArg(source.arguments, 'x-dead-letter-exchange');
+    const dlx = strArg(source.effectiveArguments, 'x-dead-letter-exchange');
     if (dlx === undefined) return;
-    const dlKey = strArg(source.arguments, 'x-dead-letter-routing-key');
+    const dlKey = strArg(source.effectiveArguments, 'x-dead-letter-routing-key');
     const copy = this.copyOf(source, message, reason, dlx, dlKey);
     const routed = this.routeAll(dlx, copy, dlKey === undefined ? this.originalKeys(message) : [dlKey]);
     if (routed === undefined || routed.queues.size === 0) return;

@@ -23,7 +23,7 @@ import type { Backlog } from './queue/backlog.js';
 import type { DeadLetterHook } from './queue/dead-letter-hook.js';
 import type { DeathReason } from './x-death.js';
 import type { DispatchPolicy } from './queue/dispatch.js';
-import { FifoBacklog, type BacklogContext } from './queue/fifo-backlog.js';
+import { FifoBacklog } from './queue/fifo-backlog.js';
 import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
 import { deliveryLimitOf, type DeliveryLimit, type EncodeProperties } from './queue/delivery-limit.js';
 import { lengthLimitOf, storedBodyBytes, type LengthLimit } from './queue/length-limit.js';
@@ -32,7 +32,10 @@ import { levelOf, maxPriorityOf, PriorityBacklog } from './queue/priority-backlo
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
 import { Lifetimes } from './queue/lifetimes.js';
-import type { WriteHold } from './write-hold.js';
+import type { PolicyMatch, PolicyTarget } from './policies.js';
+import type { EnqueueWrite, QueueAttributes, QueueContext } from './queue/queue-context.js';
+
+export type { EnqueueWrite, QueueAttributes, QueueContext } from './queue/queue-context.js';
 
 export { toStoredMessage } from './queue/fifo-backlog.js';
 export { QueueEntry } from './queue/queue-entry.js';
@@ -45,33 +48,9 @@ export {
   type QueueWindow,
 } from './queue/window.js';
 
-/** What a queue needs from its vhost: the store, the window, the clock, and write-behind. */
-export interface QueueContext extends BacklogContext {
-  /** Write-behind for confirmed persistent messages (absent: every write is issued at once). */
-  readonly writeHold?: WriteHold | undefined;
-  /** Dead-lettering (queue/dead-letter-hook.ts); absent: dead messages are dropped. */
-  readonly deadLetter?: DeadLetterHook | undefined;
-  /** The codec's property encoder (x-delivery-count headers); absent: no such header is added. */
-  readonly encodeProperties?: EncodeProperties | undefined;
-  /** x-expires: the queue was unused that long (queue/idle-expiry.ts); the vhost deletes it. */
-  readonly onIdleExpired?: ((queue: Queue) => void) | undefined;
-}
-
-/** What enqueue did with a persistent message: none, written now, held back; or refused (x-overflow reject-publish). */
-export type EnqueueWrite = 'none' | 'written' | 'held' | 'rejected';
-
 const DURABLE_POSITION: PositionOptions = { scratch: false };
 
-export interface QueueAttributes {
-  readonly vhost: string;
-  readonly name: string;
-  readonly durable: boolean;
-  readonly autoDelete: boolean;
-  readonly exclusiveOwner: Session | undefined;
-  readonly arguments: FieldTable;
-}
-
-export class Queue implements EntryQueue {
+export class Queue implements EntryQueue, PolicyTarget {
   readonly kind = 'queue' as const;
   readonly name: string;
   readonly vhost: string;
@@ -79,6 +58,9 @@ export class Queue implements EntryQueue {
   readonly autoDelete: boolean;
   readonly exclusiveOwner: Session | undefined;
   readonly arguments: FieldTable;
+  /** The policy that applies (policies.ts), and `arguments` with it: what the features read. */
+  policyMatch: PolicyMatch | undefined;
+  effectiveArguments: FieldTable;
   /** Bindings whose destination is this queue. */
   readonly boundFrom = new Set<Binding>();
   /** Auto-delete only applies once a consumer has been attached (RabbitMQ errata §5). */
@@ -97,8 +79,9 @@ export class Queue implements EntryQueue {
   private readonly dispatch: DispatchPolicy;
   private readonly hold: HoldPolicy;
   private readonly deadLetterHook: DeadLetterHook | undefined;
-  private readonly lengthLimit: LengthLimit | undefined; // x-max-length(-bytes), queue/length-limit.ts
-  private readonly deliveryLimit: DeliveryLimit | undefined; // x-delivery-limit, queue/delivery-limit.ts
+  private lengthLimit: LengthLimit | undefined; // x-max-length(-bytes), queue/length-limit.ts
+  private deliveryLimit: DeliveryLimit | undefined; // x-delivery-limit, queue/delivery-limit.ts
+  private readonly encodeProperties: EncodeProperties | undefined;
   private unacked = 0;
   /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
   readonly flow: FlowControl;
@@ -118,13 +101,17 @@ export class Queue implements EntryQueue {
     this.exclusiveOwner = attrs.exclusiveOwner;
     this.arguments = attrs.arguments;
     this.key = { vhost: attrs.vhost, name: attrs.name };
+    this.policyMatch = ctx.policies?.forQueue(attrs.vhost, attrs.name, attrs.arguments);
+    const args = this.policyMatch?.arguments ?? attrs.arguments;
+    this.effectiveArguments = args;
+    this.encodeProperties = ctx.encodeProperties;
     const sac = attrs.arguments.get('x-single-active-consumer');
     this.singleActiveConsumer = sac?.tag === 't' && sac.value;
     this.dispatch = this.singleActiveConsumer ? new SingleActiveDispatch() : new PriorityDispatch();
     this.maxPriority = maxPriorityOf(attrs.arguments);
     this.backlog = this.maxPriority > 0 ? new PriorityBacklog(ctx, this, this.key, this.maxPriority) : new FifoBacklog(ctx, this, this.key);
-    this.lengthLimit = lengthLimitOf(attrs.arguments);
-    this.deliveryLimit = deliveryLimitOf(attrs.arguments, ctx.encodeProperties);
+    this.lengthLimit = lengthLimitOf(args);
+    this.deliveryLimit = deliveryLimitOf(args, ctx.encodeProperties);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
     const onIdle = ctx.onIdleExpired;
@@ -132,7 +119,24 @@ export class Queue implements EntryQueue {
     const consumerCount = (): number => this.dispatch.consumers.length;
     const pump = (): void => this.pump();
     const host = { backlog: this.backlog, clock: ctx.clock, dropExpired, pump, consumerCount, onIdle: onIdle && (() => onIdle(this)) };
-    this.life = new Lifetimes(host, attrs.arguments);
+    this.life = new Lifetimes(host, args);
+  }
+
+  /**
+   * A policy change (policies.ts sweep): the features read the new effective arguments from now
+   * on; a lowered drop-head limit drops (dead-letters) at once. Messages already queued keep the
+   * expiry they got at enqueue, as on RabbitMQ.
+   */
+  applyPolicy(match: PolicyMatch | undefined): void {
+    this.policyMatch = match;
+    const args = match?.arguments ?? this.arguments;
+    this.effectiveArguments = args;
+    this.lengthLimit = lengthLimitOf(args);
+    this.deliveryLimit = deliveryLimitOf(args, this.encodeProperties);
+    this.life.reconfigure(args);
+    if (this.deleted) return;
+    if (this.lengthLimit?.overflow === 'drop-head') this.lengthLimit.dropHeads(this.backlog, (head) => this.dropDead(head, 'maxlen'));
+    this.pump();
   }
 
   /** The broker stops: the expiry and idle timers are cancelled. */

@@ -73,7 +73,8 @@ export function brokerDefinitions(broker: Broker, id: NodeIdentity): Definitions
       const d = doc as Record<string, unknown>;
       const scoped = (k: string): unknown[] =>
         Array.isArray(d[k]) ? (d[k] as Record<string, unknown>[]).map((o) => ({ ...o, vhost })) : [];
-      importDefinitions(broker, { queues: scoped('queues'), exchanges: scoped('exchanges'), bindings: scoped('bindings') });
+      const [queues, exchanges, bindings, policies, parameters] = ['queues', 'exchanges', 'bindings', 'policies', 'parameters'].map(scoped);
+      importDefinitions(broker, { queues, exchanges, bindings, policies, parameters });
     },
   };
 }
