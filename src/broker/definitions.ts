@@ -179,11 +179,13 @@ export function exportDefinitions(broker: Broker, id: DefinitionsIdentity = { pr
     }),
     permissions: broker.users.listPermissions().map((p) => ({ ...p })),
     topic_permissions: broker.users.listTopicPermissions().map((t) => ({ ...t })),
-    parameters: broker
-      .vhostRecords()
+    parameters: [
+      ...broker
+        .vhostRecords()
       .filter((v) => Object.keys(v.limits).length > 0)
-      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: { ...v.limits } }))
-      .concat(operatorPolicyParameters(broker)),
+        .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: { ...v.limits } })),
+      ...operatorPolicyParameters(broker),
+    ],
     global_parameters: [],
     policies: broker.policies.list('policy').map((p) => policyJson(p) as Json),
     queues,
