@@ -56,7 +56,12 @@ export function brokerUserDirectory(broker: Broker): UserDirectory {
 
 export function brokerVhostAdmin(broker: Broker): VhostAdmin {
   return {
-    add: (name) => void broker.createVhost(name),
+    add: (name, creator) => {
+      broker.createVhost(name);
+      if (creator !== undefined && broker.users.user(creator) !== undefined && broker.users.permissions(creator, name) === undefined) {
+        broker.users.setPermissions({ user: creator, vhost: name, configure: '.*', write: '.*', read: '.*' });
+      }
+    },
     delete: (name) => void broker.deleteVhost(name),
   };
 }
