@@ -133,8 +133,9 @@ export function exportDefinitions(ctx: ManagementContext, req: ApiRequest, only?
   return {
     ...head,
     ...global,
-    parameters: operatorPolicyParameters(ctx.broker, only).map((p) => strip(p as Obj)),
-    policies: ctx.broker.policies.list('policy', only).map((p) => strip(policyJson(p))),
+    // RabbitMQ keeps `vhost` on policies and parameters in a vhost-scoped export too.
+    parameters: operatorPolicyParameters(ctx.broker, only),
+    policies: ctx.broker.policies.list('policy', only).map(policyJson),
     queues: queues.map(strip),
     exchanges: exchanges.map(strip),
     bindings: bindings.map(strip),

@@ -61,7 +61,7 @@ export function exchangeJson(x: Exchange, vhost: string, ctx: ManagementContext)
     internal: x.internal,
     arguments: tableToJson(x.arguments),
     user_who_performed_action: '',
-    policy: x.policyMatch?.policy?.name ?? null,
+    ...(x.policyMatch?.policy === undefined ? {} : { policy: x.policyMatch.policy.name }), // as RabbitMQ: only when one applies
     message_stats: messageStats(x.counters, EXCHANGE_FIELDS, ctx.sampler),
   };
 }
