@@ -39,14 +39,6 @@ async function drain(m: MgmtServer, queue: string): Promise<string[]> {
 
 const queueInfo = async (m: MgmtServer, q: string): Promise<Record<string, unknown>> => (await m.api('GET', `/api/queues/${V}/${q}`)).json;
 
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('policies', () => {
   it('a max-length + DLX policy applies to an existing queue at once, and clearing it restores the queue', async () => {
     await withManagement(async (m) => {
