@@ -107,7 +107,9 @@ export function importDefinitions(broker: Broker, doc: unknown): ImportSummary {
   const vhostLimits = parameters.filter((p) => p['component'] === 'vhost-limits');
   for (const p of vhostLimits) broker.setVhostLimits(existingVhost(broker, p), numberRecord(p['value']));
   const operatorPolicies = parameters.filter((p) => p['component'] === 'operator_policy');
-  for (const p of operatorPolicies) importPolicy(broker, 'operator', { ...asObject(p['value'] ?? null, 'value'), vhost: p['vhost'] ?? null, name: p['name'] ?? null });
+  for (const p of operatorPolicies) {
+    importPolicy(broker, 'operator', { ...asObject(p['value'] ?? null, 'value'), vhost: p['vhost'] ?? null, name: p['name'] ?? null });
+  }
   for (const p of list('policies')) importPolicy(broker, 'policy', p);
   const otherParameters = parameters.length > vhostLimits.length + operatorPolicies.length;
   const ignored = ['global_parameters'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
@@ -122,8 +124,8 @@ function importPolicy(broker: Broker, kind: PolicyKind, p: JsonObject): void {
   try {
     broker.policies.set(parsePolicy(kind, vhost, str(p, 'name'), p));
   } catch (err) {
-    if (err instanceof PolicyError) throw new Error(`definitions: policy '${str(p, 'name')}' in vhost '${vhost}': ${err.reason.trim()}`, { cause: err });
-    throw err;
+    if (!(err instanceof PolicyError)) throw err;
+    throw new Error(`definitions: policy '${str(p, 'name')}' in vhost '${vhost}': ${err.reason.trim()}`, { cause: err });
   }
 }
 

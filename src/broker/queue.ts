@@ -23,7 +23,7 @@ import type { Backlog } from './queue/backlog.js';
 import type { DeadLetterHook } from './queue/dead-letter-hook.js';
 import type { DeathReason } from './x-death.js';
 import type { DispatchPolicy } from './queue/dispatch.js';
-import { FifoBacklog } from './queue/fifo-backlog.js';
+import { FifoBacklog, type BacklogContext } from './queue/fifo-backlog.js';
 import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
 import { deliveryLimitOf, type DeliveryLimit, type EncodeProperties } from './queue/delivery-limit.js';
 import { lengthLimitOf, storedBodyBytes, type LengthLimit } from './queue/length-limit.js';
@@ -32,21 +32,29 @@ import { levelOf, maxPriorityOf, PriorityBacklog } from './queue/priority-backlo
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
 import { Lifetimes } from './queue/lifetimes.js';
-import type { PolicyMatch, PolicyTarget } from './policies.js';
-import type { EnqueueWrite, QueueAttributes, QueueContext } from './queue/queue-context.js';
+import type { Policies, PolicyMatch, PolicyTarget } from './policies.js';
+import type { EnqueueWrite, QueueAttributes } from './queue/queue-context.js';
+import type { WriteHold } from './write-hold.js';
 
-export type { EnqueueWrite, QueueAttributes, QueueContext } from './queue/queue-context.js';
-
+export type { EnqueueWrite, QueueAttributes } from './queue/queue-context.js';
 export { toStoredMessage } from './queue/fifo-backlog.js';
 export { QueueEntry } from './queue/queue-entry.js';
-export {
-  DEFAULT_QUEUE_WINDOW,
-  PAGE_IN_BATCH_BYTES,
-  PAGE_IN_BATCH_MESSAGES,
-  QUEUE_WINDOW_BYTES_MAX,
-  QUEUE_WINDOW_MESSAGES_MAX,
-  type QueueWindow,
-} from './queue/window.js';
+export { DEFAULT_QUEUE_WINDOW, PAGE_IN_BATCH_BYTES, PAGE_IN_BATCH_MESSAGES } from './queue/window.js';
+export { QUEUE_WINDOW_BYTES_MAX, QUEUE_WINDOW_MESSAGES_MAX, type QueueWindow } from './queue/window.js';
+
+/** What a queue needs from its vhost: the store, the window, the clock, and write-behind. */
+export interface QueueContext extends BacklogContext {
+  /** Write-behind for confirmed persistent messages (absent: every write is issued at once). */
+  readonly writeHold?: WriteHold | undefined;
+  /** Dead-lettering (queue/dead-letter-hook.ts); absent: dead messages are dropped. */
+  readonly deadLetter?: DeadLetterHook | undefined;
+  /** The codec's property encoder (x-delivery-count headers); absent: no such header is added. */
+  readonly encodeProperties?: EncodeProperties | undefined;
+  /** x-expires: the queue was unused that long (queue/idle-expiry.ts); the vhost deletes it. */
+  readonly onIdleExpired?: ((queue: Queue) => void) | undefined;
+  /** Policies (policies.ts); absent: the queue's own arguments only. */
+  readonly policies?: Pick<Policies, 'forQueue'> | undefined;
+}
 
 const DURABLE_POSITION: PositionOptions = { scratch: false };
 
@@ -122,11 +130,7 @@ export class Queue implements EntryQueue, PolicyTarget {
     this.life = new Lifetimes(host, args);
   }
 
-  /**
-   * A policy change (policies.ts sweep): the features read the new effective arguments from now
-   * on; a lowered drop-head limit drops (dead-letters) at once. Messages already queued keep the
-   * expiry they got at enqueue, as on RabbitMQ.
-   */
+  /** A policy change (policies.ts): features read the new arguments now; a lowered drop-head limit drops at once. */
   applyPolicy(match: PolicyMatch | undefined): void {
     this.policyMatch = match;
     const args = match?.arguments ?? this.arguments;
@@ -140,9 +144,7 @@ export class Queue implements EntryQueue, PolicyTarget {
   }
 
   /** The broker stops: the expiry and idle timers are cancelled. */
-  stopTimers(): void {
-    this.life.stop();
-  }
+  stopTimers(): void { this.life.stop(); } // prettier-ignore
 
   /** Queue TTL: a declare (passive too) counts as use. */
   touch(): void {
@@ -159,9 +161,7 @@ export class Queue implements EntryQueue, PolicyTarget {
     return this.lengthLimit === undefined && this.flow.backlogged();
   }
 
-  unackedCount(): number {
-    return this.unacked;
-  }
+  unackedCount(): number { return this.unacked; } // prettier-ignore
 
   /**
    * Appends a message. `stored` is the shared store record when the message is persistent (the
@@ -392,9 +392,7 @@ export class Queue implements EntryQueue, PolicyTarget {
     return sinks;
   }
 
-  hasConsumer(sink: ConsumerSink): boolean {
-    return this.dispatch.consumers.includes(sink);
-  }
+  hasConsumer(sink: ConsumerSink): boolean { return this.dispatch.consumers.includes(sink); } // prettier-ignore
 
   invariants(): void {
     this.backlog.invariants(this.nextSeq);

@@ -13,7 +13,8 @@
  *
  * Split: routing and enqueueing (routing.ts), the binding graph (bindings.ts), recovery at open
  * (recovery.ts), declare rules (declare-rules.ts), permission checks (access.ts, called first
- * in each method, in RabbitMQ's order). Deliberately not here: policy matching (policies.ts), per-vhost limits. Nothing here knows about channels or bytes.
+ * in each method, in RabbitMQ's order). Deliberately not here: policy matching (policies.ts),
+ * per-vhost limits. Nothing here knows about channels or bytes.
  */
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';

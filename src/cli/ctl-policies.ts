@@ -49,7 +49,8 @@ const setPolicy =
       throw new CtlError(`usage: amqpctl ${inv.a.verb} [-p vhost] [--priority n] [--apply-to a] <name> <pattern> <definition>`, EXIT_USAGE);
     }
     const priority = inv.a.options['priority'] ?? '0';
-    const banner = `Setting ${f.setNoun} "${name}" for pattern "${pattern}" to "${defText}" with priority "${priority}" for vhost "${inv.a.vhost}" ...`;
+    const what = `${f.setNoun} "${name}" for pattern "${pattern}" to "${defText}"`;
+    const banner = `Setting ${what} with priority "${priority}" for vhost "${inv.a.vhost}" ...`;
     let definition: unknown;
     try {
       definition = JSON.parse(defText);

@@ -67,4 +67,7 @@ function routesFor(base: string, kind: PolicyKind): Route[] {
   ];
 }
 
-export const POLICY_ROUTES: readonly Route[] = [...routesFor('/api/policies', 'policy'), ...routesFor('/api/operator-policies', 'operator')];
+export const POLICY_ROUTES: readonly Route[] = [
+  ...routesFor('/api/policies', 'policy'),
+  ...routesFor('/api/operator-policies', 'operator'),
+];
