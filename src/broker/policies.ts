@@ -83,6 +83,7 @@ export class Policies {
   clear(kind: PolicyKind, vhost: string, name: string): boolean {
     const t = this.table(vhost, kind);
     if (t?.delete(name) !== true) return false;
+    if (t.size === 0) this.byVhost.delete(mapKey(vhost, kind));
     this.store.deletePolicy(vhost, kind, name);
     this.sweep(vhost);
     return true;
@@ -133,6 +134,7 @@ export class Policies {
   }
 
   private match(vhost: string, name: string, what: 'queues' | 'exchanges', args: FieldTable): PolicyMatch | undefined {
+    if (this.byVhost.size === 0) return undefined; // no policy anywhere: a declare pays one check
     const policy = best(this.table(vhost, 'policy'), name, what);
     const operator = best(this.table(vhost, 'operator'), name, what);
     if (policy === undefined && operator === undefined) return undefined;
