@@ -6,7 +6,8 @@
 #   2. installs node modules when missing, builds (tsc: the typecheck);
 #   3. vitest: unit, property, fuzz, wire, integration and store tests, counted from vitest's JSON
 #      report (every test's status; a suite that failed to load counts as a failure);
-#   4. the SIGKILL crash test (20 cycles; CRASH_CYCLES=N for more);
+#   4. the SIGKILL crash test (20 cycles; CRASH_CYCLES=N for more; with the dead-letter and delayed
+#      topologies) and its can-fail runs against broken brokers;
 #   5. the conformance suite (amqplib + pika) against bin/amqpd on a free port.
 #
 # Each stage is one line: `stage NAME COMMAND...`. A stage whose output ends with a line
@@ -81,12 +82,14 @@ run_vitest() {
 
 stage "build (tsc)" npm run build --silent
 stage "lint (eslint)" npm run lint --silent
+stage "lint (docker: dclint docker-compose.yml, dockerfilelint Dockerfile)" npm run lint:docker --silent
 stage "vitest" run_vitest
 # Ack and delivery-flag bounds under load: see README "Durability" (acks of a saturated broker).
 stage "crash test (SIGKILL cycles, seed printed)" node test/crash/run.mjs --cycles "${CRASH_CYCLES:-20}" --ack-bound-ms 1000 --flag-bound-ms 1500
 stage "crash test can fail: acks forgotten" node test/crash/run.mjs --break forget-acks --expect-failure
 stage "crash test can fail: confirms before the write" node test/crash/run.mjs --break confirm-early --expect-failure
 stage "crash test can fail: delivery flags forgotten" node test/crash/run.mjs --break forget-deliveries --expect-failure
+stage "crash test can fail: a dead-lettered message in both queues" node test/crash/run.mjs --break late-removals --expect-failure
 stage "power cuts (strict loses nothing confirmed; can-fail stages)" node test/powercut/run.mjs --cycles 4 --ack-bound-ms 1000 --flag-bound-ms 1500
 stage "conformance" node conformance/run.mjs
 

@@ -29,8 +29,8 @@ const CACHE_MAX = 256;
 
 /** A session's view of its user's permissions in its vhost, with a cache of answers. */
 export class SessionAccess {
-  /** One cache per permission and kind (no key building on the publish path). */
-  private readonly caches = new Map<string, Map<string, boolean>>();
+  /** One cache per permission and kind (no key building on the publish path); made on first check. */
+  private caches: Map<string, Map<string, boolean>> | undefined;
   private topics: ReadonlyMap<string, CompiledTopicPermissions> | undefined;
   private generation = -1;
 
@@ -45,8 +45,9 @@ export class SessionAccess {
   allowed(perm: Permission, kind: Kind, name: string): boolean {
     this.refresh();
     const cacheKey = perm === 'write' ? (kind === 'exchange' ? 'we' : 'wq') : `${perm}${kind}`;
-    let cache = this.caches.get(cacheKey);
-    if (cache === undefined) this.caches.set(cacheKey, (cache = new Map<string, boolean>()));
+    const caches = (this.caches ??= new Map<string, Map<string, boolean>>());
+    let cache = caches.get(cacheKey);
+    if (cache === undefined) caches.set(cacheKey, (cache = new Map<string, boolean>()));
     let ok = cache.get(name);
     if (ok === undefined) {
       const p = this.users.permissions(this.user, this.vhost);
@@ -66,7 +67,7 @@ export class SessionAccess {
   /** Drops cached answers once any permission changed (Users.generation moved). */
   private refresh(): void {
     if (this.generation === this.users.generation) return;
-    this.caches.clear();
+    this.caches?.clear();
     this.topics = this.users.topicPermissionsOf(this.user, this.vhost);
     this.generation = this.users.generation;
   }

@@ -37,14 +37,22 @@ import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
 export type { WriteHoldStats } from './write-hold.js';
 
-export interface BrokerOptions {
-  readonly store: Store;
-  readonly log: Logger;
+/**
+ * The codec as the engine uses it, in one port (the engine may not import src/codec: the server
+ * passes codec's functions, tests may pass their own).
+ */
+export interface CodecPort {
   readonly decodeProperties: (raw: Buffer) => BasicProperties;
   /** Re-encodes properties the engine changes (BCC removed, x-delay rewritten on release, x-delivery-count added). */
   readonly encodeProperties: (p: BasicProperties) => Buffer;
   readonly encodeTable: (table: FieldTable) => Buffer;
   readonly decodeTable: (raw: Buffer) => FieldTable;
+}
+
+export interface BrokerOptions {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly codec: CodecPort;
   /** Per-queue in-memory window before paging to the store (default DEFAULT_QUEUE_WINDOW). */
   readonly queueWindow?: Partial<QueueWindow>;
   /**
@@ -106,8 +114,8 @@ export class Broker implements BrokerApi {
       store: opts.store,
       clock: this.clock,
       log: opts.log.child({ component: 'delays' }),
-      decodeProperties: opts.decodeProperties,
-      encodeProperties: opts.encodeProperties,
+      decodeProperties: opts.codec.decodeProperties,
+      encodeProperties: opts.codec.encodeProperties,
       nextMessageId: () => this.messageId++,
       release: (vhost, exchange, message) => this.vhosts.get(vhost)?.releaseDelayed(exchange, message) ?? false,
       window: opts.delayWindow,
@@ -239,10 +247,7 @@ export class Broker implements BrokerApi {
     const vhost = new Vhost(name, {
       store: this.opts.store,
       log: this.opts.log.child({ vhost: name }),
-      encodeTable: this.opts.encodeTable,
-      decodeTable: this.opts.decodeTable,
-      decodeProperties: this.opts.decodeProperties,
-      encodeProperties: this.opts.encodeProperties,
+      ...this.opts.codec,
       nextMessageId: () => this.messageId++,
       queueWindow: this.queueWindow,
       writeHold: this.writeHold,

@@ -178,6 +178,7 @@ export class Queue implements EntryQueue, PolicyTarget {
       if (limit.overflow === 'reject-publish-dlx') this.deadLetterHook?.deadLetter(this, message, 'maxlen');
       return 'rejected';
     }
+    limit?.beforePublish(this.backlog, message.body.length);
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
@@ -426,14 +427,18 @@ export class Queue implements EntryQueue, PolicyTarget {
    */
   private dropDead(entry: QueueEntry, reason: DeathReason): void {
     this.deadLetterHook?.deadLetter(this, entry.message, reason);
-    this.forget(entry);
+    this.forget(entry, this.deadLetterHook !== undefined);
   }
 
-  /** The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten. */
-  private forget(entry: QueueEntry): void {
+  /**
+   * The entry leaves the queue (ack, drop): its position goes from the store, or its hold ends unwritten.
+   * `afterCopy` (dead-lettered): a confirm still owed waits for the copy's commit, which a crash may undo.
+   */
+  private forget(entry: QueueEntry, afterCopy = false): void {
     if (entry.stored) this.store.removeMessage(this.key, entry.seq);
     else if (entry.isHeld) entry.takeHeld();
-    entry.settle();
+    if (afterCopy && entry.owesConfirm) this.store.whenDurable(() => entry.settle());
+    else entry.settle();
   }
 
   /** The entry behind an envelope of this queue, or undefined once the queue is gone. */

@@ -84,15 +84,22 @@ export interface ConsumerInfo extends ConsumerRecord {
   readonly connection: string;
 }
 
+/** Maps are made on first use: most connections of a big fleet sit idle with no channel. */
 interface ChannelEntry {
   readonly handle: ChannelHandle;
-  readonly consumers: Map<string, ConsumerRecord>;
+  consumers: Map<string, ConsumerRecord> | undefined;
 }
 
 interface ConnectionEntry {
   readonly handle: ConnectionHandle;
-  readonly channels: Map<number, ChannelEntry>;
+  channels: Map<number, ChannelEntry> | undefined;
 }
+
+/** What an entry without its map yet iterates. */
+const NO_CHANNELS: ReadonlyMap<number, ChannelEntry> = new Map();
+const NO_CONSUMERS: ReadonlyMap<string, ConsumerRecord> = new Map();
+const channelsOf = (c: ConnectionEntry): ReadonlyMap<number, ChannelEntry> => c.channels ?? NO_CHANNELS;
+const consumersOf = (c: ChannelEntry): ReadonlyMap<string, ConsumerRecord> => c.consumers ?? NO_CONSUMERS;
 
 export class Registry {
   private readonly byId = new Map<string, ConnectionEntry>();
@@ -103,7 +110,7 @@ export class Registry {
   channelsOpened = 0;
 
   addConnection(handle: ConnectionHandle): void {
-    this.byId.set(handle.session.connectionId, { handle, channels: new Map() });
+    this.byId.set(handle.session.connectionId, { handle, channels: undefined });
     this.connectionsOpened++;
   }
 
@@ -117,21 +124,22 @@ export class Registry {
   addChannel(handle: ChannelHandle): void {
     const conn = this.connectionOf(handle.session);
     if (conn === undefined) return;
-    conn.channels.set(handle.id, { handle, consumers: new Map() });
+    (conn.channels ??= new Map<number, ChannelEntry>()).set(handle.id, { handle, consumers: undefined });
     this.channelsOpened++;
   }
 
   removeChannel(handle: ChannelHandle): void {
     const conn = this.connectionOf(handle.session);
-    if (conn?.channels.get(handle.id)?.handle === handle) conn.channels.delete(handle.id);
+    if (conn?.channels?.get(handle.id)?.handle === handle) conn.channels.delete(handle.id);
   }
 
   addConsumer(channel: ChannelHandle, consumer: ConsumerRecord): void {
-    this.channelEntry(channel)?.consumers.set(consumer.tag, consumer);
+    const entry = this.channelEntry(channel);
+    if (entry !== undefined) (entry.consumers ??= new Map<string, ConsumerRecord>()).set(consumer.tag, consumer);
   }
 
   removeConsumer(channel: ChannelHandle, tag: string): void {
-    this.channelEntry(channel)?.consumers.delete(tag);
+    this.channelEntry(channel)?.consumers?.delete(tag);
   }
 
   get connectionCount(): number {
@@ -140,18 +148,19 @@ export class Registry {
 
   get channelCount(): number {
     let n = 0;
-    for (const c of this.byId.values()) n += c.channels.size;
+    for (const c of this.byId.values()) n += channelsOf(c).size;
     return n;
   }
 
   get consumerCount(): number {
     let n = 0;
-    for (const c of this.byId.values()) for (const ch of c.channels.values()) n += ch.consumers.size;
+    for (const c of this.byId.values()) for (const ch of channelsOf(c).values()) n += consumersOf(ch).size;
     return n;
   }
 
   connections(): ConnectionInfo[] {
-    return [...this.byId.values()].map(({ handle, channels }) => {
+    return [...this.byId.values()].map((entry) => {
+      const handle = entry.handle;
       const s = handle.session;
       const octets = handle.octets();
       return {
@@ -167,7 +176,7 @@ export class Registry {
         state: handle.state(),
         recvOct: octets.recv,
         sendOct: octets.send,
-        channels: channels.size,
+        channels: channelsOf(entry).size,
         counters: s.counters,
       };
     });
@@ -176,7 +185,8 @@ export class Registry {
   channels(): ChannelInfo[] {
     const out: ChannelInfo[] = [];
     for (const conn of this.byId.values()) {
-      for (const { handle: h, consumers } of conn.channels.values()) {
+      for (const ch of channelsOf(conn).values()) {
+        const h = ch.handle;
         const s = h.session;
         out.push({
           name: `${s.name} (${h.id})`,
@@ -185,7 +195,7 @@ export class Registry {
           user: s.user,
           vhost: s.vhost,
           state: h.state,
-          consumers: consumers.size,
+          consumers: consumersOf(ch).size,
           unacked: h.unackedCount(),
           prefetchCount: h.consumerPrefetch,
           globalPrefetchCount: h.globalPrefetch,
@@ -200,9 +210,10 @@ export class Registry {
   consumers(): ConsumerInfo[] {
     const out: ConsumerInfo[] = [];
     for (const conn of this.byId.values()) {
-      for (const { handle: h, consumers } of conn.channels.values()) {
+      for (const ch of channelsOf(conn).values()) {
+        const h = ch.handle;
         const s = h.session;
-        for (const c of consumers.values()) out.push({ ...c, vhost: s.vhost, channel: `${s.name} (${h.id})`, connection: s.name });
+        for (const c of consumersOf(ch).values()) out.push({ ...c, vhost: s.vhost, channel: `${s.name} (${h.id})`, connection: s.name });
       }
     }
     return out;
@@ -237,7 +248,7 @@ export class Registry {
   }
 
   private channelEntry(channel: ChannelHandle): ChannelEntry | undefined {
-    const entry = this.connectionOf(channel.session)?.channels.get(channel.id);
+    const entry = this.connectionOf(channel.session)?.channels?.get(channel.id);
     return entry?.handle === channel ? entry : undefined;
   }
 }

@@ -48,7 +48,35 @@ export interface Session extends SessionInit {
   readonly tags: readonly string[];
 }
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const CANCEL_NOTIFY: ClientCapabilities = Object.freeze({ consumerCancelNotify: true });
+const NO_CANCEL_NOTIFY: ClientCapabilities = Object.freeze({ consumerCancelNotify: false });
+
+/** The capabilities record (one shared frozen object per combination: sessions are many). */
+export function clientCapabilities(consumerCancelNotify: boolean): ClientCapabilities {
+  return consumerCancelNotify ? CANCEL_NOTIFY : NO_CANCEL_NOTIFY;
+}
+
 export function createSession(init: SessionInit): Session {
-  const name = `${init.peerHost}:${init.peerPort} -> ${init.localHost}:${init.localPort}`;
-  return { ...init, name, counters: new MessageCounters(), tags: init.access?.tags ?? init.tags ?? [] };
+  // join() makes one flat string (a template literal keeps a tree of partial strings per session).
+  const name = [init.peerHost, ':', init.peerPort, ' -> ', init.localHost, ':', init.localPort].join('');
+  // Every field written out in one order: a spread (`{ ...init }`) gave each session its own hidden
+  // class (about 0.5 KB each).
+  return {
+    connectionId: init.connectionId,
+    user: init.user,
+    vhost: init.vhost,
+    capabilities: init.capabilities,
+    peerHost: init.peerHost,
+    peerPort: init.peerPort,
+    localHost: init.localHost,
+    localPort: init.localPort,
+    clientProperties: init.clientProperties,
+    clientProvidedName: init.clientProvidedName,
+    connectedAtMs: init.connectedAtMs,
+    access: init.access,
+    name,
+    counters: new MessageCounters(),
+    tags: init.access?.tags ?? init.tags ?? NO_TAGS,
+  };
 }

@@ -3,7 +3,9 @@
  * amqpd, spoken over its management HTTP API. Global options: --host/-H (127.0.0.1),
  * --port/-P (the management port, 15672), -u/--username and --password (guest/guest; also
  * AMQPCTL_USER/AMQPCTL_PASSWORD), -p/--vhost (/), -q/--quiet, -s/--silent/--no-table-headers,
- * --formatter json, -t/--timeout seconds (60).
+ * --formatter json, -t/--timeout seconds (60). Without AMQPCTL_* values, the broker's own env
+ * (AMQPD_MANAGEMENT_PORT, AMQPD_DEFAULT_USER/PASS or RABBITMQ_DEFAULT_USER/PASS) is used, so a
+ * container's HEALTHCHECK reaches the broker started from the same environment.
  *
  * Exit codes as rabbitmqctl: 0 ok, 64 usage, 69 broker unreachable or a failed health check,
  * 70 anything else the broker refused. Not here: output formats (ctl-output.ts), HTTP
@@ -50,7 +52,7 @@ export function parseCtlArgs(argv: readonly string[], env: Readonly<Record<strin
     else positional.push(a);
   }
   const [verb = '', ...args] = positional;
-  const port = Number(values['port'] ?? env['AMQPCTL_PORT'] ?? 15672);
+  const port = Number(values['port'] ?? env['AMQPCTL_PORT'] ?? env['AMQPD_MANAGEMENT_PORT'] ?? 15672);
   const timeoutS = Number(values['timeout'] ?? 60);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CtlError('--port must be a port number', EXIT_USAGE);
   if (!(timeoutS > 0)) throw new CtlError('--timeout must be a positive number of seconds', EXIT_USAGE);
@@ -63,8 +65,8 @@ export function parseCtlArgs(argv: readonly string[], env: Readonly<Record<strin
     flags,
     host: values['host'] ?? env['AMQPCTL_HOST'] ?? '127.0.0.1',
     port,
-    user: values['user'] ?? env['AMQPCTL_USER'] ?? 'guest',
-    password: values['password'] ?? env['AMQPCTL_PASSWORD'] ?? 'guest',
+    user: values['user'] ?? env['AMQPCTL_USER'] ?? env['AMQPD_DEFAULT_USER'] ?? env['RABBITMQ_DEFAULT_USER'] ?? 'guest',
+    password: values['password'] ?? env['AMQPCTL_PASSWORD'] ?? env['AMQPD_DEFAULT_PASS'] ?? env['RABBITMQ_DEFAULT_PASS'] ?? 'guest',
     vhost: values['vhost'] ?? '/',
     options: values,
     timeoutS,

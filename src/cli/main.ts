@@ -1,11 +1,12 @@
 /**
  * The amqpd command: parse flags and AMQPD_* env vars into a Config, start the server, log where
- * it listens, and on SIGINT/SIGTERM shut down gracefully (clients get connection.close 320) and
- * exit 0. SIGHUP re-reads the TLS certificates (a bad set is logged and the old one kept). A bad
- * configuration prints the problems and exits 2; a failed start exits 1.
+ * it listens and then "Server startup complete" (once every listener is up), and on SIGINT/SIGTERM
+ * shut down gracefully (clients get connection.close 320) and exit 0. SIGHUP re-reads the TLS
+ * certificates (a bad set is logged and the old one kept). A bad configuration prints the problems
+ * and exits 2; a failed start exits 1.
  */
 import { ConfigError, parseArgs } from '../config/index.js';
-import { createRootLogger } from '../log/logger.js';
+import { createCliLogger } from '../log/logger.js';
 import { AmqpServer } from '../server/server.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -24,7 +25,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const config = parsed.config;
-  const log = createRootLogger({ level: config.logLevel });
+  const log = await createCliLogger(config.logLevel, config.logFormat);
   let server: AmqpServer;
   try {
     server = await AmqpServer.start({ config, log });
@@ -39,6 +40,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (http.management !== undefined || http.prometheus !== undefined) log.info(http, 'HTTP listeners (management API, Prometheus metrics)');
   const tls = server.tlsAddress();
   if (tls !== undefined) log.info({ host: tls.host, port: tls.port }, `listening for amqps on ${tls.host}:${tls.port}`);
+  // Testcontainers' RabbitMQ module (and people) wait for this text: every listener is up.
+  log.info({ amqp: port, amqps: tls?.port, ...http }, 'Server startup complete; every listener is listening');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

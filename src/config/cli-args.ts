@@ -10,6 +10,8 @@ export type ParseResult =
   | { readonly kind: 'config'; readonly config: Config }
   | { readonly kind: 'exit'; readonly output: string; readonly code: number };
 
+const aliases = (names: readonly string[] = []): string => names.map((a) => ` [also env ${a}]`).join('');
+
 export async function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<ParseResult> {
   let output = '';
   let exitCode: number | undefined;
@@ -26,7 +28,7 @@ export async function parseArgs(argv: readonly string[], env: Readonly<Record<st
   for (const spec of OPTIONS) {
     parser = parser.option(spec.flag, {
       type: spec.kind === 'integer' ? 'number' : spec.kind === 'boolean' ? 'boolean' : 'string',
-      describe: `${spec.describe} [env ${envVarName(spec.flag)}] [default: ${String(spec.default)}]`,
+      describe: `${spec.describe} [env ${envVarName(spec.flag)}]${aliases(spec.envAliases)} [default: ${String(spec.default)}]`,
       ...(spec.choices !== undefined ? { choices: [...spec.choices] } : {}),
     });
   }

@@ -2,7 +2,8 @@
  * Config: the broker's settings as one frozen, typed object.
  *
  * Every option is declared once in OPTIONS (flag, env var AMQPD_*, default, unit, description,
- * check). Precedence: defaults < environment < flags. Values are checked after merging, so a bad
+ * check; some also read a RabbitMQ image env var, as `envAliases`, when the AMQPD_* one is unset).
+ * Precedence: defaults < environment < flags. Values are checked after merging, so a bad
  * env var and a bad flag fail the same way. This module is the only place that looks at the
  * environment; it takes `env` as a parameter so callers (and tests) choose what it sees.
  *
@@ -25,6 +26,8 @@ export const WRITE_HOLD_MAX_MS_DEFAULT = 100;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export const DURABILITY_MODES = ['strict', 'relaxed'] as const;
 export type Durability = (typeof DURABILITY_MODES)[number];
 
@@ -33,6 +36,8 @@ export interface Config {
   readonly port: number;
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** json lines, pretty human-readable lines, or auto: pretty when stdout is a terminal. */
+  readonly logFormat: LogFormat;
   readonly durability: Durability;
   /**
    * Longest a persistent message published in confirm mode is held back from the store while its
@@ -86,6 +91,8 @@ interface OptionSpec {
   readonly default: string | number | boolean;
   readonly describe: string;
   readonly choices?: readonly string[];
+  /** Other env vars read when the AMQPD_* one is unset (RabbitMQ image names); AMQPD_* wins. */
+  readonly envAliases?: readonly string[];
   /** Returns a problem description, or undefined when the value is fine. */
   readonly check?: (v: string | number | boolean) => string | undefined;
 }
@@ -103,6 +110,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', kind: 'integer', default: 5672, describe: 'TCP port (0 picks a free port)', check: intRange(0, 65535) },
   { key: 'dataDir', flag: 'data-dir', kind: 'string', default: './data', describe: 'Data directory (SQLite store)', check: nonEmpty },
   { key: 'logLevel', flag: 'log-level', kind: 'string', default: 'info', describe: 'pino log level', choices: LOG_LEVELS },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    kind: 'string',
+    default: 'auto',
+    describe: 'Log lines: json, pretty (human-readable), or auto (pretty when stdout is a terminal, else json)',
+    choices: LOG_FORMATS,
+  },
   {
     key: 'durability',
     flag: 'durability',
@@ -169,6 +184,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     default: 'guest',
     describe: 'Default user, created on first start (empty data dir) as administrator with full permissions on vhost /',
+    envAliases: ['RABBITMQ_DEFAULT_USER'],
     check: nonEmpty,
   },
   {
@@ -177,6 +193,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     default: 'guest',
     describe: 'Password of the default user (first start only)',
+    envAliases: ['RABBITMQ_DEFAULT_PASS'],
   },
   {
     key: 'loopbackUsers',
@@ -341,11 +358,11 @@ export function buildConfig(
   const out: Record<string, string | number | boolean> = {};
   const problems: string[] = [];
   for (const spec of OPTIONS) {
-    const fromEnv = env[envVarName(spec.flag)];
+    const envName = [envVarName(spec.flag), ...(spec.envAliases ?? [])].find((n) => env[n] !== undefined);
     const given = explicit[spec.key];
     let source = 'default';
     let raw: unknown = spec.default;
-    if (fromEnv !== undefined) [raw, source] = [fromEnv, envVarName(spec.flag)];
+    if (envName !== undefined) [raw, source] = [env[envName], envName];
     if (given !== undefined) [raw, source] = [given, `--${spec.flag}`];
     const v = coerce(spec, raw);
     const problem = checkValue(spec, v);

@@ -8,7 +8,7 @@
  * (a WeakMap), so a deleted queue's readings go with it. Before two readings exist a rate is 0.
  * Not here: which counter is which field (stats.ts).
  */
-import { deliverGet, snapshot, type MessageCounters } from '../broker/counters.js';
+import { MessageCounters, deliverGet, snapshot } from '../broker/counters.js';
 import type { Broker } from '../broker/broker.js';
 import type { Clock, ClockTimer } from '../util/clock.js';
 
@@ -84,15 +84,41 @@ export class RateSampler {
   }
 
   private read(c: MessageCounters, now: number): void {
-    const r = next(this.readings.get(c), snapshot(c), now, this.wall);
-    this.readings.set(c, r);
+    const r = this.readings.get(c);
+    if (r === undefined) this.readings.set(c, next(undefined, reading(undefined, c), now, this.wall));
+    else advance(r, reading(r.last, c), now, this.wall);
   }
 }
+
+/** Counters that never moved share one frozen reading (idle connections and channels are many). */
+const ZERO: MessageCounters = Object.freeze(new MessageCounters());
+
+/** A reading of `c`: the previous one again when nothing changed (no copy), else a copy. */
+function reading(last: MessageCounters | undefined, c: MessageCounters): MessageCounters {
+  if (last !== undefined && equalCounters(last, c)) return last;
+  return equalCounters(ZERO, c) ? ZERO : snapshot(c);
+}
+
+function equalCounters(a: MessageCounters, b: MessageCounters): boolean {
+  for (const k of COUNTER_KEYS) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+const COUNTER_KEYS = Object.keys(new MessageCounters()) as (keyof MessageCounters)[];
 
 function next(r: Readings | undefined, reading: MessageCounters, now: number, wall: number): Readings {
   if (r === undefined) return { prev: undefined, prevAt: now, last: reading, lastAt: now, idleSinceWall: wall };
   const idleSinceWall = moved(r.last, reading) ? wall : r.idleSinceWall;
   return { prev: r.last, prevAt: r.lastAt, last: reading, lastAt: now, idleSinceWall };
+}
+
+/** The same as next(), in place (one Readings per counters object for its whole life). */
+function advance(r: Readings, reading: MessageCounters, now: number, wall: number): void {
+  if (moved(r.last, reading)) r.idleSinceWall = wall;
+  r.prev = r.last;
+  r.prevAt = r.lastAt;
+  r.last = reading;
+  r.lastAt = now;
 }
 
 function moved(a: MessageCounters, b: MessageCounters): boolean {

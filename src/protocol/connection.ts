@@ -18,11 +18,11 @@ import type { FieldTable } from '../codec/field-types.js';
 import { PROTOCOL_HEADER, type Frame, type ProtocolHeaderCheck } from '../codec/frame-reader.js';
 import { encodeDelivery, encodeHeartbeat, encodeMethodFrame } from '../codec/frame-writer.js';
 import { method, type ArgsOf, type Method } from '../codec/methods.generated.js';
-import { AmqpError, ReplyCode, channelError, connectionForced, internalError, unexpectedFrame } from '../errors/index.js';
-import type { CloseReason } from '../errors/index.js';
+import { AmqpError, ReplyCode, channelError, connectionForced, internalError, unexpectedFrame, type CloseReason } from '../errors/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { FRAME_SIZE_MIN_BYTES } from '../util/limits.js';
 import { ChannelTable, type ChannelTableHost } from './channel-table.js';
+import { EMPTY_TABLE, sharedClientProperties } from './client-properties.js';
 import { ConnectionTimers } from './connection-timers.js';
 import type { ProtocolContext } from './context.js';
 import { AlarmBlock } from './alarm-block.js';
@@ -70,7 +70,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private readonly intake: FrameIntake;
   private readonly out: SocketWriter;
   private readonly peer: PeerIdentity;
-  private readonly alarm: AlarmBlock;
+  private alarm: AlarmBlock | undefined;
   private tuned: Tuned | undefined;
   private openVhost: VhostApi | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -78,7 +78,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   private tornDown = false;
   private readonly openedAtMs: number;
   private openedSession: Session | undefined;
-  private clientProperties: FieldTable = new Map();
+  private clientProperties: FieldTable = EMPTY_TABLE;
   private resolveClosed: () => void = () => undefined;
 
   constructor(opts: ConnectionOptions) {
@@ -90,11 +90,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.openedAtMs = this.clock.now();
     this.timers = new ConnectionTimers(this.clock);
     this.channels = new ChannelTable(this, opts.channelLog);
-    this.intake = new FrameIntake(this.socket, this, () => this.clock.now());
+    this.intake = new FrameIntake(this.socket, this, this.clock);
     this.out = new SocketWriter(this.socket, () => this.heartbeat?.sent());
     this.peer = opts.peer ?? PLAIN_PEER;
-    const blockedCapable = (): boolean => clientCapability(this.clientProperties, 'connection.blocked');
-    this.alarm = new AlarmBlock(this.intake.gate, (m) => this.sendMethod(0, m), blockedCapable);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.intake.push(chunk));
@@ -132,17 +130,13 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     return this.intake.gate.state;
   }
 
-  checkChannelOpen(): void { // channel.open: the user's max-channels (admission.ts)
-    this.ctx.admission.checkChannelOpen(this.user);
-  }
+  checkChannelOpen(): void { this.ctx.admission.checkChannelOpen(this.user); } // user's max-channels // prettier-ignore
 
   channelMax(): number {
     return this.tuned?.channelMax ?? this.ctx.limits.channelMax;
   }
 
-  // ---- reading (frame-intake.ts calls these) ----------------------------------------------
-
-  reading(): boolean {
+  reading(): boolean { // frame-intake.ts calls this and the next three
     return this.state !== 'closed';
   }
 
@@ -173,8 +167,12 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   }
 
   /** Alarms (alarm-block.ts): raised with a reason, cleared with undefined; a publish under one stops reads. */
-  setAlarm(reason: string | undefined): void { if (this.state !== 'closed') this.alarm.set(reason); } // prettier-ignore
-  notePublish(): void { this.alarm.notePublish(); } // prettier-ignore
+  setAlarm(reason: string | undefined): void { if (this.state !== 'closed') this.alarmBlock().set(reason); } // prettier-ignore
+  notePublish(): void { this.alarm?.notePublish(); } // prettier-ignore
+  private alarmBlock(): AlarmBlock { // made at the first alarm (idle connections are many)
+    const capable = (): boolean => clientCapability(this.clientProperties, 'connection.blocked');
+    return (this.alarm ??= new AlarmBlock(this.intake.gate, (m) => this.sendMethod(0, m), capable));
+  }
 
   /** A framing error (reader failed) ends the socket after close; a whole bad frame lets close-ok in. */
   onReaderError(err: unknown): void {
@@ -266,7 +264,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
   }
 
   private onStartOk(a: ArgsOf<'connection.start-ok'>): void {
-    this.clientProperties = a.clientProperties;
+    this.clientProperties = sharedClientProperties(a.clientProperties);
     const outcome = authenticate(a.mechanism, a.response, userCheck(this.ctx.broker.users, this.socket.remoteAddress ?? ''), this.peer);
     if (!outcome.ok) {
       this.log.warn({ user: outcome.user, mechanism: outcome.mechanism }, `login refused: ${outcome.why}`);
@@ -307,8 +305,7 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     const openedAtWallMs = Math.round(this.clock.wallMs() - (this.clock.now() - this.openedAtMs));
     this.openedSession = openSession(this.ctx.broker.registry, {
       connectionId: this.id, user: this.user, vhost: a.virtualHost, clientProperties: this.clientProperties, access,
-      socket: this.socket, connectedAtMs: openedAtWallMs, state: () => this.state,
-      close: (_code, text) => this.closeWithError(connectionForced(text), 'forcedClose'), // operators: 320, as RabbitMQ
+      socket: this.socket, connectedAtMs: openedAtWallMs, connection: this,
     });
     this.state = 'open';
     this.timers.handshakeDone();
@@ -341,6 +338,9 @@ export class Connection implements ChannelTableHost, FrameIntakeHost {
     this.teardown();
     this.dropAfter(closeOkTimeoutMs);
   }
+
+  /** Operators (management, vhost deletion): 320, as RabbitMQ (session-open.ts LiveConnection). */
+  forceClose(text: string): void { this.closeWithError(connectionForced(text), 'forcedClose'); } // prettier-ignore
 
   /** Graceful shutdown: 320 CONNECTION_FORCED, then close-ok or the timeout. */
   shutdown(closeOkTimeoutMs: number): Promise<void> {

@@ -12,7 +12,9 @@
  */
 import { FrameReader, PROTOCOL_HEADER_BYTES, checkProtocolHeader, type Frame, type ProtocolHeaderCheck } from '../codec/frame-reader.js';
 import { FRAMES_PER_TICK_MAX, FRAME_SIZE_MIN_BYTES, TURN_BUDGET_MS, TURN_CLOCK_CHECK_FRAMES } from '../util/limits.js';
-import { ReadGate } from './read-gate.js';
+import { ReadGate, type ReadGateHost } from './read-gate.js';
+
+const EMPTY_BYTES = Buffer.alloc(0);
 
 export interface FrameIntakeHost {
   /** The protocol header arrived; returns false to stop reading (a bad header). */
@@ -30,24 +32,41 @@ export interface PausableSource {
   resume(): unknown;
 }
 
-export class FrameIntake {
+/** Monotonic ms (the connection's Clock), read once per TURN_CLOCK_CHECK_FRAMES frames. */
+export interface TurnClock {
+  now(): number;
+}
+
+const PERFORMANCE_CLOCK: TurnClock = { now: () => performance.now() };
+
+/** The gate's host is the intake itself (no closures per connection: idle connections are many). */
+export class FrameIntake implements ReadGateHost {
   readonly gate: ReadGate;
   private readonly reader = new FrameReader({ frameMax: FRAME_SIZE_MIN_BYTES });
   /** Bytes of the protocol header so far; undefined once it went through. */
-  private headerBytes: Buffer | undefined = Buffer.alloc(0);
+  private headerBytes: Buffer | undefined = EMPTY_BYTES;
   private failed = false;
 
   constructor(
-    source: PausableSource,
+    private readonly source: PausableSource,
     private readonly host: FrameIntakeHost,
-    /** Monotonic ms (the connection's Clock), read once per TURN_CLOCK_CHECK_FRAMES frames. */
-    private readonly now: () => number = () => performance.now(),
+    private readonly clock: TurnClock = PERFORMANCE_CLOCK,
   ) {
-    this.gate = new ReadGate({
-      pauseReading: () => source.pause(),
-      resumeReading: () => source.resume(),
-      readOn: () => this.processFrames(),
-    });
+    this.gate = new ReadGate(this);
+  }
+
+  /** ReadGateHost: stop reading the socket. */
+  pauseReading(): void {
+    this.source.pause();
+  }
+
+  resumeReading(): void {
+    this.source.resume();
+  }
+
+  /** ReadGateHost: the gate opened again; handle the buffered frames. */
+  readOn(): void {
+    this.processFrames();
   }
 
   push(chunk: Buffer): void {
@@ -75,7 +94,7 @@ export class FrameIntake {
 
   /** Collects the 8-byte protocol header; returns the bytes after it once it is complete and good. */
   private onHeaderBytes(chunk: Buffer): Buffer | undefined {
-    const bytes = Buffer.concat([this.headerBytes ?? Buffer.alloc(0), chunk]);
+    const bytes = Buffer.concat([this.headerBytes ?? EMPTY_BYTES, chunk]);
     const check = checkProtocolHeader(bytes);
     if (check === 'need-more') {
       this.headerBytes = bytes;
@@ -100,8 +119,8 @@ export class FrameIntake {
       if (n >= FRAMES_PER_TICK_MAX) return this.gate.yieldTurn();
       // The clock starts at the first check, so a short turn never reads it.
       if (n > 0 && n % TURN_CLOCK_CHECK_FRAMES === 0) {
-        if (startedMs < 0) startedMs = this.now();
-        else if (this.now() - startedMs >= TURN_BUDGET_MS) return this.gate.yieldTurn();
+        if (startedMs < 0) startedMs = this.clock.now();
+        else if (this.clock.now() - startedMs >= TURN_BUDGET_MS) return this.gate.yieldTurn();
       }
       let frame: Frame | undefined;
       try {

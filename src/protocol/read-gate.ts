@@ -120,20 +120,25 @@ export class ReadGate implements FlowWaiter {
 
   private scheduleResume(): void {
     if (this.resumeTurn !== undefined) return;
-    this.resumeTurn = setImmediate(this.onResumeTurn);
+    this.resumeTurn = setImmediate(resumeTurn, this);
   }
 
-  private readonly onResumeTurn = (): void => {
+  /** The scheduled turn came (setImmediate(resumeTurn, gate): no closure kept per gate). */
+  onResumeTurn(): void {
     this.resumeTurn = undefined;
     if (this.pause !== 'yield') return;
     this.pause = 'none';
     if (!this.canRead) return;
     this.host.resumeReading();
     this.host.readOn();
-  };
+  }
 
   private cancelResume(): void {
     if (this.resumeTurn !== undefined) clearImmediate(this.resumeTurn);
     this.resumeTurn = undefined;
   }
+}
+
+function resumeTurn(gate: ReadGate): void {
+  gate.onResumeTurn();
 }

@@ -7,8 +7,8 @@
  * Not here: authentication (handshake.ts), the connection state machine (connection.ts).
  */
 import type { SessionAccess } from '../broker/access.js';
-import type { Registry } from '../broker/registry.js';
-import { createSession, type Session } from '../broker/session.js';
+import type { ConnectionHandle, Registry } from '../broker/registry.js';
+import { clientCapabilities, createSession, type Session } from '../broker/session.js';
 import type { FieldTable } from '../codec/field-types.js';
 import { clientCapability } from './handshake.js';
 
@@ -31,10 +31,15 @@ export interface SessionSource {
   readonly connectedAtMs: number;
   /** The user's permissions in the vhost (login.ts admitToVhost). */
   readonly access?: SessionAccess | undefined;
+  readonly connection: LiveConnection;
+}
+
+/** The connection itself, as the registry's handle reads it (no closures per connection). */
+export interface LiveConnection {
   /** The connection's state now (for listings). */
-  state(): string;
-  /** Sends connection.close with `code` and `explanation` (RabbitMQ's text is `NAME - explanation`). */
-  close(code: number, explanation: string): void;
+  readonly state: string;
+  /** Operators and vhost deletion: connection.close 320 with `explanation` (RabbitMQ's text is `NAME - explanation`). */
+  forceClose(explanation: string): void;
 }
 
 export function openSession(registry: Registry, src: SessionSource): Session {
@@ -43,7 +48,7 @@ export function openSession(registry: Registry, src: SessionSource): Session {
     connectionId: src.connectionId,
     user: src.user,
     vhost: src.vhost,
-    capabilities: { consumerCancelNotify: clientCapability(src.clientProperties, 'consumer_cancel_notify') },
+    capabilities: clientCapabilities(clientCapability(src.clientProperties, 'consumer_cancel_notify')),
     peerHost: socket.remoteAddress ?? '?',
     peerPort: socket.remotePort ?? 0,
     localHost: socket.localAddress ?? '?',
@@ -53,13 +58,30 @@ export function openSession(registry: Registry, src: SessionSource): Session {
     connectedAtMs: src.connectedAtMs,
     access: src.access,
   });
-  registry.addConnection({
-    session,
-    state: () => src.state(),
-    octets: () => ({ recv: socket.bytesRead ?? 0, send: socket.bytesWritten ?? 0 }),
-    close: (code, explanation) => src.close(code, explanation),
-  });
+  registry.addConnection(new RegisteredConnection(session, socket, src.connection));
   return session;
+}
+
+/** The registry's handle on a live connection: methods, no closures (connections are many). */
+class RegisteredConnection implements ConnectionHandle {
+  constructor(
+    readonly session: Session,
+    private readonly socket: SocketAddresses,
+    private readonly connection: LiveConnection,
+  ) {}
+
+  state(): string {
+    return this.connection.state;
+  }
+
+  octets(): { readonly recv: number; readonly send: number } {
+    return { recv: this.socket.bytesRead ?? 0, send: this.socket.bytesWritten ?? 0 };
+  }
+
+  /** The code is always 320 (connection.forced), as RabbitMQ closes for operators. */
+  close(_code: number, explanation: string): void {
+    this.connection.forceClose(explanation);
+  }
 }
 
 /** client-properties.connection_name (a long string), when the client named its connection. */

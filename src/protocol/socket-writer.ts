@@ -25,7 +25,7 @@ export class SocketWriter {
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      process.nextTick(this.uncork);
+      process.nextTick(uncork, this);
     }
     if (!socket.write(buf)) this.blocked = true;
     this.onWrite();
@@ -36,8 +36,13 @@ export class SocketWriter {
     this.blocked = false;
   }
 
-  private readonly uncork = (): void => {
+  /** End of the tick (process.nextTick(uncork, writer): no closure kept per writer). */
+  uncorkNow(): void {
     this.corked = false;
     this.socket.uncork();
-  };
+  }
+}
+
+function uncork(writer: SocketWriter): void {
+  writer.uncorkNow();
 }

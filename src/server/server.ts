@@ -115,7 +115,7 @@ export class AmqpServer {
     const loopbackUsers = config.loopbackUsers.split(',').map((u) => u.trim()).filter((u) => u !== '');
     const access = { defaultUser, loopbackUsers, limits: limitsSource };
     const codec = { decodeProperties, encodeProperties, encodeTable, decodeTable };
-    this.broker = Broker.open({ store, log: brokerLog, ...codec, writeHoldMaxMs, ...access });
+    this.broker = Broker.open({ store, log: brokerLog, codec, writeHoldMaxMs, ...access });
     this.ctx = {
       broker: this.broker,
       log,

@@ -34,11 +34,20 @@ export const systemClock: Clock = {
   setTimer(cb, ms) {
     const t = setTimeout(cb, ms);
     t.unref();
-    return { cancel: () => clearTimeout(t) };
+    return new NodeTimer(t);
   },
   setRepeating(cb, ms) {
     const t = setInterval(cb, ms);
     t.unref();
-    return { cancel: () => clearInterval(t) };
+    return new NodeTimer(t);
   },
 };
+
+/** A Node timer as a ClockTimer (a method, not a closure: every connection keeps one). */
+class NodeTimer implements ClockTimer {
+  constructor(private readonly t: NodeJS.Timeout) {}
+
+  cancel(): void {
+    clearTimeout(this.t); // clears an interval too (one id space in Node)
+  }
+}

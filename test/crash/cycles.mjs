@@ -4,6 +4,7 @@
  * workload (workload.mjs) until its first confirm and then a seeded while, cut, repeat.
  */
 import { CheckFailure, Ledger, checkDrain, drainAll, emptyStats, guard, settleDrain, sleep } from './lib.mjs';
+import { LifeLedger, drainAndCheckLifecycle, lifecycleStats } from './lifecycle.mjs';
 import { describePlan, planCycle, startLoad } from './workload.mjs';
 import { prng } from '../helpers/prng.mjs';
 
@@ -21,16 +22,19 @@ async function orFailure(p, ms, what) {
 /**
  * The cycles: start, drain and check what the previous cycle left, run a workload, let it confirm at
  * least once, wait, `cut(broker)` (kill, and for a power cut restore the synced state), repeat; the
- * last start only drains and checks, then stops the broker gracefully. Returns the stats; throws
- * CheckFailure on a violated check, Error when the run could not proceed.
+ * last start only drains and checks, then stops the broker gracefully. With `lifecycle` the
+ * dead-letter and delayed-exchange topologies (lifecycle.mjs) run beside the fanout and are drained
+ * and checked after it. Returns the stats; throws CheckFailure on a violated check, Error when the
+ * run could not proceed.
  */
-export async function runCycles({ cycles, seed, start, cut, policy, log }) {
+export async function runCycles({ cycles, seed, start, cut, policy, log, lifecycle = false }) {
   guard.dying = false;
   guard.failure = undefined;
   guard.failed = new Promise((_, reject) => (guard.fail = reject));
   guard.failed.catch(() => {});
   const rand = prng(seed);
   const ledger = new Ledger();
+  const life = lifecycle ? new LifeLedger() : undefined;
   const stats = emptyStats();
   let killedAt = 0;
   for (let cycle = 0; cycle <= cycles; cycle += 1) {
@@ -40,6 +44,7 @@ export async function runCycles({ cycles, seed, start, cut, policy, log }) {
       const before = { ...stats };
       checkDrain(ledger, drained, killedAt, policy, stats, `after cycle ${cycle - 1} (seed ${seed})`);
       settleDrain(ledger, drained, syncedAt);
+      if (life !== undefined) await orFailure(drainAndCheckLifecycle(broker.url, life, killedAt, policy, `after cycle ${cycle - 1} (seed ${seed})`), 60_000, 'lifecycle drain took over 60 s');
       if (cycle > 0) log(`  restart: ${stats.recovered - before.recovered} recovered, ${stats.ackedBack - before.ackedBack} acked-then-back, ${stats.lost - before.lost} lost`);
       if (cycle === cycles) {
         broker.child.kill('SIGTERM');
@@ -49,7 +54,7 @@ export async function runCycles({ cycles, seed, start, cut, policy, log }) {
       }
       const plan = planCycle(rand);
       ledger.cycleConfirmed = 0;
-      const load = startLoad(broker.url, rand, cycle, plan, ledger);
+      const load = startLoad(broker.url, rand, cycle, plan, ledger, life);
       await orFailure(load.firstConfirm, 10_000, `cycle ${cycle}: no confirm within 10 s`);
       await orFailure(sleep(plan.killAfterMs), 60_000, 'unreachable');
       guard.dying = true;
@@ -70,6 +75,7 @@ export async function runCycles({ cycles, seed, start, cut, policy, log }) {
       throw err;
     }
   }
+  if (life !== undefined) stats.lifecycle = lifecycleStats(life);
   return stats;
 }
 
@@ -78,6 +84,7 @@ export function formatStats(s, policy) {
   const oldest = s.maxAckedBackAgeMs === undefined ? 'none synced' : `oldest sync ${s.maxAckedBackAgeMs} ms before the cut`;
   return (
     `${s.confirmed} confirmed, ${s.recovered} recovered, ${s.lost} lost, ${s.ackedBack} acked-then-back ` +
-    `(${s.ackedBackUnsynced} before any sync point${late}; ${oldest}), ${s.unflaggedRecent} deliveries back without redelivered (oldest ${s.maxUnflaggedAgeMs ?? '-'} ms before the cut)`
+    `(${s.ackedBackUnsynced} before any sync point${late}; ${oldest}), ${s.unflaggedRecent} deliveries back without redelivered (oldest ${s.maxUnflaggedAgeMs ?? '-'} ms before the cut)` +
+    (s.lifecycle === undefined ? '' : `; ${s.lifecycle}`)
   );
 }

@@ -7,13 +7,16 @@
  * are the README's ("Durability"): a crash of the process loses no confirmed message, and undoes at
  * most the last ≤ 25 ms of acks; delivery counts wait ≤ 50 ms for their ack and are then committed
  * like acks. `--slack-ms` (default 100) is added to those bounds for the scheduling of a loaded
- * machine; acked messages back inside the bound are counted and reported.
+ * machine; acked messages back inside the bound are counted and reported. Beside the fanout run the
+ * lifecycle topologies of lifecycle.mjs (dead-lettering, a delayed-message exchange) with their
+ * own checks; `--no-lifecycle` leaves them out.
  *
  * Usage: npm run test:crash -- [--cycles 20] [--seed N] [--bin path/to/amqpd] [--slack-ms 100]
- *          [--ack-bound-ms N] [--flag-bound-ms N] [--keep]
+ *          [--ack-bound-ms N] [--flag-bound-ms N] [--no-lifecycle] [--keep]
  * (--ack-bound-ms / --flag-bound-ms replace the README-derived bounds for acks and deliveries made
  * under load, 125 and 175 ms by default; acks made by the drain keep 25 ms + slack.)
- *        node test/crash/run.mjs --break forget-acks|confirm-early|forget-deliveries --expect-failure
+ *        node test/crash/run.mjs --break forget-acks|confirm-early|forget-deliveries|dead-letter-transient|
+ *          late-removals|delayed-transient|delayed-early --expect-failure
  * With --break the broker is test/crash/broken-broker.mjs (a patched store); with --expect-failure
  * the run passes only if a check fails (the proof that this test can fail); it stops at the first
  * failure, so the 10 cycles are a ceiling (a broken broker is usually caught in the first one to three).
@@ -69,6 +72,7 @@ async function run() {
       seed,
       policy,
       log,
+      lifecycle: args['no-lifecycle'] === undefined,
       start: () => startBroker({ entry, dataDir, durability: args.durability ?? 'strict' }),
       cut: async (broker) => {
         broker.child.kill('SIGKILL');

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import amqp from 'amqplib';
 import { EXCHANGE, QUEUES, clientError, sleep } from './lib.mjs';
+import { lifecycleLoad } from './lifecycle.mjs';
 
 const require = createRequire(import.meta.url);
 const defs = require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js'));
@@ -33,8 +34,11 @@ export function describePlan(p) {
   return `window ${p.window || 'none'}, to ${p.target}${p.tx ? ', +tx' : ''}, consumers ${p.consumers.join('/')}`;
 }
 
-/** Starts the workload; resolves `firstConfirm` at the first confirm/commit-ok. Call stop() after the kill. */
-export function startLoad(url, rand, cycle, plan, ledger) {
+/**
+ * Starts the workload (with `life`, a LifeLedger, also the lifecycle topologies of lifecycle.mjs);
+ * resolves `firstConfirm` at the first confirm/commit-ok. Call stop() after the kill.
+ */
+export function startLoad(url, rand, cycle, plan, ledger, life) {
   const conns = [];
   let firstConfirmResolve;
   const firstConfirm = new Promise((resolve) => (firstConfirmResolve = resolve));
@@ -51,8 +55,19 @@ export function startLoad(url, rand, cycle, plan, ledger) {
   };
   // Set at the cut and never cleared: late ack timers of this load must not touch its dead channels.
   const halted = { now: false };
-  const tasks = [consumers(connect, rand, plan, ledger, halted), confirmPublisher(connect, cycle, plan, ledger, confirm, halted)];
-  if (plan.tx) tasks.push(txPublisher(connect, rand, cycle, plan, ledger, confirm, halted));
+  // With `life` the lifecycle clients start first and the fanout workload once they have a confirm
+  // (the cut is timed from the fanout's first confirm, so both have run by then); started together,
+  // the fanout's flood slowed the lifecycle's setup and lengthened every cycle.
+  const lifeFirst = life === undefined ? Promise.resolve() : new Promise((resolve) => (life.onConfirm = resolve));
+  const tasks = life === undefined ? [] : [lifecycleLoad(connect, rand, cycle, life, halted)];
+  const fanout = async () => {
+    await lifeFirst;
+    if (halted.now) return;
+    const jobs = [consumers(connect, rand, plan, ledger, halted), confirmPublisher(connect, cycle, plan, ledger, confirm, halted)];
+    if (plan.tx) jobs.push(txPublisher(connect, rand, cycle, plan, ledger, confirm, halted));
+    await Promise.all(jobs.map((t) => t.catch((err) => clientError('workload', err))));
+  };
+  tasks.push(fanout());
   const running = Promise.all(tasks.map((t) => t.catch((err) => clientError('workload', err))));
   return {
     firstConfirm,

@@ -13,8 +13,6 @@ const DEFAULT_SEED = 20261130;
 
 function parseSeed(raw: string | undefined): number {
   // CI and plain runs use a fixed seed (the same cases every time); AMQPD_SOAK explores new ones.
-  // Open: the durability model's strict+confirms run fails with AMQPD_SEED=337119584 (a confirm
-  // reported before its write on the priority queue); see the session notes.
   if (raw === undefined || raw === '') return process.env['AMQPD_SOAK'] ? randomInt(0, 2 ** 31) : DEFAULT_SEED;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw new Error(`AMQPD_SEED must be an integer in [0, 2^32), got ${raw}`);

@@ -45,6 +45,17 @@ export class LengthLimit {
   }
 
   /**
+   * drop-head, before a publish writes anything: when the new message will push the queue over,
+   * the head it will drop is paged in now. Otherwise that page-in would come between the new
+   * position's write and the head's removal, and its read commits what is pending: a crash there
+   * would keep the new message and the head (one over the limit). Now both changes go in the same
+   * commit. Paging in that head is what dropping it needs anyway; a plain publish pays one compare.
+   */
+  beforePublish(backlog: Backlog, bodyBytes: number): void {
+    if (this.overflow === 'drop-head' && this.over(backlog.length + 1, backlog.bytes + bodyBytes)) backlog.peek();
+  }
+
+  /**
    * drop-head, after a publish (and its delivery to a waiting consumer): takes the oldest ready
    * messages while over a limit and hands each to `drop` (dead-lettered as maxlen).
    */

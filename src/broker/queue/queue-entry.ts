@@ -53,6 +53,11 @@ export class QueueEntry implements Envelope, HeldWrite {
     this.deliveryCount = deliveryCount;
   }
 
+  /** A confirm unit is still owed (not yet settled). */
+  get owesConfirm(): boolean {
+    return this.watch !== undefined;
+  }
+
   get isHeld(): boolean {
     return this.heldRecord !== undefined;
   }

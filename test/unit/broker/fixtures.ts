@@ -20,7 +20,7 @@ export type BrokerExtras = Pick<BrokerOptions, 'queueWindow' | 'writeHoldMaxMs' 
 
 /** A broker over `store` with the real codec functions injected, and its default vhost. */
 export function openBrokerOver<S extends Store>(store: S, extras: BrokerExtras = {}): { broker: Broker; vhost: Vhost; store: S } {
-  const broker = Broker.open({ store, log, decodeProperties: (raw) => decodeProperties(raw), encodeProperties, encodeTable, decodeTable: (raw) => decodeTable(raw), ...extras });
+  const broker = Broker.open({ store, log, codec: { decodeProperties: (raw) => decodeProperties(raw), encodeProperties, encodeTable, decodeTable: (raw) => decodeTable(raw) }, ...extras });
   const vhost = broker.vhost('/');
   if (vhost === undefined) throw new Error('no default vhost');
   return { broker, vhost, store };

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Broker } from '../../../src/broker/broker.js';
 import { hashPassword, isLoopback, passwordMatches, Users } from '../../../src/broker/users.js';
 import { decodeTable, encodeTable } from '../../../src/codec/field-table.js';
-import { decodeProperties } from '../../../src/codec/properties.js';
+import { decodeProperties, encodeProperties } from '../../../src/codec/properties.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 
@@ -27,7 +27,7 @@ function withSqlite<T>(fn: (open: () => SqliteStore) => T): T {
 }
 
 const openBroker = (store: MemoryStore | SqliteStore, extra: Partial<Parameters<typeof Broker.open>[0]> = {}): Broker =>
-  Broker.open({ store, log, decodeProperties, encodeTable, decodeTable, ...extra });
+  Broker.open({ store, log, codec: { decodeProperties, encodeProperties, encodeTable, decodeTable }, ...extra });
 
 describe('password hashes as RabbitMQ (rabbit_password_hashing_sha256)', () => {
   it('checks a hash made by RabbitMQ and makes the same hash from the same salt', () => {

@@ -46,6 +46,7 @@ describe('config', () => {
       ['port', 'AMQPD_PORT', 'port', '5999', 5999],
       ['data-dir', 'AMQPD_DATA_DIR', 'dataDir', '/tmp/x', '/tmp/x'],
       ['log-level', 'AMQPD_LOG_LEVEL', 'logLevel', 'warn', 'warn'],
+      ['log-format', 'AMQPD_LOG_FORMAT', 'logFormat', 'pretty', 'pretty'],
       ['durability', 'AMQPD_DURABILITY', 'durability', 'relaxed', 'relaxed'],
       ['write-hold-max-ms', 'AMQPD_WRITE_HOLD_MAX_MS', 'writeHoldMaxMs', '7', 7],
       ['heartbeat', 'AMQPD_HEARTBEAT', 'heartbeatS', '17', 17],
@@ -97,6 +98,24 @@ describe('config', () => {
     expect(r.kind === 'config' && [r.config.tlsVerifyPeer, r.config.tlsFailIfNoPeerCert]).toEqual([true, true]);
     const none = await parseArgs([], { AMQPD_TLS_VERIFY_PEER: 'true' });
     expect(none.kind === 'config' && none.config.tlsVerifyPeer).toBe(true);
+  });
+
+  it('reads RABBITMQ_DEFAULT_USER/PASS (the rabbitmq image names) when AMQPD_DEFAULT_USER/PASS are unset; the AMQPD ones win', async () => {
+    const rmq = { RABBITMQ_DEFAULT_USER: 'rmq-user', RABBITMQ_DEFAULT_PASS: 'rmq-pass' };
+    expect(buildConfig({}, rmq)).toMatchObject({ defaultUser: 'rmq-user', defaultPass: 'rmq-pass' });
+    const both = { ...rmq, AMQPD_DEFAULT_USER: 'a-user', AMQPD_DEFAULT_PASS: 'a-pass' };
+    expect(buildConfig({}, both)).toMatchObject({ defaultUser: 'a-user', defaultPass: 'a-pass' });
+    expect(buildConfig({ defaultUser: 'flag-user' }, rmq)).toMatchObject({ defaultUser: 'flag-user', defaultPass: 'rmq-pass' });
+    expect(() => buildConfig({}, { RABBITMQ_DEFAULT_USER: '' })).toThrow(/RABBITMQ_DEFAULT_USER: "" must not be empty/);
+    const help = await parseArgs(['--help'], {});
+    if (help.kind === 'exit') expect(help.output.replace(/\s+/g, ' ')).toContain('[env AMQPD_DEFAULT_USER] [also env RABBITMQ_DEFAULT_USER]');
+    expect(help.kind).toBe('exit');
+  });
+
+  it('takes --log-format auto, json or pretty (auto by default) and refuses others', async () => {
+    expect(buildConfig({}).logFormat).toBe('auto');
+    expect(() => buildConfig({}, { AMQPD_LOG_FORMAT: 'xml' })).toThrow(/AMQPD_LOG_FORMAT: "xml" must be one of auto, json, pretty/);
+    await expect(parseArgs(['--log-format', 'xml'], {})).rejects.toThrow(ConfigError);
   });
 
   it('prints help and asks to exit 0 for --help', async () => {

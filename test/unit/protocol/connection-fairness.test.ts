@@ -64,7 +64,7 @@ class FakeSocket extends EventEmitter {
 
 function context(): ProtocolContext {
   const log = pino({ level: 'silent' });
-  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeProperties, encodeTable, decodeTable });
+  const broker = Broker.open({ store: new MemoryStore(), log, codec: { decodeProperties, encodeProperties, encodeTable, decodeTable } });
   return {
     broker,
     log,

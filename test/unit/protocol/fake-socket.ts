@@ -73,7 +73,7 @@ export class FakeSocket extends EventEmitter {
 /** A context with the limits the server uses by default (heartbeat as given). */
 export function context(opts: { heartbeatS?: number } = {}): ProtocolContext {
   const log = pino({ level: 'silent' });
-  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeProperties, encodeTable, decodeTable });
+  const broker = Broker.open({ store: new MemoryStore(), log, codec: { decodeProperties, encodeProperties, encodeTable, decodeTable } });
   return {
     broker,
     log,

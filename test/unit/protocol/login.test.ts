@@ -6,7 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../../../src/broker/broker.js';
 import { decodeTable, encodeTable } from '../../../src/codec/field-table.js';
-import { decodeProperties } from '../../../src/codec/properties.js';
+import { decodeProperties, encodeProperties } from '../../../src/codec/properties.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { FakeSocket, PROTOCOL_HEADER, connection, context, handshakeBytes, startOk } from './fake-socket.js';
 
@@ -20,7 +20,7 @@ function closeText(socket: FakeSocket): string | undefined {
 function loginFrom(peer: string, loopbackUsers: readonly string[]): FakeSocket {
   const ctx = context();
   const log = pino({ level: 'silent' });
-  const broker = Broker.open({ store: new MemoryStore(), log, decodeProperties, encodeTable, decodeTable, loopbackUsers });
+  const broker = Broker.open({ store: new MemoryStore(), log, codec: { decodeProperties, encodeProperties, encodeTable, decodeTable }, loopbackUsers });
   const socket = Object.assign(new FakeSocket(), { remoteAddress: peer, remotePort: 50000 });
   connection(socket, { ...ctx, broker });
   socket.receive(Buffer.concat([PROTOCOL_HEADER, startOk('guest', { authentication_failure_close: true })]));

@@ -24,7 +24,7 @@ function setup(costMsPerFrame: number) {
     },
     reading: () => true,
   };
-  const intake = new FrameIntake(source, host, () => nowMs);
+  const intake = new FrameIntake(source, host, { now: () => nowMs });
   const frames = Buffer.concat(Array.from({ length: 600 }, (_, i) => encodeMethodFrame(1 + (i % 100), method('channel.flow-ok', { active: true }))));
   intake.push(Buffer.concat([Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'), frames]));
   return { handled, source, elapsed: () => nowMs };

@@ -1,0 +1,98 @@
+/**
+ * The durability model's stores (durability-model.test.ts): MemoryStore (restarts only) and
+ * SqliteStore, whose "crash" reopens a copy of the database files as they are on disk at that
+ * instant (what a killed process leaves; see the test's header).
+ */
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll } from 'vitest';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { DB_FILE_NAME, SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+// ── backends ──────────────────────────────────────────────────────────────────────────────────
+
+export interface Backend {
+  readonly canCrash: boolean;
+  /** Publishes carry a PublishConfirm; `stored(body)` says whether a body is in the database now. */
+  readonly confirms: boolean;
+  stored(body: string): boolean;
+  open(): Store;
+  /** After broker.close(): the store for the next Broker.open. */
+  reopen(): Store;
+  /** Without closing anything first: a store over what was on disk at this instant. */
+  crash(old: Store): Store;
+  cleanup(): void;
+}
+
+export function memoryBackend(): Backend {
+  const store = new MemoryStore();
+  return {
+    canCrash: false,
+    confirms: false,
+    stored: () => false,
+    open: () => store,
+    reopen: () => store,
+    crash: () => {
+      throw new Error('MemoryStore cannot crash: nothing of it survives a process');
+    },
+    cleanup: () => undefined,
+  };
+}
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+export function sqliteBackend(durability: 'relaxed' | 'strict', confirms: boolean): Backend {
+  const newDir = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'amqpd-model-'));
+    tempDirs.push(d);
+    return d;
+  };
+  let dir = newDir();
+  const openAt = (d: string): Store => SqliteStore.open({ dataDir: d, durability });
+  const opened: Store[] = [];
+  const track = (s: Store): Store => {
+    opened.push(s);
+    return s;
+  };
+  return {
+    canCrash: true,
+    confirms,
+    stored: (body) => {
+      const db = new Database(join(dir, DB_FILE_NAME), { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare('SELECT 1 FROM messages WHERE body = ?').get(Buffer.from(body)) !== undefined;
+      } finally {
+        db.close();
+      }
+    },
+    open: () => track(openAt(dir)),
+    reopen: () => track(openAt(dir)),
+    crash: (old) => {
+      const copy = newDir();
+      for (const suffix of ['', '-wal']) {
+        const f = join(dir, DB_FILE_NAME + suffix);
+        if (existsSync(f)) copyFileSync(f, join(copy, DB_FILE_NAME + suffix));
+      }
+      // The old store's pending writes now go to the abandoned directory only.
+      old.close();
+      dir = copy;
+      return track(openAt(dir));
+    },
+    cleanup: () => {
+      for (const s of opened.splice(0)) {
+        try {
+          s.close();
+        } catch {
+          // Already closed.
+        }
+      }
+    },
+  };
+}
+
