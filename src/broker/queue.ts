@@ -147,9 +147,7 @@ export class Queue implements EntryQueue, PolicyTarget {
   stopTimers(): void { this.life.stop(); } // prettier-ignore
 
   /** Queue TTL: a declare (passive too) counts as use. */
-  touch(): void {
-    this.life.touch();
-  }
+  touch(): void { this.life.touch(); } // prettier-ignore
 
   messageCount(): number { return this.backlog.length; } // prettier-ignore
   /** Ready messages held only by the store (tests, management). */
