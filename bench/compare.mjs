@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench:compare [-- --pairs N] [--only SUBSTRING]... [--quick] [--settle-ms MS] [--out FILE]
-//                       [--baseline GIT-REF | --baseline-dir BUILT-CHECKOUT] [--no-rabbit]
+//                       [--baseline GIT-REF | --baseline-dir BUILT-CHECKOUT] [--no-rabbit] [--scraper]
 //
 // Default: amqpd (this checkout's bin/amqpd, temp data dir) against a private RabbitMQ node
 // (Debian's rabbitmq-server on its own port, node name and dirs, stopped afterwards). With
@@ -10,6 +10,9 @@
 // first alternating pair by pair (bench/pairs.mjs), and the summary gives the median ratio per
 // scenario with its min and max over the pairs (> 1: this checkout's amqpd is better).
 // --no-rabbit runs this amqpd alone (N runs per scenario, no ratios).
+// --scraper (issue 15 "Performance"): this amqpd with the management API and Prometheus on and a
+// scraper polling /api/overview, /api/queues and /metrics every 5 s (bench/scraper.mjs) against the
+// same amqpd with both off; target ratio 0.95 (the scraped side loses at most 5%).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -20,6 +23,7 @@ import { printTable, runScenarios } from './run.mjs';
 import { startAmqpd, startRabbit, buildCheckout, stopAll, freePort } from './brokers.mjs';
 import { amqpdTlsArgs, makeCerts, rabbitTlsConf, tlsEndpoint } from './tls-lib.mjs';
 import { runPairs, printSummaries, verdict } from './pairs.mjs';
+import { startScraper } from './scraper.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,6 +54,7 @@ function parseArgs(argv) {
     if (a === '--only') args.only.push(value());
     else if (a === '--quick') args.quick = true;
     else if (a === '--no-rabbit') args.withRabbit = false;
+    else if (a === '--scraper') args.scraper = true;
     else if (a === '--pairs') args.pairs = Number(value());
     else if (a === '--settle-ms') args.settleMs = Number(value());
     else if (a === '--baseline') args.baseline = value();
@@ -60,6 +65,7 @@ function parseArgs(argv) {
   if (!Number.isSafeInteger(args.pairs) || args.pairs < 1) throw new Error('--pairs must be a positive integer');
   if (!Number.isFinite(args.settleMs) || args.settleMs < 0) throw new Error('--settle-ms must be ≥ 0');
   if (args.baseline && args.baselineDir) throw new Error('--baseline and --baseline-dir exclude each other');
+  if (args.scraper && (args.baseline || args.baselineDir)) throw new Error('--scraper compares this checkout with itself: no --baseline');
   return args;
 }
 
@@ -115,6 +121,7 @@ const started = Date.now();
 let A;
 let B;
 let result;
+let scraper;
 try {
   if (commitMode) {
     const checkout = args.baselineDir ? { dir: args.baselineDir, subject: describe(args.baselineDir) } : buildCheckout(ROOT, args.baseline);
@@ -122,6 +129,13 @@ try {
     A = await withTls((a) => startAmqpd(ROOT, `amqpd@${describe(ROOT)}`, a));
     B = await withTls((a) => startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`, a));
     console.log(`${A.label} (this checkout) vs ${B.label} (baseline: ${checkout.subject})`);
+  } else if (args.scraper) {
+    const [http, metrics] = [await freePort(), await freePort()];
+    A = await startAmqpd(ROOT, `scraped-amqpd@${describe(ROOT)}`, ['--management-port', String(http), '--prometheus-port', String(metrics)]);
+    B = await startAmqpd(ROOT, `plain-amqpd@${describe(ROOT)}`, ['--management-port', '0', '--prometheus-port', '0']);
+    scraper = startScraper({ http, metrics });
+    cleanups.push(() => scraper.stop());
+    console.log(`${A.label} (management + metrics on, scraped every 5 s) vs ${B.label} (both off)`);
   } else {
     A = await withTls((a) => startAmqpd(ROOT, `amqpd@${describe(ROOT)}`, a));
     B = args.withRabbit ? await withTls((_, conf) => startRabbit(conf ? { conf } : {})) : undefined;
@@ -129,6 +143,7 @@ try {
   }
   if (B) {
     result = await runPairs({ names, sides: [A, B], pairs: args.pairs, quick: args.quick, settleMs: args.settleMs });
+    if (scraper) result.scraper = await scraper.stop();
   } else {
     // amqpd alone: the same runs, no ratios.
     result = { runs: [], summaries: [] };
@@ -147,15 +162,17 @@ const minutes = Math.round((Date.now() - started) / 6000) / 10;
 const machine = `${cpus().length} × ${cpus()[0]?.model}`;
 if (B) {
   console.log(`\n${A.label} vs ${B.label}: ${args.pairs} pair(s) per scenario, order alternating; ratio > 1: ${A.label} better; ${minutes} min; machine ${machine}${args.quick ? '; QUICK run (not comparable)' : ''}\n`);
+  const scraped = !!args.scraper;
   printSummaries(result.summaries, {
-    aName: commitMode ? 'this' : 'amqpd', bName: commitMode ? 'baseline' : 'RabbitMQ',
-    target: commitMode ? undefined : TARGET, judge: commitMode,
+    aName: commitMode ? 'this' : scraped ? 'scraped' : 'amqpd', bName: commitMode ? 'baseline' : scraped ? 'plain' : 'RabbitMQ',
+    target: commitMode ? undefined : scraped ? () => 0.95 : TARGET, judge: commitMode,
   });
   if (commitMode) {
     const lower = result.summaries.flatMap((s) => s.metrics.filter((m) => verdict(m) === 'lower').map((m) => `${s.scenario} ${m.metric}`));
     console.log(`\nlower than the baseline beyond noise: ${lower.length ? lower.join(', ') : 'none'}`);
   }
 }
+if (result.scraper) console.log(`\nscraper (every 5 s: /api/overview, /api/queues, /metrics): ${JSON.stringify(result.scraper)}`);
 console.log('\nclientCpuPercent is the busiest client process: near 100 means the client, not the broker, was the limit.');
 if (args.out) {
   writeFileSync(args.out, `${JSON.stringify({ a: A.label, b: B?.label, pairs: args.pairs, quick: args.quick, machine, minutes, ...result }, null, 1)}\n`);

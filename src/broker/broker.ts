@@ -32,6 +32,7 @@ import { DEFAULT_QUEUE_WINDOW, type QueueWindow } from './queue.js';
 import { Registry } from './registry.js';
 import { Users } from './users.js';
 import { Vhost } from './vhost.js';
+import { Policies, type PolicyScope } from './policies.js';
 import { WriteHold, type WriteHoldStats } from './write-hold.js';
 
 export type { WriteHoldStats } from './write-hold.js';
@@ -91,10 +92,13 @@ export class Broker implements BrokerApi {
   private readonly clock: Clock;
   /** Every message held by a delayed-message exchange, in due order (delayed-scheduler.ts). */
   readonly delays: DelayScheduler;
+  /** Policies and operator policies (policies.ts): a change applies to the vhost's entities at once. */
+  readonly policies: Policies;
 
   private constructor(private readonly opts: BrokerOptions) {
     this.messageId = opts.store.nextMessageId();
     this.users = new Users(opts.store, opts.loopbackUsers ?? []);
+    this.policies = new Policies(opts.store, (name) => this.policyScope(name));
     this.limits = opts.limits ?? {
       user: (name) => userLimits(this.users.user(name)?.limits),
       vhost: (name) => vhostLimits(this.vhostLimits.get(name)),
@@ -122,9 +126,11 @@ export class Broker implements BrokerApi {
   static open(opts: BrokerOptions): Broker {
     const broker = new Broker(opts);
     const topology = opts.store.loadTopology();
+    broker.policies.load();
     for (const rec of topology.vhosts) {
       broker.vhostLimits.set(rec.name, rec.limits);
       broker.addVhost(rec.name).restore(topology);
+      broker.policies.sweep(rec.name); // exchanges (queues took theirs when created)
     }
     const firstStart = broker.users.size === 0 && broker.users.listPermissions().length === 0;
     if (firstStart) broker.seedDefaults(opts.defaultUser ?? { name: 'guest', password: 'guest' });
@@ -167,6 +173,7 @@ export class Broker implements BrokerApi {
     this.opts.store.deleteVhost(name);
     vhost.dispose();
     this.users.forgetVhost(name);
+    this.policies.forgetVhost(name);
     this.opts.log.info({ vhost: name }, 'vhost deleted');
     return true;
   }
@@ -231,6 +238,11 @@ export class Broker implements BrokerApi {
     return Promise.resolve();
   }
 
+  private policyScope(name: string): PolicyScope | undefined {
+    const v = this.vhosts.get(name);
+    return v === undefined ? undefined : scopeOf(v);
+  }
+
   private addVhost(name: string): Vhost {
     const vhost = new Vhost(name, {
       store: this.opts.store,
@@ -242,10 +254,20 @@ export class Broker implements BrokerApi {
       clock: this.clock,
       delays: this.delays,
       limits: this.limits,
+      policies: this.policies,
     });
     this.vhosts.set(name, vhost);
     return vhost;
   }
+}
+
+/** A vhost's queues and exchanges as the policies sweep them. */
+function scopeOf(v: Vhost): PolicyScope {
+  const all = <T>(names: string[], get: (n: string) => T | undefined): T[] => names.flatMap((n) => get(n) ?? []);
+  return {
+    queueTargets: () => all(v.queueNames(), (n) => v.queue(n)),
+    exchangeTargets: () => all(v.exchangeNames(), (n) => v.exchange(n)),
+  };
 }
 
 /** A stored user's limits ('max-connections', 'max-channels'; negative = none, as RabbitMQ). */

@@ -66,7 +66,7 @@ export class DeadLetterer implements DeadLetterHook {
   constructor(private readonly ctx: DeadLetterContext) {}
 
   deadLetter(source: DeadLetterSource, message: Message, reason: DeathReason): void {
-    const { dlx, dlKey } = targetOf(source.arguments);
+    const { dlx, dlKey } = targetOf(source.effectiveArguments);
     if (dlx === undefined) return;
     const copy = this.copyOf(source, message, reason, dlx, dlKey);
     const routed = this.route(dlx, copy);

@@ -9,13 +9,15 @@
  * Invariant: an import goes through the engine's own methods (declares are validated as a
  * client's would be, by an unrestricted internal session) and stops at the first bad entry with an
  * Error naming it. Vhost limits travel as RabbitMQ's `vhost-limits` parameters, user limits on the
- * user. Not here: other parameters and policies (accepted, ignored with a warning: their features
- * do not exist yet), reading files (server.ts), HTTP (the management issue).
+ * user; policies in `policies`, operator policies as RabbitMQ's `operator_policy` parameters. Not
+ * here: other parameters (accepted, ignored with a warning: their features do not exist yet),
+ * reading files (server.ts), HTTP (the management issue).
  */
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
 import type { Broker } from './broker.js';
 import { createSession, type Session } from './session.js';
 import { SHA256_HASHING } from './users.js';
+import { parsePolicy, PolicyError, policyJson, type PolicyKind } from './policy-rules.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -104,11 +106,35 @@ export function importDefinitions(broker: Broker, doc: unknown): ImportSummary {
   const parameters = list('parameters');
   const vhostLimits = parameters.filter((p) => p['component'] === 'vhost-limits');
   for (const p of vhostLimits) broker.setVhostLimits(existingVhost(broker, p), numberRecord(p['value']));
-  const otherParameters = parameters.length > vhostLimits.length;
-  const ignored = ['global_parameters', 'policies'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
+  const operatorPolicies = parameters.filter((p) => p['component'] === 'operator_policy');
+  for (const p of operatorPolicies) {
+    importPolicy(broker, 'operator', { ...asObject(p['value'] ?? null, 'value'), vhost: p['vhost'] ?? null, name: p['name'] ?? null });
+  }
+  for (const p of list('policies')) importPolicy(broker, 'policy', p);
+  const otherParameters = parameters.length > vhostLimits.length + operatorPolicies.length;
+  const ignored = ['global_parameters'].filter((k) => Array.isArray(d[k]) && d[k].length > 0);
   if (otherParameters) ignored.unshift('parameters');
   const counts = { users: users.length, vhosts: vhosts.length, permissions: permissions.length, topicPermissions: topics.length };
   return { ...counts, queues: queues.length, exchanges: exchanges.length, bindings: bindings.length, ignored };
+}
+
+/** A policy entry (RabbitMQ's fields); stops the import with RabbitMQ's validation text when it is bad. */
+function importPolicy(broker: Broker, kind: PolicyKind, p: JsonObject): void {
+  const vhost = existingVhost(broker, p);
+  try {
+    broker.policies.set(parsePolicy(kind, vhost, str(p, 'name'), p));
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    throw new Error(`definitions: policy '${str(p, 'name')}' in vhost '${vhost}': ${err.reason.trim()}`, { cause: err });
+  }
+}
+
+/** Operator policies travel as runtime parameters of component `operator_policy` (as RabbitMQ exports them). */
+export function operatorPolicyParameters(broker: Broker, vhost?: string): Json[] {
+  return broker.policies.list('operator', vhost).map((p) => {
+    const { vhost: v, name, ...value } = policyJson(p);
+    return { value, vhost: v, component: 'operator_policy', name } as Json;
+  });
 }
 
 /** The broker's definitions in RabbitMQ's JSON shape (as a plain object, ready for JSON.stringify). */
@@ -155,12 +181,15 @@ export function exportDefinitions(broker: Broker, id: DefinitionsIdentity = { pr
     }),
     permissions: broker.users.listPermissions().map((p) => ({ ...p })),
     topic_permissions: broker.users.listTopicPermissions().map((t) => ({ ...t })),
-    parameters: broker
-      .vhostRecords()
+    parameters: [
+      ...broker
+        .vhostRecords()
       .filter((v) => Object.keys(v.limits).length > 0)
-      .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: { ...v.limits } })),
+        .map((v) => ({ vhost: v.name, component: 'vhost-limits', name: 'limits', value: { ...v.limits } })),
+      ...operatorPolicyParameters(broker),
+    ],
     global_parameters: [],
-    policies: [],
+    policies: broker.policies.list('policy').map((p) => policyJson(p) as Json),
     queues,
     exchanges,
     bindings,

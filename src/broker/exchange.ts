@@ -11,6 +11,7 @@ import type { Binding } from './binding.js';
 import { MessageCounters } from './counters.js';
 import { createRouter, type ExchangeRouter } from './exchanges/index.js';
 import { stringArg } from './field-values.js';
+import type { PolicyMatch, PolicyTarget } from './policies.js';
 
 export interface ExchangeAttributes {
   readonly name: string;
@@ -21,7 +22,7 @@ export interface ExchangeAttributes {
   readonly arguments: FieldTable;
 }
 
-export class Exchange {
+export class Exchange implements PolicyTarget {
   readonly kind = 'exchange' as const;
   readonly name: string;
   readonly type: string;
@@ -29,8 +30,10 @@ export class Exchange {
   readonly autoDelete: boolean;
   readonly internal: boolean;
   readonly arguments: FieldTable;
-  /** Name of the alternate exchange (argument `alternate-exchange`), if any. */
-  readonly alternateExchange: string | undefined;
+  /** Name of the alternate exchange (argument `alternate-exchange`, else a policy's), if any. */
+  alternateExchange: string | undefined;
+  /** The policy that applies (policies.ts), if any. */
+  policyMatch: PolicyMatch | undefined = undefined;
   readonly router: ExchangeRouter;
   readonly bindings = new Map<string, Binding>();
   readonly boundFrom = new Set<Binding>();
@@ -48,6 +51,12 @@ export class Exchange {
     this.arguments = attrs.arguments;
     this.alternateExchange = stringArg(attrs.arguments, 'alternate-exchange');
     this.router = router;
+  }
+
+  /** A policy change: the argument wins, else the policy's alternate-exchange (rabbit_policy:get_arg). */
+  applyPolicy(match: PolicyMatch | undefined): void {
+    this.policyMatch = match;
+    this.alternateExchange = stringArg(match?.arguments ?? this.arguments, 'alternate-exchange');
   }
 
   addBinding(b: Binding): void {

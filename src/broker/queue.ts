@@ -32,18 +32,15 @@ import { levelOf, maxPriorityOf, PriorityBacklog } from './queue/priority-backlo
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
 import { Lifetimes } from './queue/lifetimes.js';
+import type { Policies, PolicyMatch, PolicyTarget } from './policies.js';
+import type { EnqueueWrite, QueueAttributes } from './queue/queue-context.js';
 import type { WriteHold } from './write-hold.js';
 
+export type { EnqueueWrite, QueueAttributes } from './queue/queue-context.js';
 export { toStoredMessage } from './queue/fifo-backlog.js';
 export { QueueEntry } from './queue/queue-entry.js';
-export {
-  DEFAULT_QUEUE_WINDOW,
-  PAGE_IN_BATCH_BYTES,
-  PAGE_IN_BATCH_MESSAGES,
-  QUEUE_WINDOW_BYTES_MAX,
-  QUEUE_WINDOW_MESSAGES_MAX,
-  type QueueWindow,
-} from './queue/window.js';
+export { DEFAULT_QUEUE_WINDOW, PAGE_IN_BATCH_BYTES, PAGE_IN_BATCH_MESSAGES } from './queue/window.js';
+export { QUEUE_WINDOW_BYTES_MAX, QUEUE_WINDOW_MESSAGES_MAX, type QueueWindow } from './queue/window.js';
 
 /** What a queue needs from its vhost: the store, the window, the clock, and write-behind. */
 export interface QueueContext extends BacklogContext {
@@ -55,23 +52,13 @@ export interface QueueContext extends BacklogContext {
   readonly encodeProperties?: EncodeProperties | undefined;
   /** x-expires: the queue was unused that long (queue/idle-expiry.ts); the vhost deletes it. */
   readonly onIdleExpired?: ((queue: Queue) => void) | undefined;
+  /** Policies (policies.ts); absent: the queue's own arguments only. */
+  readonly policies?: Pick<Policies, 'forQueue'> | undefined;
 }
-
-/** What enqueue did with a persistent message: none, written now, held back; or refused (x-overflow reject-publish). */
-export type EnqueueWrite = 'none' | 'written' | 'held' | 'rejected';
 
 const DURABLE_POSITION: PositionOptions = { scratch: false };
 
-export interface QueueAttributes {
-  readonly vhost: string;
-  readonly name: string;
-  readonly durable: boolean;
-  readonly autoDelete: boolean;
-  readonly exclusiveOwner: Session | undefined;
-  readonly arguments: FieldTable;
-}
-
-export class Queue implements EntryQueue {
+export class Queue implements EntryQueue, PolicyTarget {
   readonly kind = 'queue' as const;
   readonly name: string;
   readonly vhost: string;
@@ -79,8 +66,10 @@ export class Queue implements EntryQueue {
   readonly autoDelete: boolean;
   readonly exclusiveOwner: Session | undefined;
   readonly arguments: FieldTable;
-  /** Bindings whose destination is this queue. */
-  readonly boundFrom = new Set<Binding>();
+  /** The policy that applies (policies.ts), and `arguments` with it: what the features read. */
+  policyMatch: PolicyMatch | undefined;
+  effectiveArguments: FieldTable;
+  readonly boundFrom = new Set<Binding>(); // bindings whose destination is this queue
   /** Auto-delete only applies once a consumer has been attached (RabbitMQ errata §5). */
   hadConsumer = false;
   deleted = false;
@@ -97,8 +86,9 @@ export class Queue implements EntryQueue {
   private readonly dispatch: DispatchPolicy;
   private readonly hold: HoldPolicy;
   private readonly deadLetterHook: DeadLetterHook | undefined;
-  private readonly lengthLimit: LengthLimit | undefined; // x-max-length(-bytes), queue/length-limit.ts
-  private readonly deliveryLimit: DeliveryLimit | undefined; // x-delivery-limit, queue/delivery-limit.ts
+  private lengthLimit: LengthLimit | undefined; // x-max-length(-bytes), queue/length-limit.ts
+  private deliveryLimit: DeliveryLimit | undefined; // x-delivery-limit, queue/delivery-limit.ts
+  private readonly limitsCtx: Pick<QueueContext, 'window' | 'encodeProperties'>; // for applyPolicy
   private unacked = 0;
   /** Publisher flow control (flow-control.ts): told of every hand-out (progress). */
   readonly flow: FlowControl;
@@ -118,13 +108,17 @@ export class Queue implements EntryQueue {
     this.exclusiveOwner = attrs.exclusiveOwner;
     this.arguments = attrs.arguments;
     this.key = { vhost: attrs.vhost, name: attrs.name };
+    this.policyMatch = ctx.policies?.forQueue(attrs.vhost, attrs.name, attrs.arguments);
+    const args = this.policyMatch?.arguments ?? attrs.arguments;
+    this.effectiveArguments = args;
+    this.limitsCtx = ctx;
     const sac = attrs.arguments.get('x-single-active-consumer');
     this.singleActiveConsumer = sac?.tag === 't' && sac.value;
     this.dispatch = this.singleActiveConsumer ? new SingleActiveDispatch() : new PriorityDispatch();
     this.maxPriority = maxPriorityOf(attrs.arguments);
     this.backlog = this.maxPriority > 0 ? new PriorityBacklog(ctx, this, this.key, this.maxPriority) : new FifoBacklog(ctx, this, this.key);
-    this.lengthLimit = lengthLimitOf(attrs.arguments, ctx.window);
-    this.deliveryLimit = deliveryLimitOf(attrs.arguments, ctx.encodeProperties);
+    this.lengthLimit = lengthLimitOf(args, ctx.window);
+    this.deliveryLimit = deliveryLimitOf(args, ctx.encodeProperties);
     this.hold = holdPolicyFor(ctx.writeHold, ctx.clock);
     this.flow = new FlowControl(this, ctx.clock);
     const onIdle = ctx.onIdleExpired;
@@ -132,18 +126,27 @@ export class Queue implements EntryQueue {
     const consumerCount = (): number => this.dispatch.consumers.length;
     const pump = (): void => this.pump();
     const host = { backlog: this.backlog, clock: ctx.clock, dropExpired, pump, consumerCount, onIdle: onIdle && (() => onIdle(this)) };
-    this.life = new Lifetimes(host, attrs.arguments);
+    this.life = new Lifetimes(host, args);
+  }
+
+  /** A policy change (policies.ts): features read the new arguments now; a lowered drop-head limit drops at once. */
+  applyPolicy(match: PolicyMatch | undefined): void {
+    this.policyMatch = match;
+    const args = match?.arguments ?? this.arguments;
+    this.effectiveArguments = args;
+    this.lengthLimit = lengthLimitOf(args, this.limitsCtx.window);
+    this.deliveryLimit = deliveryLimitOf(args, this.limitsCtx.encodeProperties);
+    this.life.reconfigure(args);
+    if (this.deleted) return;
+    if (this.lengthLimit?.overflow === 'drop-head') this.lengthLimit.dropHeads(this.backlog, (head) => this.dropDead(head, 'maxlen'));
+    this.pump();
   }
 
   /** The broker stops: the expiry and idle timers are cancelled. */
-  stopTimers(): void {
-    this.life.stop();
-  }
+  stopTimers(): void { this.life.stop(); } // prettier-ignore
 
   /** Queue TTL: a declare (passive too) counts as use. */
-  touch(): void {
-    this.life.touch();
-  }
+  touch(): void { this.life.touch(); } // prettier-ignore
 
   messageCount(): number { return this.backlog.length; } // prettier-ignore
   /** Ready messages held only by the store (tests, management). */
@@ -155,9 +158,7 @@ export class Queue implements EntryQueue {
     return this.lengthLimit === undefined && this.flow.backlogged();
   }
 
-  unackedCount(): number {
-    return this.unacked;
-  }
+  unackedCount(): number { return this.unacked; } // prettier-ignore
 
   /**
    * Appends a message. `stored` is the shared store record when the message is persistent (the
@@ -390,9 +391,7 @@ export class Queue implements EntryQueue {
     return sinks;
   }
 
-  hasConsumer(sink: ConsumerSink): boolean {
-    return this.dispatch.consumers.includes(sink);
-  }
+  hasConsumer(sink: ConsumerSink): boolean { return this.dispatch.consumers.includes(sink); } // prettier-ignore
 
   invariants(): void {
     this.backlog.invariants(this.nextSeq);

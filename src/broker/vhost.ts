@@ -13,7 +13,8 @@
  *
  * Split: routing and enqueueing (routing.ts), the binding graph (bindings.ts), recovery at open
  * (recovery.ts), declare rules (declare-rules.ts), permission checks (access.ts, called first
- * in each method, in RabbitMQ's order). Deliberately not here: policies, per-vhost limits. Nothing here knows about channels or bytes.
+ * in each method, in RabbitMQ's order). Deliberately not here: policy matching (policies.ts),
+ * per-vhost limits. Nothing here knows about channels or bytes.
  */
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-types.js';
@@ -61,6 +62,7 @@ import { DeadLetterer } from './dead-letter.js';
 import { hideBcc, parseExpiration } from './publish-checks.js';
 import type { WriteHold } from './write-hold.js';
 import type { Clock } from '../util/clock.js';
+import type { Policies } from './policies.js';
 
 export { generateQueueName } from './declare-rules.js';
 
@@ -87,6 +89,8 @@ export interface VhostContext {
   readonly delays: DelayHolder;
   /** Per-vhost limits (max-queues); absent: unlimited. */
   readonly limits?: LimitsSource | undefined;
+  /** Policies (policies.ts): what applies to a new queue or exchange; absent: none. */
+  readonly policies?: Policies | undefined;
 }
 
 export class Vhost implements VhostApi, RoutingTable {
@@ -121,6 +125,7 @@ export class Vhost implements VhostApi, RoutingTable {
       clock: ctx.clock,
       encodeProperties: ctx.encodeProperties,
       deadLetter,
+      policies: ctx.policies,
       onIdleExpired: (q) => {
         if (this.queues.get(q.name) === q) this.deleteQueue(q, undefined);
       },
@@ -164,6 +169,8 @@ export class Vhost implements VhostApi, RoutingTable {
     if (ae?.tag === 'S') access.checkAlternateExchange(session, args.name, ae.value.toString('utf8'));
     checkDelayedExchangeArguments(args);
     const ex = newExchange(args, this.name, this.ctx.delays);
+    const policy = this.ctx.policies?.forExchange(this.name, ex.name, ex.arguments);
+    if (policy !== undefined) ex.applyPolicy(policy);
     this.exchanges.set(ex.name, ex);
     if (ex.durable) this.ctx.store.saveExchange(this.graph.exchangeRecord(ex));
   }

@@ -14,6 +14,7 @@
 import { CtlClient, CtlError, EXIT_USAGE } from './ctl-client.js';
 import { LISTS, renderList, selectColumns } from './ctl-output.js';
 import { VERBS, type Invocation, type ParsedArgs } from './ctl-verbs.js';
+import { POLICY_VERBS } from './ctl-policies.js';
 
 const WITH_VALUE: Readonly<Record<string, string>> = {
   '-H': 'host',
@@ -30,6 +31,8 @@ const WITH_VALUE: Readonly<Record<string, string>> = {
   '--formatter': 'formatter',
   '-n': 'node',
   '--node': 'node',
+  '--priority': 'priority',
+  '--apply-to': 'apply-to',
 };
 
 export function parseCtlArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgs {
@@ -65,6 +68,7 @@ export function parseCtlArgs(argv: readonly string[], env: Readonly<Record<strin
     user: values['user'] ?? env['AMQPCTL_USER'] ?? env['AMQPD_DEFAULT_USER'] ?? env['RABBITMQ_DEFAULT_USER'] ?? 'guest',
     password: values['password'] ?? env['AMQPCTL_PASSWORD'] ?? env['AMQPD_DEFAULT_PASS'] ?? env['RABBITMQ_DEFAULT_PASS'] ?? 'guest',
     vhost: values['vhost'] ?? '/',
+    options: values,
     timeoutS,
     out: {
       quiet: silent || flags.has('-q') || flags.has('--quiet'),
@@ -78,7 +82,7 @@ export const USAGE = `Usage: amqpctl [-H host] [-P management-port] [-u user] [-
                [-q] [-s] [--formatter json] <command> [args]
 
 Commands:
-  ${[...Object.keys(LISTS), ...Object.keys(VERBS)].sort().join('\n  ')}
+  ${[...Object.keys(LISTS), ...Object.keys(VERBS), ...Object.keys(POLICY_VERBS)].sort().join('\n  ')}
 `;
 
 async function runList(inv: Invocation): Promise<string> {
@@ -103,7 +107,7 @@ export async function runCtl(
     return { stdout: USAGE, code: a.verb === '' && !a.flags.has('--help') ? EXIT_USAGE : 0 };
   const client = new CtlClient({ host: a.host, port: a.port, user: a.user, password: a.password, timeoutMs: a.timeoutS * 1000 });
   const inv: Invocation = { a, client };
-  const verb = VERBS[a.verb];
+  const verb = VERBS[a.verb] ?? POLICY_VERBS[a.verb];
   if (verb !== undefined) return verb(inv);
   if (LISTS[a.verb] !== undefined) return { stdout: await runList(inv), code: 0 };
   throw new CtlError(`unknown command '${a.verb}'. Run 'amqpctl help' for the list.`, EXIT_USAGE);

@@ -22,6 +22,8 @@ export interface ParsedArgs {
   readonly user: string;
   readonly password: string;
   readonly vhost: string;
+  /** Every option given with a value, by name (--priority, --apply-to for the policy verbs). */
+  readonly options: Readonly<Record<string, string>>;
   readonly timeoutS: number;
   readonly out: OutputOptions;
 }

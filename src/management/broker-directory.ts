@@ -56,7 +56,12 @@ export function brokerUserDirectory(broker: Broker): UserDirectory {
 
 export function brokerVhostAdmin(broker: Broker): VhostAdmin {
   return {
-    add: (name) => void broker.createVhost(name),
+    add: (name, creator) => {
+      broker.createVhost(name);
+      if (creator !== undefined && broker.users.user(creator) !== undefined && broker.users.permissions(creator, name) === undefined) {
+        broker.users.setPermissions({ user: creator, vhost: name, configure: '.*', write: '.*', read: '.*' });
+      }
+    },
     delete: (name) => void broker.deleteVhost(name),
   };
 }
@@ -73,7 +78,8 @@ export function brokerDefinitions(broker: Broker, id: NodeIdentity): Definitions
       const d = doc as Record<string, unknown>;
       const scoped = (k: string): unknown[] =>
         Array.isArray(d[k]) ? (d[k] as Record<string, unknown>[]).map((o) => ({ ...o, vhost })) : [];
-      importDefinitions(broker, { queues: scoped('queues'), exchanges: scoped('exchanges'), bindings: scoped('bindings') });
+      const [queues, exchanges, bindings, policies, parameters] = ['queues', 'exchanges', 'bindings', 'policies', 'parameters'].map(scoped);
+      importDefinitions(broker, { queues, exchanges, bindings, policies, parameters });
     },
   };
 }

@@ -35,7 +35,8 @@ export interface Listener {
 
 /** Creating and deleting vhosts, when the engine offers it (vhosts issue). */
 export interface VhostAdmin {
-  add(name: string): void;
+  /** Creates the vhost; `creator` gets full permissions on it, as RabbitMQ's API does. */
+  add(name: string, creator?: string): void;
   delete(name: string): void;
 }
 

@@ -36,8 +36,9 @@ export class ApiError extends Error {
     readonly status: number,
     readonly error: string,
     readonly reason: string,
+    options?: ErrorOptions,
   ) {
-    super(reason);
+    super(reason, options);
   }
 }
 

@@ -6,19 +6,24 @@
  * Invariant: messages got with a requeue mode go back after all of them were taken (so `count`
  * distinct messages are returned), marked redelivered as RabbitMQ does. Not here: HTTP.
  */
+import { SessionAccess, type Permission } from '../broker/access.js';
 import { createSession, type Session } from '../broker/session.js';
+import { AmqpError } from '../errors/index.js';
 import type { Vhost } from '../broker/vhost.js';
 import type { Envelope } from '../broker/api.js';
 import type { BasicPropertiesInit, ManagementContext } from './context.js';
 import { jsonToTable, tableToJson, type Json } from './field-json.js';
-import { badRequest } from './http.js';
+import { ApiError, badRequest } from './http.js';
 
 export const ACK_MODES = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'] as const;
 export type AckMode = (typeof ACK_MODES)[number];
 
 const sessions = new WeakMap<ManagementContext, Map<string, Session>>();
 
-/** One session per (user, vhost) for the life of the management server. */
+/**
+ * One session per (user, vhost) for the life of the management server. It carries the user's
+ * permissions in the vhost (access.ts), so API writes are checked as a client's would be.
+ */
 export function managementSession(ctx: ManagementContext, user: string, vhost: string): Session {
   let byKey = sessions.get(ctx);
   if (byKey === undefined) sessions.set(ctx, (byKey = new Map<string, Session>()));
@@ -36,10 +41,33 @@ export function managementSession(ctx: ManagementContext, user: string, vhost: s
       localPort: 0,
       clientProperties: new Map(),
       connectedAtMs: ctx.startedAtMs,
+      access: new SessionAccess(ctx.broker.users, user, vhost, ctx.broker.users.user(user)?.tags ?? []),
     });
     byKey.set(key, s);
   }
   return s;
+}
+
+/**
+ * RabbitMQ's management checks a write's permission before acting (declare, delete, purge, bind):
+ * 401 `{"error":"not_authorised","reason":"Access refused."}` (checked on 3.10.8).
+ */
+export function requireAccess(session: Session, perm: Permission, kind: 'queue' | 'exchange', name: string): void {
+  if (session.access?.allowed(perm, kind, name) === false) throw new ApiError(401, 'not_authorised', 'Access refused.');
+}
+
+/**
+ * An engine refusal (403) as RabbitMQ's management reports it: POST …/get answers 401
+ * `ACCESS_REFUSED - <text>`, POST …/publish answers 400 `403 ACCESS_REFUSED - <text>` (3.10.8).
+ */
+export function refusedAs<T>(op: 'get' | 'publish', run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof AmqpError) || err.replyCode !== 403) throw err;
+    if (op === 'get') throw new ApiError(401, 'not_authorised', err.replyText, { cause: err });
+    throw new ApiError(400, 'bad_request', `403 ${err.replyText}`, { cause: err });
+  }
 }
 
 const PROPERTY_KEYS: Readonly<Record<string, keyof BasicPropertiesInit>> = {
@@ -78,6 +106,7 @@ export function publishMessage(
   routingKey: string,
   init: BasicPropertiesInit,
   body: Buffer,
+  session?: Session,
 ): boolean {
   const rawProperties = ctx.encodeProperties(init);
   const properties = ctx.decodeProperties(rawProperties);
@@ -90,7 +119,7 @@ export function publishMessage(
     body,
     persistent: properties.deliveryMode === 2,
   };
-  const r = vhost.publish(exchange, message);
+  const r = vhost.publish(exchange, message, undefined, session);
   return r.routedQueues > 0 || r.held === true;
 }
 

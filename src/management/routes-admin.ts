@@ -7,6 +7,8 @@
  * Invariant: password hashes are shown as RabbitMQ's rabbit_password_hashing_sha256; passwords
  * never are. Not here: how users are stored (the security issue's modules).
  */
+import { operatorPolicyParameters } from '../broker/definitions.js';
+import { policyJson } from '../broker/policy-rules.js';
 import type { ManagementContext } from './context.js';
 import { tableToJson } from './field-json.js';
 import { ApiError, badRequest, created, noContent, notFound, ok, stringField, type ApiReply, type ApiRequest } from './http.js';
@@ -131,8 +133,9 @@ export function exportDefinitions(ctx: ManagementContext, req: ApiRequest, only?
   return {
     ...head,
     ...global,
-    parameters: [],
-    policies: [],
+    // RabbitMQ keeps `vhost` on policies and parameters in a vhost-scoped export too.
+    parameters: operatorPolicyParameters(ctx.broker, only),
+    policies: ctx.broker.policies.list('policy', only).map(policyJson),
     queues: queues.map(strip),
     exchanges: exchanges.map(strip),
     bindings: bindings.map(strip),

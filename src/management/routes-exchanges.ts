@@ -14,7 +14,7 @@ import type { ManagementContext } from './context.js';
 import { jsonToTable } from './field-json.js';
 import { badRequest, boolField, created, noContent, notFound, ok, stringField, type ApiReply, type ApiRequest } from './http.js';
 import { listReply, pickColumns } from './listing.js';
-import { managementSession, propertiesFromJson, publishMessage } from './ops.js';
+import { managementSession, propertiesFromJson, publishMessage, refusedAs, requireAccess } from './ops.js';
 import { param, vhostFor, visibleVhosts, type Route } from './router.js';
 import { bindingJson, defaultBindingJson, defaultExchangeJson, exchangeJson, propertiesKey, type Obj } from './shapes.js';
 import { canonicalTableKey } from '../broker/field-values.js';
@@ -56,6 +56,8 @@ function exchangeFor(ctx: ManagementContext, req: ApiRequest): [Vhost, Exchange 
 async function put(req: ApiRequest, ctx: ManagementContext): Promise<ApiReply> {
   const v = vhostFor(ctx, req);
   const name = exchangeName(param(req, 'exchange'));
+  const session = managementSession(ctx, req.user.name, v.name);
+  requireAccess(session, 'configure', 'exchange', name === '' ? DEFAULT_NAME : name);
   const body = await req.body();
   const existed = name === '' || v.exchange(name) !== undefined;
   const type = stringField(body, 'type', '');
@@ -70,7 +72,7 @@ async function put(req: ApiRequest, ctx: ManagementContext): Promise<ApiReply> {
       internal: boolField(body, 'internal', false),
       arguments: tableOf(body['arguments']),
     },
-    managementSession(ctx, req.user.name, v.name),
+    session,
   );
   return existed ? noContent() : created();
 }
@@ -85,7 +87,9 @@ function tableOf(j: unknown): ReturnType<typeof jsonToTable> {
 
 function del(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const [v, x] = exchangeFor(ctx, req);
-  v.exchangeDelete(x?.name ?? '', req.query.get('if-unused') === 'true', managementSession(ctx, req.user.name, v.name));
+  const session = managementSession(ctx, req.user.name, v.name);
+  requireAccess(session, 'configure', 'exchange', x?.name ?? DEFAULT_NAME);
+  v.exchangeDelete(x?.name ?? '', req.query.get('if-unused') === 'true', session);
   return noContent();
 }
 
@@ -96,7 +100,10 @@ async function publish(req: ApiRequest, ctx: ManagementContext): Promise<ApiRepl
   const encoding = stringField(body, 'payload_encoding', 'string');
   if (encoding !== 'string' && encoding !== 'base64') throw badRequest('payload_encoding must be string or base64');
   const bytes = Buffer.from(payload, encoding === 'base64' ? 'base64' : 'utf8');
-  const routed = publishMessage(ctx, v, x?.name ?? '', stringField(body, 'routing_key', ''), propertiesFromJson(body['properties']), bytes);
+  const session = managementSession(ctx, req.user.name, v.name);
+  const props = propertiesFromJson(body['properties']);
+  const key = stringField(body, 'routing_key', '');
+  const routed = refusedAs('publish', () => publishMessage(ctx, v, x?.name ?? '', key, props, bytes, session));
   return ok({ routed });
 }
 
@@ -130,7 +137,7 @@ async function addBinding(req: ApiRequest, ctx: ManagementContext, kind: 'queue'
   const body = await req.body();
   const rk = stringField(body, 'routing_key', '');
   const args = tableOf(body['arguments']);
-  const session = managementSession(ctx, req.user.name, v.name);
+  const session = bindingSession(req, ctx, v, kind, source, dest);
   if (kind === 'queue') v.queueBind(dest, source, rk, args, session);
   else v.exchangeBind(dest, source, rk, args, session);
   // As RabbitMQ: relative to the request, the properties key URL-encoded once more (Terraform
@@ -138,6 +145,14 @@ async function addBinding(req: ApiRequest, ctx: ManagementContext, kind: 'queue'
   const props = propertiesKey(rk, args, canonicalTableKey(args));
   const location = `${encodeURIComponent(dest)}/${encodeURIComponent(props)}`;
   return created({ Location: location });
+}
+
+/** Binding writes need write on the destination and read on the source (401 Access refused., as RabbitMQ). */
+function bindingSession(req: ApiRequest, ctx: ManagementContext, v: Vhost, kind: 'queue' | 'exchange', source: string, dest: string) {
+  const session = managementSession(ctx, req.user.name, v.name);
+  requireAccess(session, 'write', kind, dest);
+  requireAccess(session, 'read', 'exchange', source === '' ? DEFAULT_NAME : source);
+  return session;
 }
 
 function oneBinding(req: ApiRequest, ctx: ManagementContext, kind: 'queue' | 'exchange'): [Vhost, Binding] {
@@ -153,7 +168,7 @@ function oneBinding(req: ApiRequest, ctx: ManagementContext, kind: 'queue' | 'ex
 
 function deleteBinding(req: ApiRequest, ctx: ManagementContext, kind: 'queue' | 'exchange'): ApiReply {
   const [v, b] = oneBinding(req, ctx, kind);
-  const session = managementSession(ctx, req.user.name, v.name);
+  const session = bindingSession(req, ctx, v, kind, b.source.name, b.destination.name);
   if (kind === 'queue') v.queueUnbind(b.destination.name, b.source.name, b.routingKey, b.arguments, session);
   else v.exchangeUnbind(b.destination.name, b.source.name, b.routingKey, b.arguments, session);
   return noContent();

@@ -141,7 +141,7 @@ function vhostPut(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const name = param(req, 'vhost');
   if (ctx.broker.vhost(name) !== undefined) return noContent();
   if (ctx.vhostAdmin === undefined) throw new ApiError(501, 'not_implemented', 'creating vhosts is not available yet');
-  ctx.vhostAdmin.add(name);
+  ctx.vhostAdmin.add(name, req.user.name);
   return created();
 }
 
@@ -162,7 +162,7 @@ function aliveness(req: ApiRequest, ctx: ManagementContext): ApiReply {
     { name: ALIVENESS_QUEUE, passive: false, durable: false, exclusive: false, autoDelete: false, arguments: new Map() },
     session,
   );
-  publishMessage(ctx, v, '', ALIVENESS_QUEUE, {}, Buffer.from('test_message'));
+  publishMessage(ctx, v, '', ALIVENESS_QUEUE, {}, Buffer.from('test_message'), session);
   const e = v.basicGet(ALIVENESS_QUEUE, session);
   if (e === undefined) return { status: 503, body: { status: 'failed', reason: 'aliveness test message was not delivered' } };
   e.queue.ack(e);

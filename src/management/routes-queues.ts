@@ -13,7 +13,7 @@ import type { ManagementContext } from './context.js';
 import { jsonToTable } from './field-json.js';
 import { badRequest, boolField, created, intField, noContent, notFound, ok, stringField, type ApiReply, type ApiRequest } from './http.js';
 import { listReply, pickColumns } from './listing.js';
-import { ACK_MODES, getMessages, managementSession, type AckMode } from './ops.js';
+import { ACK_MODES, getMessages, managementSession, refusedAs, requireAccess, type AckMode } from './ops.js';
 import { param, vhostFor, visibleVhosts, type Route } from './router.js';
 import { bindingJson, consumerJson, defaultBindingJson, queueJson } from './shapes.js';
 
@@ -41,6 +41,8 @@ export function queueFor(ctx: ManagementContext, req: ApiRequest): [Vhost, Queue
 async function put(req: ApiRequest, ctx: ManagementContext): Promise<ApiReply> {
   const v = vhostFor(ctx, req);
   const name = param(req, 'queue');
+  const session = managementSession(ctx, req.user.name, v.name);
+  requireAccess(session, 'configure', 'queue', name);
   const body = await req.body();
   const existed = v.queue(name) !== undefined;
   let args;
@@ -57,20 +59,24 @@ async function put(req: ApiRequest, ctx: ManagementContext): Promise<ApiReply> {
     autoDelete: boolField(body, 'auto_delete', false),
     arguments: args,
   };
-  v.queueDeclare(decl, managementSession(ctx, req.user.name, v.name));
+  v.queueDeclare(decl, session);
   return existed ? noContent() : created();
 }
 
 function del(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const [v, q] = queueFor(ctx, req);
   const opts = { ifEmpty: req.query.get('if-empty') === 'true', ifUnused: req.query.get('if-unused') === 'true' };
-  v.queueDelete(q.name, opts, managementSession(ctx, req.user.name, v.name));
+  const session = managementSession(ctx, req.user.name, v.name);
+  requireAccess(session, 'configure', 'queue', q.name);
+  v.queueDelete(q.name, opts, session);
   return noContent();
 }
 
 function purge(req: ApiRequest, ctx: ManagementContext): ApiReply {
   const [v, q] = queueFor(ctx, req);
-  v.queuePurge(q.name, managementSession(ctx, req.user.name, v.name));
+  const session = managementSession(ctx, req.user.name, v.name);
+  requireAccess(session, 'read', 'queue', q.name);
+  v.queuePurge(q.name, session);
   return noContent();
 }
 
@@ -86,7 +92,7 @@ async function get(req: ApiRequest, ctx: ManagementContext): Promise<ApiReply> {
   const t = body['truncate'];
   const truncate = t === undefined || t === null || t === '' ? undefined : intField(body, 'truncate', 0);
   const session = managementSession(ctx, req.user.name, v.name);
-  return ok(getMessages(ctx, v, q.name, session, { count, ackmode, encoding, truncate }));
+  return ok(refusedAs('get', () => getMessages(ctx, v, q.name, session, { count, ackmode, encoding, truncate })));
 }
 
 function bindings(req: ApiRequest, ctx: ManagementContext): ApiReply {

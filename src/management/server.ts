@@ -17,11 +17,12 @@ import { EXCHANGE_ROUTES } from './routes-exchanges.js';
 import { LIVE_ROUTES } from './routes-live.js';
 import { NODE_ROUTES } from './routes-node.js';
 import { QUEUE_ROUTES } from './routes-queues.js';
+import { POLICY_ROUTES } from './routes-policies.js';
 import { MANAGEMENT_TAGS, type UserInfo } from './users.js';
 
 export const REALM = 'RabbitMQ Management';
 
-const ROUTER = new Router([...NODE_ROUTES, ...LIVE_ROUTES, ...QUEUE_ROUTES, ...EXCHANGE_ROUTES, ...ADMIN_ROUTES]);
+const ROUTER = new Router([...NODE_ROUTES, ...LIVE_ROUTES, ...QUEUE_ROUTES, ...EXCHANGE_ROUTES, ...ADMIN_ROUTES, ...POLICY_ROUTES]);
 
 /** Which tags satisfy a route's need (administrator satisfies every one). */
 function allowed(user: UserInfo, need: Need): boolean {

@@ -43,9 +43,9 @@ export function queueJson(q: Queue, ctx: ManagementContext): Obj {
     consumer_utilisation: consumers > 0 ? 1 : 0,
     exclusive_consumer_tag: null,
     single_active_consumer_tag: null,
-    policy: null,
-    operator_policy: null,
-    effective_policy_definition: {},
+    policy: q.policyMatch?.policy?.name ?? null,
+    operator_policy: q.policyMatch?.operator?.name ?? null,
+    effective_policy_definition: q.policyMatch?.definition ?? {},
     idle_since: ctx.sampler.idleSince(q.counters),
     message_stats: messageStats(q.counters, QUEUE_FIELDS, ctx.sampler),
   };
@@ -61,7 +61,7 @@ export function exchangeJson(x: Exchange, vhost: string, ctx: ManagementContext)
     internal: x.internal,
     arguments: tableToJson(x.arguments),
     user_who_performed_action: '',
-    policy: null,
+    ...(x.policyMatch?.policy === undefined ? {} : { policy: x.policyMatch.policy.name }), // as RabbitMQ: only when one applies
     message_stats: messageStats(x.counters, EXCHANGE_FIELDS, ctx.sampler),
   };
 }

@@ -6,7 +6,7 @@
  * sorted by key as SQL's ORDER BY gives them). Invariant: keys are unambiguous (NUL-joined).
  * Deliberately not here: a vhost's exchanges, queues and messages (memory-store.ts deletes those).
  */
-import type { PermissionRecord, TopicPermissionRecord, UserRecord, VhostRecord } from './store.js';
+import type { PermissionRecord, PolicyRecord, TopicPermissionRecord, UserRecord, VhostRecord } from './store.js';
 
 const key = (...parts: string[]): string => parts.join('\u0000');
 
@@ -15,6 +15,8 @@ export class MemoryAccess {
   private readonly users = new Map<string, UserRecord>();
   private readonly permissions = new Map<string, PermissionRecord>();
   private readonly topicPermissions = new Map<string, TopicPermissionRecord>();
+  /** In first-saved order (a Map keeps a replaced key's place), as the SQLite rowid order. */
+  private readonly policies = new Map<string, PolicyRecord>();
 
   saveVhost(rec: VhostRecord): void {
     this.vhosts.set(rec.name, rec);
@@ -24,6 +26,7 @@ export class MemoryAccess {
     this.vhosts.delete(name);
     for (const [k, p] of this.permissions) if (p.vhost === name) this.permissions.delete(k);
     for (const [k, p] of this.topicPermissions) if (p.vhost === name) this.topicPermissions.delete(k);
+    for (const [k, p] of this.policies) if (p.vhost === name) this.policies.delete(k);
   }
 
   listVhosts(): VhostRecord[] {
@@ -68,6 +71,18 @@ export class MemoryAccess {
 
   listTopicPermissions(): TopicPermissionRecord[] {
     return sorted(this.topicPermissions);
+  }
+
+  savePolicy(rec: PolicyRecord): void {
+    this.policies.set(key(rec.vhost, rec.kind, rec.name), rec);
+  }
+
+  deletePolicy(vhost: string, kind: PolicyRecord['kind'], name: string): void {
+    this.policies.delete(key(vhost, kind, name));
+  }
+
+  listPolicies(): PolicyRecord[] {
+    return [...this.policies.values()];
   }
 }
 

@@ -28,6 +28,7 @@ import type {
   Store,
   StoredMessage,
   StoredQueueEntry,
+  PolicyRecord,
   TopicPermissionRecord,
   Topology,
   UserRecord,
@@ -173,6 +174,18 @@ export class MemoryStore implements Store {
 
   listTopicPermissions(): TopicPermissionRecord[] {
     return this.access.listTopicPermissions();
+  }
+
+  savePolicy(rec: PolicyRecord): void {
+    this.access.savePolicy(rec);
+  }
+
+  deletePolicy(vhost: string, kind: PolicyRecord['kind'], name: string): void {
+    this.access.deletePolicy(vhost, kind, name);
+  }
+
+  listPolicies(): PolicyRecord[] {
+    return this.access.listPolicies();
   }
 
   insertMessage(queue: EntityKey, seq: number, message: StoredMessage, opts: PositionOptions): void {

@@ -18,6 +18,7 @@ import type {
   QueueRecord,
   StoredMessage,
   StoredQueueEntry,
+  PolicyRecord,
   TopicPermissionRecord,
   UserRecord,
   VhostRecord,
@@ -110,6 +111,14 @@ export function userFromRow(r: Row): UserRecord {
 export function permissionFromRow(r: Row): PermissionRecord {
   const s = (k: string): string => r[k] as string;
   return { user: s('user'), vhost: s('vhost'), configure: s('configure'), write: s('write'), read: s('read') };
+}
+
+export function policyFromRow(r: Row): PolicyRecord {
+  const s = (k: string): string => r[k] as string;
+  const definition = JSON.parse(s('definition')) as Record<string, unknown>;
+  const kind = s('kind') as PolicyRecord['kind'];
+  const applyTo = s('apply_to') as PolicyRecord['applyTo'];
+  return { kind, vhost: s('vhost'), name: s('name'), pattern: s('pattern'), applyTo, priority: Number(r['priority']), definition };
 }
 
 export function topicPermissionFromRow(r: Row): TopicPermissionRecord {

@@ -59,6 +59,7 @@ function prepareReads(db: Database.Database) {
     allUsers: db.prepare('SELECT * FROM users ORDER BY name'),
     allPermissions: db.prepare('SELECT * FROM permissions ORDER BY user, vhost'),
     allTopicPermissions: db.prepare('SELECT * FROM topic_permissions ORDER BY user, vhost, exchange'),
+    allPolicies: db.prepare('SELECT * FROM policies ORDER BY rowid'),
     loadEntries: db.prepare(INDEXED_READS.fifo).raw(),
     loadPriorityEntries: db.prepare(INDEXED_READS.priority).raw(),
     loadExpired: db.prepare(INDEXED_READS.expired).raw(),
@@ -137,7 +138,7 @@ function prepareMessageWrites(db: Database.Database) {
 
 /** A vhost's rows in every table that has a vhost column (deleteVhost runs them all in one transaction). */
 function prepareVhostDeletes(db: Database.Database): { deleteVhostRows: Stmt[] } {
-  const tables = ['exchanges', 'queues', 'bindings', 'queue_entries', 'delayed_messages', 'permissions', 'topic_permissions'];
+  const tables = ['exchanges', 'queues', 'bindings', 'queue_entries', 'delayed_messages', 'permissions', 'topic_permissions', 'policies'];
   return { deleteVhostRows: tables.map((table) => db.prepare(`DELETE FROM ${table} WHERE vhost = ?`)) };
 }
 
@@ -168,6 +169,12 @@ function prepareAccessWrites(db: Database.Database) {
     ),
     clearTopicPermissions: db.prepare('DELETE FROM topic_permissions WHERE user = ? AND vhost = ? AND exchange = ?'),
     clearAllTopicPermissions: db.prepare('DELETE FROM topic_permissions WHERE user = ? AND vhost = ?'),
+    savePolicy: db.prepare(
+      `INSERT INTO policies (vhost, kind, name, pattern, apply_to, priority, definition) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (vhost, kind, name) DO UPDATE SET pattern = excluded.pattern, apply_to = excluded.apply_to,
+         priority = excluded.priority, definition = excluded.definition`,
+    ),
+    deletePolicy: db.prepare('DELETE FROM policies WHERE vhost = ? AND kind = ? AND name = ?'),
   });
 }
 
@@ -317,6 +324,14 @@ function executeAccessOp(s: RawStatements, op: Exclude<AccessOp, { kind: 'delete
     case 'clearTopicPermissions':
       if (op.exchange === undefined) s.clearAllTopicPermissions.run(op.user, op.vhost);
       else s.clearTopicPermissions.run(op.user, op.vhost, op.exchange);
+      return;
+    case 'savePolicy': {
+      const r = op.rec;
+      s.savePolicy.run(r.vhost, r.kind, r.name, r.pattern, r.applyTo, r.priority, JSON.stringify(r.definition));
+      return;
+    }
+    case 'deletePolicy':
+      s.deletePolicy.run(op.vhost, op.policyKind, op.name);
   }
 }
 

@@ -28,7 +28,7 @@ import {
   exchangeFromRow,
   permissionFromRow,
   queueFromRow,
-  topicPermissionFromRow,
+  policyFromRow, topicPermissionFromRow,
   userFromRow,
   vhostFromRow,
   type DelayedRowValues,
@@ -48,6 +48,7 @@ import type {
   Store,
   StoredMessage,
   StoredQueueEntry,
+  PolicyRecord,
   TopicPermissionRecord,
   Topology,
   UserRecord,
@@ -234,6 +235,19 @@ export class SqliteStore implements Store {
   listTopicPermissions(): TopicPermissionRecord[] {
     this.commits.commitForRead();
     return this.rows(this.stmt.allTopicPermissions).map(topicPermissionFromRow);
+  }
+
+  savePolicy(rec: PolicyRecord): void {
+    this.enqueue({ kind: 'savePolicy', rec, live: true });
+  }
+
+  deletePolicy(vhost: string, kind: PolicyRecord['kind'], name: string): void {
+    this.enqueue({ kind: 'deletePolicy', vhost, policyKind: kind, name, live: true });
+  }
+
+  listPolicies(): PolicyRecord[] {
+    this.commits.commitForRead();
+    return this.rows(this.stmt.allPolicies).map(policyFromRow);
   }
 
   insertMessage(queue: EntityKey, seq: number, message: StoredMessage, opts: PositionOptions): void {

@@ -105,6 +105,17 @@ export interface TopicPermissionRecord {
   readonly read: string;
 }
 
+/** A policy or operator policy of one vhost (RabbitMQ's fields; the definition as decoded JSON). */
+export interface PolicyRecord {
+  readonly kind: 'policy' | 'operator';
+  readonly vhost: string;
+  readonly name: string;
+  readonly pattern: string;
+  readonly applyTo: 'queues' | 'exchanges' | 'all';
+  readonly priority: number;
+  readonly definition: Readonly<Record<string, unknown>>;
+}
+
 /** A message body and its routing data; shared by every queue position that refers to it. */
 export interface StoredMessage {
   /** Broker-assigned id, unique for the life of the store (the store tells the next free one). */
@@ -198,7 +209,7 @@ export interface Store {
   saveVhost(rec: VhostRecord): void;
   /**
    * Deletes the vhost and, in the same transaction, its exchanges, queues, bindings, queue
-   * positions (scratch included), delayed messages, permissions and topic permissions.
+   * positions (scratch included), delayed messages, permissions, topic permissions and policies.
    */
   deleteVhost(name: string): void;
   listVhosts(): VhostRecord[];
@@ -216,6 +227,11 @@ export interface Store {
   /** Clears one exchange's topic permissions, or all of (user, vhost) without `exchange`. */
   clearTopicPermissions(user: string, vhost: string, exchange?: string): void;
   listTopicPermissions(): TopicPermissionRecord[];
+  /** Creates or replaces a policy (a replaced one keeps its place in the list order). */
+  savePolicy(rec: PolicyRecord): void;
+  deletePolicy(vhost: string, kind: PolicyRecord['kind'], name: string): void;
+  /** Every policy, in the order they were first saved. */
+  listPolicies(): PolicyRecord[];
 
   /** Puts `message` at `seq` of `queue`. The body is written once however many queues share it. */
   insertMessage(queue: EntityKey, seq: number, message: StoredMessage, opts: PositionOptions): void;

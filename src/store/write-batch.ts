@@ -38,6 +38,7 @@ import type {
   PermissionRecord,
   QueueRecord,
   StoredMessage,
+  PolicyRecord,
   TopicPermissionRecord,
   UserRecord,
   VhostRecord,
@@ -90,6 +91,14 @@ export type AccessOp =
   | { readonly kind: 'setPermissions'; readonly rec: PermissionRecord; live: boolean }
   | { readonly kind: 'clearPermissions'; readonly user: string; readonly vhost: string; live: boolean }
   | { readonly kind: 'setTopicPermissions'; readonly rec: TopicPermissionRecord; live: boolean }
+  | { readonly kind: 'savePolicy'; readonly rec: PolicyRecord; live: boolean }
+  | {
+      readonly kind: 'deletePolicy';
+      readonly vhost: string;
+      readonly policyKind: PolicyRecord['kind'];
+      readonly name: string;
+      live: boolean;
+    }
   | {
       readonly kind: 'clearTopicPermissions';
       readonly user: string;

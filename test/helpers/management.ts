@@ -32,11 +32,14 @@ export function basic(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
 
-export async function withManagement<T>(fn: (m: MgmtServer) => Promise<T>, opts: { clock?: Clock; resources?: ResourceReader } = {}): Promise<T> {
+export async function withManagement<T>(
+  fn: (m: MgmtServer) => Promise<T>,
+  opts: { clock?: Clock; resources?: ResourceReader; dataDir?: string } = {},
+): Promise<T> {
   const config = buildConfig({
     host: '127.0.0.1',
     port: 0,
-    dataDir: ':memory:',
+    dataDir: opts.dataDir ?? ':memory:',
     logLevel: 'silent',
     managementPort: 15672,
     prometheusPort: 15692,

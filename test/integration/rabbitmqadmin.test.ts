@@ -59,6 +59,14 @@ describe('rabbitmqadmin against amqpd', () => {
       ]);
       const overview = JSON.parse(await run('-f', 'raw_json', 'show', 'overview'));
       expect(overview[0]).toMatchObject({ rabbitmq_version: '3.13.7', cluster_name: 'amqpd' });
+      expect(await run('declare', 'policy', 'name=cap', 'pattern=^orders$', 'definition={"max-length": 1}', 'apply-to=queues', 'priority=2')).toBe(
+        'policy declared\n',
+      );
+      expect(JSON.parse(await run('-f', 'raw_json', 'list', 'policies'))).toEqual([
+        { vhost: '/', name: 'cap', pattern: '^orders$', 'apply-to': 'queues', definition: { 'max-length': 1 }, priority: 2 },
+      ]);
+      expect((await m.api('GET', '/api/queues/%2F/orders')).json).toMatchObject({ policy: 'cap', effective_policy_definition: { 'max-length': 1 } });
+      expect(await run('delete', 'policy', 'name=cap')).toBe('policy deleted\n');
       expect(await run('purge', 'queue', 'name=orders')).toBe('queue purged\n');
       expect((await m.api('GET', '/api/queues/%2F/orders')).json.messages).toBe(0);
       const dir = mkdtempSync(join(tmpdir(), 'amqpd-admin-'));

@@ -15,7 +15,8 @@ import type { DeathReason } from '../x-death.js';
 export interface DeadLetterSource {
   readonly name: string;
   readonly vhost: string;
-  readonly arguments: FieldTable;
+  /** Its arguments with its policy applied (x-dead-letter-exchange may come from a policy). */
+  readonly effectiveArguments: FieldTable;
 }
 
 export interface DeadLetterHook {

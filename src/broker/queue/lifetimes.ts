@@ -30,18 +30,35 @@ export interface LifetimeHost {
 export class Lifetimes {
   /** Head expiry, created at the first entry that can expire. */
   head: HeadExpiry | undefined = undefined;
-  private readonly ttlMs: number | undefined;
-  private readonly idle: IdleExpiry | undefined;
+  private ttlMs: number | undefined;
+  private idle: IdleExpiry | undefined;
+  private idleMs: number | undefined;
 
   constructor(
     private readonly host: LifetimeHost,
     args: FieldTable,
   ) {
     this.ttlMs = queueTtlMs(args);
+    this.setIdle(idleLimitMs(args));
+  }
+
+  /**
+   * A policy changed the arguments: new messages get the new TTL (queued ones keep theirs), and a
+   * changed x-expires restarts the idle clock (unless a consumer holds the queue).
+   */
+  reconfigure(args: FieldTable): void {
+    this.ttlMs = queueTtlMs(args);
     const idleMs = idleLimitMs(args);
-    const onIdle = host.onIdle;
-    this.idle = idleMs === undefined || onIdle === undefined ? undefined : new IdleExpiry(host.clock, idleMs, onIdle);
-    this.idle?.restart();
+    if (idleMs === this.idleMs) return;
+    this.idle?.stop();
+    this.setIdle(idleMs);
+  }
+
+  private setIdle(idleMs: number | undefined): void {
+    this.idleMs = idleMs;
+    const onIdle = this.host.onIdle;
+    this.idle = idleMs === undefined || onIdle === undefined ? undefined : new IdleExpiry(this.host.clock, idleMs, onIdle);
+    if (this.host.consumerCount() === 0) this.idle?.restart();
   }
 
   /** The expiry (wall ms) of a message enqueued now, or undefined (no TTL applies). */

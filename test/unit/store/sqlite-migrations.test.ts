@@ -53,7 +53,7 @@ function withReader<T>(dataDir: string, f: (db: Database.Database) => T): T {
 }
 
 describe('Upgrading the v1 store', () => {
-  it('applies migration 002 to the v1 fixture and keeps its data', () => {
+  it('applies migrations 002 and 003 to the v1 fixture and keeps its data', () => {
     const d = v1Dir();
     expect(withReader(d, (db) => db.prepare('SELECT max(version) FROM schema_migrations').pluck().get())).toBe(1);
     const s = open(d);
@@ -62,8 +62,9 @@ describe('Upgrading the v1 store', () => {
     expect(versions).toEqual([
       { version: 1, name: 'initial' },
       { version: 2, name: 'positions-and-access' },
+      { version: 3, name: 'policies' },
     ]);
-    expect(LATEST_SCHEMA_VERSION).toBe(2);
+    expect(LATEST_SCHEMA_VERSION).toBe(3);
     expect(s).toBeDefined();
     const again = open(d);
     const entries = again.loadMessages(ORDERS, 0, 10);

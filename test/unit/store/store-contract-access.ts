@@ -3,7 +3,7 @@
  * deleteVhost taking every durable thing of the vhost along. Called by storeContract.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PermissionRecord, Store, TopicPermissionRecord, UserRecord, VhostRecord } from '../../../src/store/store.js';
+import type { PermissionRecord, PolicyRecord, Store, TopicPermissionRecord, UserRecord, VhostRecord } from '../../../src/store/store.js';
 import type { StoreHarness } from './store-contract.js';
 import { message } from './store-contract.js';
 
@@ -153,6 +153,35 @@ export function accessContract(backend: string, makeHarness: () => StoreHarness)
       expect(s.loadMessages({ vhost: 'shop', name: 'q' }, 0, 10).map((e) => [e.seq, e.message.id])).toEqual([[2, 30]]);
       expect(s.listPermissions()).toEqual([]);
       expect(h!.bodyCount(s)).toBe(1);
+    });
+
+    it('keeps policies in first-saved order across a reopen (a replaced one keeps its place); deleteVhost takes its policies', async () => {
+      let s = open();
+      const pol = (vhost: string, name: string, kind: PolicyRecord['kind'] = 'policy', priority = 0): PolicyRecord => ({
+        kind,
+        vhost,
+        name,
+        pattern: '^a',
+        applyTo: 'queues',
+        priority,
+        definition: { 'max-length': 3, 'dead-letter-exchange': 'dlx' },
+      });
+      s.saveVhost(vhostRec('/'));
+      s.saveVhost(vhostRec('shop'));
+      s.savePolicy(pol('/', 'z'));
+      s.savePolicy(pol('/', 'a'));
+      s.savePolicy(pol('/', 'a', 'operator'));
+      s.savePolicy(pol('shop', 'p'));
+      s.savePolicy(pol('/', 'z', 'policy', 7));
+      s.deletePolicy('/', 'operator', 'a');
+      s.savePolicy(pol('/', 'o', 'operator'));
+      await durable(s);
+      s = reopen(s);
+      expect(s.listPolicies()).toEqual([pol('/', 'z', 'policy', 7), pol('/', 'a'), pol('shop', 'p'), pol('/', 'o', 'operator')]);
+      s.deleteVhost('shop');
+      await durable(s);
+      s = reopen(s);
+      expect(s.listPolicies().map((p) => [p.vhost, p.name])).toEqual([['/', 'z'], ['/', 'a'], ['/', 'o']]);
     });
   });
 }
