@@ -15,6 +15,9 @@ const shared = {
   eqeqeq: ['error', 'always'],
 };
 
+/** What the web UI's modules use from the browser. */
+const BROWSER_GLOBALS = ['window', 'document', 'location', 'sessionStorage', 'fetch', 'btoa', 'TextEncoder', 'URL', 'URLSearchParams', 'Blob', 'Node', 'confirm', 'setTimeout', 'clearTimeout', 'console'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/codec/methods.generated.ts'] },
   {
@@ -27,6 +30,22 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       // The broker logs through pino (src/log); the CLI prints through its own helpers.
       'no-console': 'error',
+    },
+  },
+  {
+    // The web UI: plain ES modules run by the browser. Markup is never built from strings, so
+    // user input (queue names, payloads) cannot become HTML: innerHTML and its kin are banned.
+    files: ['src/management/ui/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: { sourceType: 'module', globals: Object.fromEntries(BROWSER_GLOBALS.map((g) => [g, 'readonly'])) },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      'no-restricted-properties': ['error', ...['innerHTML', 'outerHTML'].map((property) => ({ property, message: 'use textContent / dom.js h()' }))],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name=/^(insertAdjacentHTML|write|writeln|createContextualFragment)$/]", message: 'markup from strings' },
+        { selector: "CallExpression[callee.name='eval'], NewExpression[callee.name='Function']", message: 'no code from strings' },
+      ],
     },
   },
   {

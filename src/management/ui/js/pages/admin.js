@@ -1,0 +1,170 @@
+// Admin pages: virtual hosts, users and their permissions, policies, definitions export/import.
+// The API enforces the tags (administrator; policymaker for policies): the UI only hides what the
+// user cannot use. Policies come from /api/policies; a broker without it (404) says so.
+import { api, seg } from '../api.js';
+import { act, field, fmtNum, h, jsonText, notice, section } from '../dom.js';
+import { dataTable } from '../table.js';
+import { vhostSelect } from './queues.js';
+
+/** A form whose submit runs `fn(values)` and then `after`; inputs are [label, element] pairs. */
+function form(id, inputs, button, fn, okText, after) {
+  const out = h('p', { class: 'notice' });
+  const f = h('form', { class: 'form', id }, inputs.map(([l, el]) => field(l, el)), h('button', { type: 'submit' }, button), out);
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (await act(out, fn, okText)) await after();
+  });
+  return f;
+}
+
+function deleteButton(what, fn, after, out) {
+  return h(
+    'button',
+    {
+      class: 'small danger',
+      onclick: async () => {
+        if (!confirm(`Delete ${what}?`)) return;
+        if (await act(out, fn, `${what} deleted.`)) await after();
+      },
+    },
+    'Delete',
+  );
+}
+
+export async function mountVhosts(root) {
+  const out = h('p', { class: 'notice' });
+  const refresh = async () => table.update(await api('GET', '/vhosts'));
+  const columns = [
+    { label: 'Name', cell: (v) => v.name },
+    { label: 'Ready', cell: (v) => fmtNum(v.messages_ready), sort: (v) => v.messages_ready, num: true },
+    { label: 'Unacked', cell: (v) => fmtNum(v.messages_unacknowledged), sort: (v) => v.messages_unacknowledged, num: true },
+    { label: 'Total', cell: (v) => fmtNum(v.messages), sort: (v) => v.messages, num: true },
+    { label: '', sort: false, cell: (v) => deleteButton(`virtual host ${v.name}`, () => api('DELETE', `/vhosts/${seg(v.name)}`), refresh, out) },
+  ];
+  const table = dataTable({ id: 'vhosts', columns, rows: await api('GET', '/vhosts'), state: {}, filterOf: (v) => v.name });
+  const name = h('input', { name: 'name', required: true });
+  const add = form('add-vhost', [['Name', name]], 'Add virtual host', () => api('PUT', `/vhosts/${seg(name.value)}`, {}), 'Virtual host added.', refresh);
+  root.append(h('h1', {}, 'Virtual hosts'), section('All virtual hosts', table, out), section('Add a virtual host', add));
+  return refresh;
+}
+
+export async function mountUsers(root) {
+  const out = h('p', { class: 'notice' });
+  const refresh = async () => {
+    users.update(await api('GET', '/users'));
+    perms.update(await api('GET', '/permissions'));
+  };
+  const userColumns = [
+    { label: 'Name', cell: (u) => u.name },
+    { label: 'Tags', cell: (u) => (u.tags || []).join(', ') },
+    { label: '', sort: false, cell: (u) => deleteButton(`user ${u.name}`, () => api('DELETE', `/users/${seg(u.name)}`), refresh, out) },
+  ];
+  const permColumns = [
+    { label: 'User', cell: (p) => p.user },
+    { label: 'Virtual host', cell: (p) => p.vhost },
+    { label: 'Configure', cell: (p) => p.configure },
+    { label: 'Write', cell: (p) => p.write },
+    { label: 'Read', cell: (p) => p.read },
+    { label: '', sort: false, cell: (p) => deleteButton(`permissions of ${p.user} in ${p.vhost}`, () => api('DELETE', `/permissions/${seg(p.vhost)}/${seg(p.user)}`), refresh, out) },
+  ];
+  const users = dataTable({ id: 'users', columns: userColumns, rows: [], state: {}, filterOf: (u) => u.name });
+  const perms = dataTable({ id: 'permissions', columns: permColumns, rows: [], state: {} });
+  const [name, pass, tags] = [h('input', { required: true }), h('input', { type: 'password' }), h('input', { placeholder: 'administrator, monitoring' })];
+  const addUser = form(
+    'add-user',
+    [['Username', name], ['Password', pass], ['Tags', tags]],
+    'Add user',
+    () => api('PUT', `/users/${seg(name.value)}`, { password: pass.value, tags: tags.value }),
+    'User added.',
+    refresh,
+  );
+  const [pUser, pVhost] = [h('input', { required: true }), await vhostSelect()];
+  const [conf, write, read] = ['.*', '.*', '.*'].map((v) => h('input', { value: v }));
+  const setPerm = form(
+    'set-permission',
+    [['User', pUser], ['Virtual host', pVhost], ['Configure', conf], ['Write', write], ['Read', read]],
+    'Set permission',
+    () => api('PUT', `/permissions/${seg(pVhost.value)}/${seg(pUser.value)}`, { configure: conf.value, write: write.value, read: read.value }),
+    'Permission set.',
+    refresh,
+  );
+  root.append(h('h1', {}, 'Users'), section('All users', users, out), section('Add a user', addUser), section('Permissions', perms), section('Set permission', setPerm));
+  await refresh();
+  return refresh;
+}
+
+export async function mountPolicies(root) {
+  const out = h('p', { class: 'notice', id: 'policies-status' });
+  const refresh = async () => {
+    try {
+      table.update(await api('GET', '/policies'));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      notice(out, false, 'This broker has no policies API yet (GET /api/policies answered 404).');
+    }
+  };
+  const columns = [
+    { label: 'Virtual host', cell: (p) => p.vhost },
+    { label: 'Name', cell: (p) => p.name },
+    { label: 'Pattern', cell: (p) => p.pattern },
+    { label: 'Apply to', cell: (p) => p['apply-to'] },
+    { label: 'Definition', cell: (p) => jsonText(p.definition) },
+    { label: 'Priority', cell: (p) => fmtNum(p.priority), sort: (p) => p.priority, num: true },
+    { label: '', sort: false, cell: (p) => deleteButton(`policy ${p.name}`, () => api('DELETE', `/policies/${seg(p.vhost)}/${seg(p.name)}`), refresh, out) },
+  ];
+  const table = dataTable({ id: 'policies', columns, rows: [], state: {}, filterOf: (p) => p.name, empty: 'No policies.' });
+  const [vhost, name, pattern, def, prio] = [await vhostSelect(), h('input', { required: true }), h('input', { value: '.*' }), h('input', { placeholder: '{"max-length": 1000}' }), h('input', { type: 'number', value: 0 })];
+  const applyTo = h('select', {}, ['all', 'queues', 'exchanges'].map((v) => h('option', { value: v }, v)));
+  const add = form(
+    'add-policy',
+    [['Virtual host', vhost], ['Name', name], ['Pattern', pattern], ['Apply to', applyTo], ['Definition (JSON)', def], ['Priority', prio]],
+    'Add / update policy',
+    () => api('PUT', `/policies/${seg(vhost.value)}/${seg(name.value)}`, { pattern: pattern.value, definition: JSON.parse(def.value || '{}'), priority: Number(prio.value), 'apply-to': applyTo.value }),
+    'Policy set.',
+    refresh,
+  );
+  root.append(h('h1', {}, 'Policies'), section('User policies', table, out), section('Add / update a policy', add));
+  await refresh();
+  return refresh;
+}
+
+export async function mountDefinitions(root) {
+  const out = h('p', { class: 'notice', id: 'definitions-status' });
+  const exportLink = h('a', { class: 'button', id: 'export-definitions', href: '#/definitions' }, 'Download broker definitions');
+  exportLink.addEventListener('click', async (e) => {
+    e.preventDefault();
+    await act(
+      out,
+      async () => {
+        const defs = await api('GET', '/definitions');
+        const url = URL.createObjectURL(new Blob([JSON.stringify(defs, null, 2)], { type: 'application/json' }));
+        const a = h('a', { href: url, download: `amqpd-definitions-${new Date().toISOString().slice(0, 10)}.json` });
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+        return defs;
+      },
+      (d) => `Exported ${d.queues.length} queue(s), ${d.exchanges.length} exchange(s), ${d.bindings.length} binding(s).`,
+    );
+  });
+  const file = h('input', { type: 'file', id: 'definitions-file', accept: '.json,application/json' });
+  const upload = form(
+    'import-definitions',
+    [['Definitions file', file]],
+    'Upload broker definitions',
+    async () => {
+      if (!file.files || file.files.length === 0) throw new Error('choose a file first');
+      const text = await file.files[0].text();
+      let defs;
+      try {
+        defs = JSON.parse(text);
+      } catch {
+        throw new Error('the file is not JSON');
+      }
+      await api('POST', '/definitions', defs);
+      return defs;
+    },
+    'Definitions imported.',
+    async () => {},
+  );
+  root.append(h('h1', {}, 'Definitions'), section('Export', h('p', {}, exportLink), out), section('Import', upload));
+}
