@@ -242,7 +242,18 @@ describe('web UI in headless Chromium', () => {
     // The policies API may not exist yet on this broker: then the page says so.
     const policies = await m.api('GET', '/api/policies');
     if (policies.status === 404) await waitText('#policies-status', 'no policies API');
-    else await waitText('#policies tbody', policies.json.length === 0 ? 'No policies.' : policies.json[0].name);
+    else {
+      // With the policies API: set one from the form, see it listed and applied to the queue.
+      await page.fill('#add-policy input[name=name]', 'ui-limit');
+      await page.fill('#add-policy input[name=pattern]', '^imported-');
+      await page.selectOption('#add-policy select[name=apply-to]', 'queues');
+      await page.fill('#add-policy input[name=definition]', '{"max-length": 5}');
+      await page.click('#add-policy button[type=submit]');
+      await waitText('#add-policy .notice', 'Policy set.');
+      await waitText('#policies tbody', 'ui-limit');
+      const set = await m.api('GET', '/api/policies/%2F/ui-limit');
+      expect(set.json).toMatchObject({ pattern: '^imported-', 'apply-to': 'queues', definition: { 'max-length': 5 } });
+    }
     await page.click('#logout');
     await page.waitForSelector('#login');
     expect(problems).toEqual([]);

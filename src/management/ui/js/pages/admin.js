@@ -113,8 +113,12 @@ export async function mountPolicies(root) {
     { label: '', sort: false, cell: (p) => deleteButton(`policy ${p.name}`, () => api('DELETE', `/policies/${seg(p.vhost)}/${seg(p.name)}`), refresh, out) },
   ];
   const table = dataTable({ id: 'policies', columns, rows: [], state: {}, filterOf: (p) => p.name, empty: 'No policies.' });
-  const [vhost, name, pattern, def, prio] = [await vhostSelect(), h('input', { required: true }), h('input', { value: '.*' }), h('input', { placeholder: '{"max-length": 1000}' }), h('input', { type: 'number', value: 0 })];
-  const applyTo = h('select', {}, ['all', 'queues', 'exchanges'].map((v) => h('option', { value: v }, v)));
+  const vhost = await vhostSelect();
+  const name = h('input', { name: 'name', required: true });
+  const pattern = h('input', { name: 'pattern', value: '.*' });
+  const def = h('input', { name: 'definition', placeholder: '{"max-length": 1000}' });
+  const prio = h('input', { name: 'priority', type: 'number', value: 0 });
+  const applyTo = h('select', { name: 'apply-to' }, ['all', 'queues', 'exchanges'].map((v) => h('option', { value: v }, v)));
   const add = form(
     'add-policy',
     [['Virtual host', vhost], ['Name', name], ['Pattern', pattern], ['Apply to', applyTo], ['Definition (JSON)', def], ['Priority', prio]],
