@@ -253,6 +253,9 @@ describe('web UI in headless Chromium', () => {
       await waitText('#policies tbody', 'ui-limit');
       const set = await m.api('GET', '/api/policies/%2F/ui-limit');
       expect(set.json).toMatchObject({ pattern: '^imported-', 'apply-to': 'queues', definition: { 'max-length': 5 } });
+      expect((await m.api('GET', '/api/queues/%2F/imported-q')).json.policy).toBe('ui-limit');
+      await page.goto(`${base}/#/queue/%2F/imported-q`);
+      await waitText('#queue-details', 'ui-limit');
     }
     await page.click('#logout');
     await page.waitForSelector('#login');
