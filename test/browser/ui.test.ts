@@ -259,6 +259,20 @@ describe('web UI in headless Chromium', () => {
     }
     await page.click('#logout');
     await page.waitForSelector('#login');
+  });
+
+  it('shows a management-only user no admin pages', async () => {
+    expect((await m.api('PUT', '/api/users/watcher', { password: 'w-pass', tags: 'management' })).status).toBe(201);
+    expect((await m.api('PUT', '/api/permissions/%2F/watcher', { configure: '', write: '', read: '.*' })).status).toBe(201);
+    await page.fill('#login input[name=username]', 'watcher');
+    await page.fill('#login input[name=password]', 'w-pass');
+    await page.click('#login button[type=submit]');
+    await waitText('#whoami', 'watcher');
+    const nav = await page.$$eval('#top nav a', (as) => as.map((a) => a.textContent));
+    expect(nav).toEqual(['Overview', 'Connections', 'Channels', 'Exchanges', 'Queues']);
+    await page.goto(`${base}/#/definitions`);
+    await waitText('#page-definitions', 'needs the administrator tag');
+    await page.click('#logout');
     expect(problems).toEqual([]);
   });
 });
