@@ -3,9 +3,11 @@
  * broker on free ports. One session walks the pages a RabbitMQ user uses on day one and asserts
  * what each shows with real data: login (a wrong password refused), declare a queue (its name full
  * of markup, shown as text), publish through amqplib and through the UI, the overview's publish
- * rate moving while a client publishes, peek (the message stays queued), purge, close a connection,
- * import a definitions file, publish to an exchange, delete the queue. No script error and no
- * Content-Security-Policy violation may reach the console.
+ * rate moving while a client publishes, peek (the message stays queued), purge, a client's consumer
+ * and channel, close its connection, import a definitions file, publish to an exchange, delete the
+ * queue, the admin pages (a policy set from the form once the policies API exists), and a
+ * management-only user who sees no admin pages. No script error and no Content-Security-Policy
+ * violation may reach the console.
  *
  * Screenshots go to test/browser/screenshots/ (AMQPD_SCREENSHOTS overrides); CI keeps that folder.
  * The browser: CHROMIUM_PATH, else /usr/bin/chromium-headless-shell or /usr/bin/chromium.
@@ -175,10 +177,19 @@ describe('web UI in headless Chromium', () => {
     expect((await m.api('GET', `/api/queues/%2F/${encodeURIComponent(QUEUE)}`)).json.messages).toBe(0);
   });
 
-  it('closes a client connection from the connections page', async () => {
+  it("shows a client's consumer on the queue page and its channel, then closes its connection", async () => {
     const conn = await amqp.connect(m.amqpUrl);
     const closed = new Promise<void>((r) => conn.on('close', () => r()));
     conn.on('error', () => {});
+    const ch = await conn.createChannel();
+    await ch.prefetch(7);
+    await ch.consume(QUEUE, () => {}, { consumerTag: 'ui-consumer' });
+    await page.goto(`${base}/${queuePath}`);
+    await waitText('#consumers td[data-label="Consumer tag"]', 'ui-consumer');
+    expect(await page.textContent('#consumers td[data-label=Prefetch]')).toBe('7');
+    await page.click('#nav-channels');
+    await waitText('#channels td[data-label=Consumers]', '1');
+    expect(await page.textContent('#channels td[data-label=Prefetch]')).toBe('7');
     await page.click('#nav-connections');
     await page.waitForSelector('#connections button[data-connection]');
     const name = await page.getAttribute('#connections button[data-connection]', 'data-connection');
