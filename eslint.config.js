@@ -16,7 +16,9 @@ const shared = {
 };
 
 /** What the web UI's modules use from the browser. */
-const BROWSER_GLOBALS = ['window', 'document', 'location', 'sessionStorage', 'fetch', 'btoa', 'TextEncoder', 'URL', 'URLSearchParams', 'Blob', 'Node', 'confirm', 'setTimeout', 'clearTimeout', 'console'];
+const BROWSER_GLOBALS = ['window', 'document', 'location', 'sessionStorage', 'fetch', 'btoa', 'TextEncoder', 'URL', 'URLSearchParams'];
+BROWSER_GLOBALS.push('Blob', 'Node', 'confirm', 'setTimeout', 'clearTimeout', 'console');
+const NO_MARKUP = 'build the DOM with dom.js h() or textContent';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/codec/methods.generated.ts'] },
@@ -40,10 +42,14 @@ export default tseslint.config(
     languageOptions: { sourceType: 'module', globals: Object.fromEntries(BROWSER_GLOBALS.map((g) => [g, 'readonly'])) },
     rules: {
       eqeqeq: ['error', 'always'],
-      'no-restricted-properties': ['error', ...['innerHTML', 'outerHTML'].map((property) => ({ property, message: 'use textContent / dom.js h()' }))],
+      'max-len': ['error', { code: 140 }],
+      'no-restricted-properties': ['error', { property: 'innerHTML', message: NO_MARKUP }, { property: 'outerHTML', message: NO_MARKUP }],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name=/^(insertAdjacentHTML|write|writeln|createContextualFragment)$/]", message: 'markup from strings' },
+        {
+          selector: 'CallExpression[callee.property.name=/^(insertAdjacentHTML|write|writeln|createContextualFragment)$/]',
+          message: NO_MARKUP,
+        },
         { selector: "CallExpression[callee.name='eval'], NewExpression[callee.name='Function']", message: 'no code from strings' },
       ],
     },

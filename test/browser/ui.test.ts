@@ -137,8 +137,9 @@ describe('web UI in headless Chromium', () => {
       const text = await waitText('#rate-publish', /^[1-9][\d.]*\/s$/, LIVE_MS);
       expect(Number.parseFloat(text)).toBeGreaterThan(0);
       // The chart's publish line: one point per refresh, the latest above zero.
-      const points = () => page.getAttribute('#rates polyline[data-series=publish]', 'points');
-      await page.waitForFunction(() => (document.querySelector('#rates polyline[data-series=publish]')?.getAttribute('points') ?? '').split(' ').length >= 3, null, {
+      const line = '#rates polyline[data-series=publish]';
+      const points = () => page.getAttribute(line, 'points');
+      await page.waitForFunction((sel) => (document.querySelector(sel)?.getAttribute('points') ?? '').split(' ').length >= 3, line, {
         timeout: LIVE_MS,
       });
       const ys = ((await points()) ?? '').split(' ').map((p) => Number(p.split(',')[1]));
@@ -208,7 +209,9 @@ describe('web UI in headless Chromium', () => {
       const defs = {
         queues: [{ name: 'imported-q', vhost: '/', durable: true, auto_delete: false, arguments: { 'x-max-length': 7 } }],
         exchanges: [{ name: 'imported-x', vhost: '/', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
-        bindings: [{ source: 'imported-x', vhost: '/', destination: 'imported-q', destination_type: 'queue', routing_key: '', arguments: {} }],
+        bindings: [
+          { source: 'imported-x', vhost: '/', destination: 'imported-q', destination_type: 'queue', routing_key: '', arguments: {} },
+        ],
       };
       writeFileSync(file, JSON.stringify(defs));
       await page.click('#nav-definitions');

@@ -37,7 +37,9 @@ describe('web UI static files', () => {
         const res = await get(path);
         expect(res.status, path).toBe(200);
         expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-        for (const [, spec] of (await res.text()).matchAll(/^import .* from '([^']+)';$/gm)) queue.push(new URL(spec as string, `http://x${path}`).pathname);
+        for (const [, spec] of (await res.text()).matchAll(/^import .* from '([^']+)';$/gm)) {
+          queue.push(new URL(spec as string, `http://x${path}`).pathname);
+        }
       }
       expect(seen.size).toBeGreaterThanOrEqual(10);
       const head = await get('/', 'HEAD');
@@ -49,7 +51,8 @@ describe('web UI static files', () => {
 
   it('reaches nothing outside the UI folder', async () => {
     await withManagement(async (m) => {
-      for (const path of ['/../package.json', '/%2e%2e/package.json', '/js/../../static-ui.ts', '/js/..%2f..%2fstatic-ui.ts', '/index.html/', '/nope.js', '/api']) {
+      const outside = ['/../package.json', '/%2e%2e/package.json', '/js/../../static-ui.ts', '/js/..%2f..%2fstatic-ui.ts'];
+      for (const path of [...outside, '/index.html/', '/nope.js', '/api']) {
         const res = await fetch(`http://127.0.0.1:${m.httpPort}${path}`);
         expect(res.status, path).toBe(404);
         expect(res.headers.get('content-type')).toBe('application/json');
@@ -62,12 +65,15 @@ describe('web UI static files', () => {
     const dir = uiFolder();
     expect(dir).toBeDefined();
     const files = loadUi(dir);
-    expect([...files.keys()].sort()).toEqual(['/', ...filesUnder(dir as string).map((f) => f.slice((dir as string).length).split('\\').join('/'))].sort());
+    const onDisk = filesUnder(dir as string).map((f) => f.slice((dir as string).length).split('\\').join('/'));
+    expect([...files.keys()].sort()).toEqual(['/', ...onDisk].sort());
     expect(loadUi(join(dir as string, 'js', 'pages')).get('/')).toBeUndefined();
     expect(loadUi(undefined).size).toBe(0);
   });
 
   it('keeps every UI file within the module size limit', () => {
-    for (const f of filesUnder(uiFolder() as string)) expect(readFileSync(f, 'utf8').split('\n').length, f).toBeLessThanOrEqual(MODULE_LINES_MAX);
+    for (const f of filesUnder(uiFolder() as string)) {
+      expect(readFileSync(f, 'utf8').split('\n').length, f).toBeLessThanOrEqual(MODULE_LINES_MAX);
+    }
   });
 });

@@ -90,10 +90,11 @@ function drawNav(current) {
     .filter(([, r]) => r.label && (!r.tag || app.has(r.tag)))
     .map(([name, r]) => h('a', { href: `#/${name}`, class: name === current ? 'active' : undefined, id: `nav-${name}` }, r.label));
   const ov = app.overview || {};
+  const version = `${ov.product_name || ''} ${ov.rabbitmq_version || ''}`;
   const logout = h('button', { class: 'link', id: 'logout', onclick: logoutNow }, 'Log out');
   replace(
     top,
-    h('div', { class: 'brand' }, 'amqpd', h('span', { class: 'muted' }, ` ${ov.product_name || ''} ${ov.rabbitmq_version || ''} · ${ov.cluster_name || ''}`)),
+    h('div', { class: 'brand' }, 'amqpd', h('span', { class: 'muted' }, ` ${version} · ${ov.cluster_name || ''}`)),
     h('nav', {}, items),
     h('div', { class: 'who' }, 'User ', h('b', { id: 'whoami' }, app.user.name), ' ', logout),
   );

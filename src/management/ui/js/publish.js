@@ -7,7 +7,12 @@ import { act, field, h, section } from './dom.js';
 export function publishForm(opts) {
   const key = h('input', { name: 'routing_key', value: opts.routingKey ?? '' });
   if (opts.routingKey !== undefined) key.readOnly = true;
-  const mode = h('select', { name: 'delivery_mode' }, h('option', { value: '1' }, '1 - Non-persistent'), h('option', { value: '2' }, '2 - Persistent'));
+  const mode = h(
+    'select',
+    { name: 'delivery_mode' },
+    h('option', { value: '1' }, '1 - Non-persistent'),
+    h('option', { value: '2' }, '2 - Persistent'),
+  );
   const headers = h('input', { name: 'headers', placeholder: '{"k": "v"}' });
   const contentType = h('input', { name: 'content_type', placeholder: 'text/plain' });
   const payload = h('textarea', { name: 'payload', rows: 4 });

@@ -1,7 +1,7 @@
 // Sortable, filterable tables. A table is described by its columns; each column reads a cell
 // from a row (`cell`) and, when sortable, a sort key (`sort`, defaulting to the cell value).
 // Sort order and filter text live in `state`, kept by the page across refreshes.
-import { h, replace } from './dom.js';
+import { fmtNum, fmtRate, h, rateOf, replace } from './dom.js';
 
 /**
  * dataTable({ id, columns: [{ label, cell, sort?, num? }], rows, state, filterOf?, empty })
@@ -28,7 +28,7 @@ export function dataTable(opts) {
 
   const wrap = h('div', { class: 'table-wrap' });
   if (filterOf) {
-    const input = h('input', { type: 'search', placeholder: 'Filter (regex)', value: state.filter || '', class: 'filter', 'aria-label': 'Filter' });
+    const input = h('input', { type: 'search', placeholder: 'Filter (regex)', value: state.filter || '', class: 'filter' });
     input.addEventListener('input', () => {
       state.filter = input.value;
       draw();
@@ -42,6 +42,17 @@ export function dataTable(opts) {
   };
   return wrap;
 }
+
+/** A right-aligned count column sorted by its number. */
+export const numColumn = (label, get) => ({ label, cell: (r) => fmtNum(get(r)), sort: get, num: true });
+
+/** A rate column: `message_stats.{key}_details.rate` as messages per second. */
+export const rateColumn = (label, key) => ({
+  label,
+  cell: (r) => fmtRate(rateOf(r.message_stats, key)),
+  sort: (r) => rateOf(r.message_stats, key),
+  num: true,
+});
 
 function headerCell(col, i, state, draw) {
   if (col.sort === false) return h('th', {}, col.label);

@@ -2,8 +2,8 @@
 // The API enforces the tags (administrator; policymaker for policies): the UI only hides what the
 // user cannot use. Policies come from /api/policies; a broker without it (404) says so.
 import { api, seg } from '../api.js';
-import { act, field, fmtNum, h, jsonText, notice, section } from '../dom.js';
-import { dataTable } from '../table.js';
+import { act, field, h, jsonText, notice, section } from '../dom.js';
+import { dataTable, numColumn } from '../table.js';
 import { vhostSelect } from './queues.js';
 
 /** A form whose submit runs `fn(values)` and then `after`; inputs are [label, element] pairs. */
@@ -17,18 +17,14 @@ function form(id, inputs, button, fn, okText, after) {
   return f;
 }
 
-function deleteButton(what, fn, after, out) {
-  return h(
-    'button',
-    {
-      class: 'small danger',
-      onclick: async () => {
-        if (!confirm(`Delete ${what}?`)) return;
-        if (await act(out, fn, `${what} deleted.`)) await after();
-      },
-    },
-    'Delete',
-  );
+/** A column of Delete buttons: `what(row)` gives [the thing's description, its API path]. */
+function deleteColumn(what, after, out) {
+  const remove = async (row) => {
+    const [text, path] = what(row);
+    if (!confirm(`Delete ${text}?`)) return;
+    if (await act(out, () => api('DELETE', path), `Deleted ${text}.`)) await after();
+  };
+  return { label: '', sort: false, cell: (row) => h('button', { class: 'small danger', onclick: () => void remove(row) }, 'Delete') };
 }
 
 export async function mountVhosts(root) {
@@ -36,14 +32,15 @@ export async function mountVhosts(root) {
   const refresh = async () => table.update(await api('GET', '/vhosts'));
   const columns = [
     { label: 'Name', cell: (v) => v.name },
-    { label: 'Ready', cell: (v) => fmtNum(v.messages_ready), sort: (v) => v.messages_ready, num: true },
-    { label: 'Unacked', cell: (v) => fmtNum(v.messages_unacknowledged), sort: (v) => v.messages_unacknowledged, num: true },
-    { label: 'Total', cell: (v) => fmtNum(v.messages), sort: (v) => v.messages, num: true },
-    { label: '', sort: false, cell: (v) => deleteButton(`virtual host ${v.name}`, () => api('DELETE', `/vhosts/${seg(v.name)}`), refresh, out) },
+    numColumn('Ready', (v) => v.messages_ready),
+    numColumn('Unacked', (v) => v.messages_unacknowledged),
+    numColumn('Total', (v) => v.messages),
+    deleteColumn((v) => [`virtual host ${v.name}`, `/vhosts/${seg(v.name)}`], refresh, out),
   ];
   const table = dataTable({ id: 'vhosts', columns, rows: await api('GET', '/vhosts'), state: {}, filterOf: (v) => v.name });
   const name = h('input', { name: 'name', required: true });
-  const add = form('add-vhost', [['Name', name]], 'Add virtual host', () => api('PUT', `/vhosts/${seg(name.value)}`, {}), 'Virtual host added.', refresh);
+  const put = () => api('PUT', `/vhosts/${seg(name.value)}`, {});
+  const add = form('add-vhost', [['Name', name]], 'Add virtual host', put, 'Virtual host added.', refresh);
   root.append(h('h1', {}, 'Virtual hosts'), section('All virtual hosts', table, out), section('Add a virtual host', add));
   return refresh;
 }
@@ -57,7 +54,7 @@ export async function mountUsers(root) {
   const userColumns = [
     { label: 'Name', cell: (u) => u.name },
     { label: 'Tags', cell: (u) => (u.tags || []).join(', ') },
-    { label: '', sort: false, cell: (u) => deleteButton(`user ${u.name}`, () => api('DELETE', `/users/${seg(u.name)}`), refresh, out) },
+    deleteColumn((u) => [`user ${u.name}`, `/users/${seg(u.name)}`], refresh, out),
   ];
   const permColumns = [
     { label: 'User', cell: (p) => p.user },
@@ -65,11 +62,13 @@ export async function mountUsers(root) {
     { label: 'Configure', cell: (p) => p.configure },
     { label: 'Write', cell: (p) => p.write },
     { label: 'Read', cell: (p) => p.read },
-    { label: '', sort: false, cell: (p) => deleteButton(`permissions of ${p.user} in ${p.vhost}`, () => api('DELETE', `/permissions/${seg(p.vhost)}/${seg(p.user)}`), refresh, out) },
+    deleteColumn((p) => [`permissions of ${p.user} in ${p.vhost}`, `/permissions/${seg(p.vhost)}/${seg(p.user)}`], refresh, out),
   ];
   const users = dataTable({ id: 'users', columns: userColumns, rows: [], state: {}, filterOf: (u) => u.name });
   const perms = dataTable({ id: 'permissions', columns: permColumns, rows: [], state: {} });
-  const [name, pass, tags] = [h('input', { required: true }), h('input', { type: 'password' }), h('input', { placeholder: 'administrator, monitoring' })];
+  const name = h('input', { required: true });
+  const pass = h('input', { type: 'password' });
+  const tags = h('input', { placeholder: 'administrator, monitoring' });
   const addUser = form(
     'add-user',
     [['Username', name], ['Password', pass], ['Tags', tags]],
@@ -84,11 +83,20 @@ export async function mountUsers(root) {
     'set-permission',
     [['User', pUser], ['Virtual host', pVhost], ['Configure', conf], ['Write', write], ['Read', read]],
     'Set permission',
-    () => api('PUT', `/permissions/${seg(pVhost.value)}/${seg(pUser.value)}`, { configure: conf.value, write: write.value, read: read.value }),
+    () => {
+      const body = { configure: conf.value, write: write.value, read: read.value };
+      return api('PUT', `/permissions/${seg(pVhost.value)}/${seg(pUser.value)}`, body);
+    },
     'Permission set.',
     refresh,
   );
-  root.append(h('h1', {}, 'Users'), section('All users', users, out), section('Add a user', addUser), section('Permissions', perms), section('Set permission', setPerm));
+  root.append(
+    h('h1', {}, 'Users'),
+    section('All users', users, out),
+    section('Add a user', addUser),
+    section('Permissions', perms),
+    section('Set permission', setPerm),
+  );
   await refresh();
   return refresh;
 }
@@ -109,8 +117,8 @@ export async function mountPolicies(root) {
     { label: 'Pattern', cell: (p) => p.pattern },
     { label: 'Apply to', cell: (p) => p['apply-to'] },
     { label: 'Definition', cell: (p) => jsonText(p.definition) },
-    { label: 'Priority', cell: (p) => fmtNum(p.priority), sort: (p) => p.priority, num: true },
-    { label: '', sort: false, cell: (p) => deleteButton(`policy ${p.name}`, () => api('DELETE', `/policies/${seg(p.vhost)}/${seg(p.name)}`), refresh, out) },
+    numColumn('Priority', (p) => p.priority),
+    deleteColumn((p) => [`policy ${p.name}`, `/policies/${seg(p.vhost)}/${seg(p.name)}`], refresh, out),
   ];
   const table = dataTable({ id: 'policies', columns, rows: [], state: {}, filterOf: (p) => p.name, empty: 'No policies.' });
   const vhost = await vhostSelect();
@@ -123,7 +131,11 @@ export async function mountPolicies(root) {
     'add-policy',
     [['Virtual host', vhost], ['Name', name], ['Pattern', pattern], ['Apply to', applyTo], ['Definition (JSON)', def], ['Priority', prio]],
     'Add / update policy',
-    () => api('PUT', `/policies/${seg(vhost.value)}/${seg(name.value)}`, { pattern: pattern.value, definition: JSON.parse(def.value || '{}'), priority: Number(prio.value), 'apply-to': applyTo.value }),
+    () => {
+      const definition = JSON.parse(def.value || '{}');
+      const body = { pattern: pattern.value, definition, priority: Number(prio.value), 'apply-to': applyTo.value };
+      return api('PUT', `/policies/${seg(vhost.value)}/${seg(name.value)}`, body);
+    },
     'Policy set.',
     refresh,
   );

@@ -1,8 +1,8 @@
 // Connections (with a Close button: DELETE /api/connections/{name} with an X-Reason header) and
 // channels.
 import { api, seg } from '../api.js';
-import { fmtBytes, fmtNum, fmtRate, h, notice, rateOf, section } from '../dom.js';
-import { dataTable } from '../table.js';
+import { fmtBytes, h, notice, section } from '../dom.js';
+import { dataTable, numColumn, rateColumn } from '../table.js';
 
 const connState = { sortCol: 0 };
 const chanState = { sortCol: 0 };
@@ -30,12 +30,17 @@ export async function mount(root) {
     { label: 'User', cell: (c) => c.user },
     { label: 'Client', cell: clientOf },
     { label: 'State', cell: (c) => c.state },
-    { label: 'Channels', cell: (c) => fmtNum(c.channels), sort: (c) => c.channels, num: true },
+    numColumn('Channels', (c) => c.channels),
     { label: 'From client', cell: (c) => fmtBytes(c.recv_oct), sort: (c) => c.recv_oct, num: true },
     { label: 'To client', cell: (c) => fmtBytes(c.send_oct), sort: (c) => c.send_oct, num: true },
-    { label: '', sort: false, cell: (c) => h('button', { class: 'small danger', 'data-connection': c.name, onclick: () => void close(c) }, 'Close') },
+    {
+      label: '',
+      sort: false,
+      cell: (c) => h('button', { class: 'small danger', 'data-connection': c.name, onclick: () => void close(c) }, 'Close'),
+    },
   ];
-  const table = dataTable({ id: 'connections', columns, rows: await api('GET', '/connections'), state: connState, filterOf: (c) => c.name, empty: 'No connections.' });
+  const rows = await api('GET', '/connections');
+  const table = dataTable({ id: 'connections', columns, rows, state: connState, filterOf: (c) => c.name, empty: 'No connections.' });
   root.append(h('h1', {}, 'Connections'), section('All connections', table, out));
   const refresh = async () => table.update(await api('GET', '/connections'));
   return refresh;
@@ -47,15 +52,17 @@ const CHANNEL_COLUMNS = [
   { label: 'User', cell: (c) => c.user },
   { label: 'Mode', cell: (c) => (c.confirm ? 'confirm' : c.transactional ? 'tx' : '') },
   { label: 'State', cell: (c) => c.state },
-  { label: 'Consumers', cell: (c) => fmtNum(c.consumer_count), sort: (c) => c.consumer_count, num: true },
-  { label: 'Prefetch', cell: (c) => fmtNum(c.prefetch_count), sort: (c) => c.prefetch_count, num: true },
-  { label: 'Unacked', cell: (c) => fmtNum(c.messages_unacknowledged), sort: (c) => c.messages_unacknowledged, num: true },
-  { label: 'Publish', cell: (c) => fmtRate(rateOf(c.message_stats, 'publish')), sort: (c) => rateOf(c.message_stats, 'publish'), num: true },
-  { label: 'Deliver / get', cell: (c) => fmtRate(rateOf(c.message_stats, 'deliver_get')), sort: (c) => rateOf(c.message_stats, 'deliver_get'), num: true },
+  numColumn('Consumers', (c) => c.consumer_count),
+  numColumn('Prefetch', (c) => c.prefetch_count),
+  numColumn('Unacked', (c) => c.messages_unacknowledged),
+  rateColumn('Publish', 'publish'),
+  rateColumn('Deliver / get', 'deliver_get'),
 ];
 
 export async function mountChannels(root) {
-  const table = dataTable({ id: 'channels', columns: CHANNEL_COLUMNS, rows: await api('GET', '/channels'), state: chanState, filterOf: (c) => c.name, empty: 'No channels.' });
+  const rows = await api('GET', '/channels');
+  const filterOf = (c) => c.name;
+  const table = dataTable({ id: 'channels', columns: CHANNEL_COLUMNS, rows, state: chanState, filterOf, empty: 'No channels.' });
   root.append(h('h1', {}, 'Channels'), section('All channels', table));
   return async () => table.update(await api('GET', '/channels'));
 }

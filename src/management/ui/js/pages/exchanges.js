@@ -1,8 +1,8 @@
 // Exchanges: the list (sortable, filterable, with publish rates) and one exchange's page
 // (#/exchange/{vhost}/{name}) with its bindings and a form to publish a message to it.
 import { api, seg } from '../api.js';
-import { fmtRate, h, jsonText, kv, link, rateOf, section } from '../dom.js';
-import { dataTable } from '../table.js';
+import { h, jsonText, kv, link, section } from '../dom.js';
+import { dataTable, rateColumn } from '../table.js';
 import { publishForm } from '../publish.js';
 
 const state = { sortCol: 1 };
@@ -14,8 +14,8 @@ const COLUMNS = [
   { label: 'Name', cell: (x) => link(shownName(x.name), 'exchange', x.vhost, routeName(x.name)), sort: (x) => x.name },
   { label: 'Type', cell: (x) => x.type },
   { label: 'Features', cell: (x) => [x.durable ? 'D' : '', x.auto_delete ? 'AD' : '', x.internal ? 'I' : ''].filter(Boolean).join(' ') },
-  { label: 'Rate in', cell: (x) => fmtRate(rateOf(x.message_stats, 'publish_in')), sort: (x) => rateOf(x.message_stats, 'publish_in'), num: true },
-  { label: 'Rate out', cell: (x) => fmtRate(rateOf(x.message_stats, 'publish_out')), sort: (x) => rateOf(x.message_stats, 'publish_out'), num: true },
+  rateColumn('Rate in', 'publish_in'),
+  rateColumn('Rate out', 'publish_out'),
 ];
 
 export async function mount(root) {
@@ -25,7 +25,11 @@ export async function mount(root) {
 }
 
 const BINDING_COLUMNS = [
-  { label: 'To', cell: (b) => (b.destination_type === 'queue' ? link(b.destination, 'queue', b.vhost, b.destination) : b.destination), sort: (b) => b.destination },
+  {
+    label: 'To',
+    cell: (b) => (b.destination_type === 'queue' ? link(b.destination, 'queue', b.vhost, b.destination) : b.destination),
+    sort: (b) => b.destination,
+  },
   { label: 'Type', cell: (b) => b.destination_type },
   { label: 'Routing key', cell: (b) => b.routing_key },
   { label: 'Arguments', cell: (b) => jsonText(b.arguments) },

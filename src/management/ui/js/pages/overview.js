@@ -45,5 +45,6 @@ export async function mount(root, _params, app) {
 }
 
 function card(label, value) {
-  return h('div', { class: 'card', id: `total-${label}` }, h('div', { class: 'value' }, fmtNum(value || 0)), h('div', { class: 'label' }, label));
+  const shown = h('div', { class: 'value' }, fmtNum(value || 0));
+  return h('div', { class: 'card', id: `total-${label}` }, shown, h('div', { class: 'label' }, label));
 }

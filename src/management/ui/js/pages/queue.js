@@ -3,7 +3,7 @@
 // purge and delete.
 import { api, seg } from '../api.js';
 import { act, field, fmtBytes, fmtNum, fmtRate, h, jsonText, kv, link, notice, rateOf, replace, section } from '../dom.js';
-import { dataTable } from '../table.js';
+import { dataTable, numColumn } from '../table.js';
 import { publishForm } from '../publish.js';
 
 export async function mount(root, [vhost, name], app) {
@@ -61,7 +61,7 @@ const CONSUMER_COLUMNS = [
   { label: 'Consumer tag', cell: (c) => c.consumer_tag },
   { label: 'Ack required', cell: (c) => String(c.ack_required) },
   { label: 'Exclusive', cell: (c) => String(c.exclusive) },
-  { label: 'Prefetch', cell: (c) => fmtNum(c.prefetch_count), num: true },
+  numColumn('Prefetch', (c) => c.prefetch_count),
   { label: 'Active', cell: (c) => String(c.active) },
 ];
 
@@ -72,10 +72,18 @@ function bindingColumns(vhost, queue, after) {
     await after();
   };
   return [
-    { label: 'From', cell: (b) => (b.source === '' ? '(default exchange)' : link(b.source, 'exchange', vhost, b.source)), sort: (b) => b.source },
+    {
+      label: 'From',
+      cell: (b) => (b.source === '' ? '(default exchange)' : link(b.source, 'exchange', vhost, b.source)),
+      sort: (b) => b.source,
+    },
     { label: 'Routing key', cell: (b) => b.routing_key },
     { label: 'Arguments', cell: (b) => jsonText(b.arguments) },
-    { label: '', sort: false, cell: (b) => (b.source === '' ? '' : h('button', { class: 'small', onclick: () => void unbind(b) }, 'Unbind')) },
+    {
+      label: '',
+      sort: false,
+      cell: (b) => (b.source === '' ? '' : h('button', { class: 'small', onclick: () => void unbind(b) }, 'Unbind')),
+    },
   ];
 }
 
@@ -83,7 +91,9 @@ function addBindingForm(vhost, queue, after) {
   const source = h('input', { name: 'source', required: true, placeholder: 'amq.direct' });
   const key = h('input', { name: 'routing_key' });
   const out = h('p', { class: 'notice' });
-  const form = h('form', { class: 'form inline', id: 'add-binding' }, field('From exchange', source), field('Routing key', key), h('button', { type: 'submit' }, 'Bind'), out);
+  const button = h('button', { type: 'submit' }, 'Bind');
+  const fields = [field('From exchange', source), field('Routing key', key)];
+  const form = h('form', { class: 'form inline', id: 'add-binding' }, fields, button, out);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const path = `/bindings/${seg(vhost)}/e/${seg(source.value)}/q/${seg(queue)}`;
@@ -101,17 +111,31 @@ function getForm(path, after) {
     h('option', { value: 'ack_requeue_false' }, 'Automatic ack (removes them)'),
     h('option', { value: 'reject_requeue_false' }, 'Reject requeue false (removes them)'),
   );
-  const encoding = h('select', { name: 'encoding' }, h('option', { value: 'auto' }, 'Auto string / base64'), h('option', { value: 'base64' }, 'base64'));
+  const encoding = h(
+    'select',
+    { name: 'encoding' },
+    h('option', { value: 'auto' }, 'Auto string / base64'),
+    h('option', { value: 'base64' }, 'base64'),
+  );
   const count = h('input', { name: 'count', type: 'number', min: 1, value: 1 });
   const out = h('p', { class: 'notice' });
   const list = h('div', { id: 'messages' });
-  const form = h('form', { class: 'form', id: 'get-messages' }, field('Ack mode', ackmode), field('Encoding', encoding), field('Messages', count), h('button', { type: 'submit' }, 'Get message(s)'), out);
+  const form = h(
+    'form',
+    { class: 'form', id: 'get-messages' },
+    field('Ack mode', ackmode),
+    field('Encoding', encoding),
+    field('Messages', count),
+    h('button', { type: 'submit' }, 'Get message(s)'),
+    out,
+  );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const ok = await act(
       out,
       async () => {
-        const msgs = await api('POST', `${path}/get`, { count: Number(count.value), ackmode: ackmode.value, encoding: encoding.value, truncate: 50000 });
+        const body = { count: Number(count.value), ackmode: ackmode.value, encoding: encoding.value, truncate: 50000 };
+        const msgs = await api('POST', `${path}/get`, body);
         replace(list, msgs.length === 0 ? h('p', { class: 'muted' }, 'Queue is empty.') : msgs.map(messageView));
         return msgs;
       },
@@ -155,7 +179,12 @@ function dangerZone(path, name, after, app) {
   };
   return section(
     'Purge / delete',
-    h('div', { class: 'actions' }, h('button', { id: 'purge', onclick: () => void purge() }, 'Purge messages'), h('button', { id: 'delete-queue', class: 'danger', onclick: () => void del() }, 'Delete queue')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { id: 'purge', onclick: () => void purge() }, 'Purge messages'),
+      h('button', { id: 'delete-queue', class: 'danger', onclick: () => void del() }, 'Delete queue'),
+    ),
     out,
   );
 }

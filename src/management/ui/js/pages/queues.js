@@ -1,8 +1,8 @@
 // Queues: every queue the user may see, sortable by any column and filtered by a regex on the
 // name, with depth (ready, unacked, total) and rates; a form to add a queue.
 import { api, seg } from '../api.js';
-import { act, field, fmtNum, fmtRate, h, link, rateOf, section } from '../dom.js';
-import { dataTable } from '../table.js';
+import { act, field, h, link, section } from '../dom.js';
+import { dataTable, numColumn, rateColumn } from '../table.js';
 
 /** Sort and filter survive refreshes and page visits. */
 const state = { sortCol: 1 };
@@ -22,17 +22,18 @@ const COLUMNS = [
   { label: 'Type', cell: (q) => q.type },
   { label: 'Features', cell: features },
   { label: 'State', cell: (q) => q.state },
-  { label: 'Ready', cell: (q) => fmtNum(q.messages_ready), sort: (q) => q.messages_ready, num: true },
-  { label: 'Unacked', cell: (q) => fmtNum(q.messages_unacknowledged), sort: (q) => q.messages_unacknowledged, num: true },
-  { label: 'Total', cell: (q) => fmtNum(q.messages), sort: (q) => q.messages, num: true },
-  { label: 'Consumers', cell: (q) => fmtNum(q.consumers), sort: (q) => q.consumers, num: true },
-  { label: 'Incoming', cell: (q) => fmtRate(rateOf(q.message_stats, 'publish')), sort: (q) => rateOf(q.message_stats, 'publish'), num: true },
-  { label: 'Deliver / get', cell: (q) => fmtRate(rateOf(q.message_stats, 'deliver_get')), sort: (q) => rateOf(q.message_stats, 'deliver_get'), num: true },
-  { label: 'Ack', cell: (q) => fmtRate(rateOf(q.message_stats, 'ack')), sort: (q) => rateOf(q.message_stats, 'ack'), num: true },
+  numColumn('Ready', (q) => q.messages_ready),
+  numColumn('Unacked', (q) => q.messages_unacknowledged),
+  numColumn('Total', (q) => q.messages),
+  numColumn('Consumers', (q) => q.consumers),
+  rateColumn('Incoming', 'publish'),
+  rateColumn('Deliver / get', 'deliver_get'),
+  rateColumn('Ack', 'ack'),
 ];
 
 export async function mount(root) {
-  const table = dataTable({ id: 'queues', columns: COLUMNS, rows: await api('GET', '/queues'), state, filterOf: (q) => q.name, empty: 'No queues.' });
+  const rows = await api('GET', '/queues');
+  const table = dataTable({ id: 'queues', columns: COLUMNS, rows, state, filterOf: (q) => q.name, empty: 'No queues.' });
   root.append(h('h1', {}, 'Queues'), section('All queues', table), await addQueueForm(() => refresh()));
   const refresh = async () => table.update(await api('GET', '/queues'));
   return refresh;
@@ -67,7 +68,11 @@ async function addQueueForm(after) {
     const ok = await act(
       out,
       () => {
-        const body = { durable: durable.value === 'true', auto_delete: autoDelete.value === 'true', arguments: args.value.trim() ? JSON.parse(args.value) : {} };
+        const body = {
+          durable: durable.value === 'true',
+          auto_delete: autoDelete.value === 'true',
+          arguments: args.value.trim() ? JSON.parse(args.value) : {},
+        };
         return api('PUT', `/queues/${seg(vhost.value)}/${seg(name.value)}`, body);
       },
       `Queue ${name.value} declared`,
