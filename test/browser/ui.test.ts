@@ -156,7 +156,7 @@ describe('web UI in headless Chromium', () => {
       await ch.deleteQueue('ui-rate');
       await conn.close();
     }
-  });
+  }, 90_000);
 
   it('publishes from the queue page, peeks a message (it stays queued), then purges', async () => {
     await page.goto(`${base}/${queuePath}`);
