@@ -12,7 +12,7 @@
  * Screenshots go to test/browser/screenshots/ (AMQPD_SCREENSHOTS overrides); CI keeps that folder.
  * The browser: CHROMIUM_PATH, else /usr/bin/chromium-headless-shell or /usr/bin/chromium.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -222,6 +222,11 @@ describe('web UI in headless Chromium', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     expect((await m.api('GET', '/api/queues/%2F/imported-q')).json.arguments).toEqual({ 'x-max-length': 7 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-definitions')]);
+    const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    expect(exported.queues.map((q: { name: string }) => q.name)).toContain('imported-q');
+    expect(exported.bindings).toContainEqual(expect.objectContaining({ source: 'imported-x', destination: 'imported-q' }));
+    await waitText('#definitions-status', 'Exported');
     await page.click('#nav-queues');
     await waitText('#queues tbody', 'imported-q');
   });
@@ -286,6 +291,14 @@ describe('web UI in headless Chromium', () => {
     expect(nav).toEqual(['Overview', 'Connections', 'Channels', 'Exchanges', 'Queues']);
     await page.goto(`${base}/#/definitions`);
     await waitText('#page-definitions', 'needs the administrator tag');
+    // A refused call (401 "Access refused." for a vhost without permissions) keeps the session.
+    expect((await m.api('PUT', '/api/vhosts/other')).status).toBe(201);
+    const sessionCheck = page.waitForResponse((r) => r.url().endsWith('/api/whoami'));
+    await page.goto(`${base}/#/queue/other/q`);
+    await waitText('#page-queue', 'Failed: Access refused.');
+    expect((await sessionCheck).status()).toBe(200);
+    expect(await page.$('#login')).toBeNull();
+    expect(await page.textContent('#whoami')).toBe('watcher');
     await page.click('#logout');
     expect(problems).toEqual([]);
   });

@@ -58,10 +58,20 @@ export async function api(method, path, body, extraHeaders = {}) {
     json = undefined;
   }
   if (!res.ok) {
-    if (res.status === 401 && !path.startsWith('/whoami')) unauthorized();
+    // A 401 is either a refused action (no permission there) or a login that no longer works.
+    if (res.status === 401 && !path.startsWith('/whoami')) void checkSession();
     throw new ApiError(res.status, (json && (json.reason || json.error)) || res.statusText);
   }
   return json;
+}
+
+/** After a 401: back to the login page only when the credentials themselves are refused. */
+async function checkSession() {
+  try {
+    await api('GET', '/whoami');
+  } catch (err) {
+    if (err.status === 401) unauthorized();
+  }
 }
 
 /** A path segment (the vhost `/` becomes %2F, as the API expects). */
