@@ -229,6 +229,15 @@ describe('web UI in headless Chromium', () => {
     await waitText('#definitions-status', 'Exported');
     await page.click('#nav-queues');
     await waitText('#queues tbody', 'imported-q');
+    // Sorted by name; a click on the header reverses it; the filter is a regex on the name.
+    const names = () => page.$$eval('#queues a[href^="#/queue/"]', (as) => as.map((a) => a.textContent));
+    expect(await names()).toEqual(['imported-q', QUEUE]);
+    await page.click('#queues th:has-text("Name")');
+    expect(await names()).toEqual([QUEUE, 'imported-q']);
+    await page.fill('#page-queues input.filter', '^imp');
+    expect(await names()).toEqual(['imported-q']);
+    await page.fill('#page-queues input.filter', '');
+    await page.click('#queues th:has-text("Name")');
   });
 
   it('publishes to an exchange from its page and sees where it was routed', async () => {
