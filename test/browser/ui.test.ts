@@ -202,7 +202,7 @@ describe('web UI in headless Chromium', () => {
     expect((await m.api('GET', '/api/connections')).json).toEqual([]);
   });
 
-  it('imports a definitions file', async () => {
+  it('imports a definitions file and exports them; the queue list sorts and filters', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'amqpd-ui-'));
     try {
       const file = join(dir, 'defs.json');
