@@ -6,7 +6,7 @@ import { act, field, h, jsonText, notice, section } from '../dom.js';
 import { dataTable, numColumn } from '../table.js';
 import { vhostSelect } from './queues.js';
 
-/** A form whose submit runs `fn(values)` and then `after`; inputs are [label, element] pairs. */
+/** A form whose submit runs `fn()`, shows its outcome, then runs `after`; inputs are [label, element] pairs. */
 function form(id, inputs, button, fn, okText, after) {
   const out = h('p', { class: 'notice' });
   const f = h('form', { class: 'form', id }, inputs.map(([l, el]) => field(l, el)), h('button', { type: 'submit' }, button), out);
@@ -66,9 +66,9 @@ export async function mountUsers(root) {
   ];
   const users = dataTable({ id: 'users', columns: userColumns, rows: [], state: {}, filterOf: (u) => u.name });
   const perms = dataTable({ id: 'permissions', columns: permColumns, rows: [], state: {} });
-  const name = h('input', { required: true });
-  const pass = h('input', { type: 'password' });
-  const tags = h('input', { placeholder: 'administrator, monitoring' });
+  const name = h('input', { name: 'username', required: true });
+  const pass = h('input', { name: 'password', type: 'password', autocomplete: 'new-password' });
+  const tags = h('input', { name: 'tags', placeholder: 'administrator, monitoring' });
   const addUser = form(
     'add-user',
     [['Username', name], ['Password', pass], ['Tags', tags]],
@@ -77,8 +77,8 @@ export async function mountUsers(root) {
     'User added.',
     refresh,
   );
-  const [pUser, pVhost] = [h('input', { required: true }), await vhostSelect()];
-  const [conf, write, read] = ['.*', '.*', '.*'].map((v) => h('input', { value: v }));
+  const [pUser, pVhost] = [h('input', { name: 'user', required: true }), await vhostSelect()];
+  const [conf, write, read] = ['configure', 'write', 'read'].map((n) => h('input', { name: n, value: '.*' }));
   const setPerm = form(
     'set-permission',
     [['User', pUser], ['Virtual host', pVhost], ['Configure', conf], ['Write', write], ['Read', read]],
