@@ -15,6 +15,11 @@ const shared = {
   eqeqeq: ['error', 'always'],
 };
 
+/** What the web UI's modules use from the browser. */
+const BROWSER_GLOBALS = ['window', 'document', 'location', 'sessionStorage', 'fetch', 'btoa', 'TextEncoder', 'URL', 'URLSearchParams'];
+BROWSER_GLOBALS.push('Blob', 'Node', 'confirm', 'setTimeout', 'clearTimeout', 'console');
+const NO_MARKUP = 'build the DOM with dom.js h() or textContent';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/codec/methods.generated.ts'] },
   {
@@ -27,6 +32,26 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       // The broker logs through pino (src/log); the CLI prints through its own helpers.
       'no-console': 'error',
+    },
+  },
+  {
+    // The web UI: plain ES modules run by the browser. Markup is never built from strings, so
+    // user input (queue names, payloads) cannot become HTML: innerHTML and its kin are banned.
+    files: ['src/management/ui/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: { sourceType: 'module', globals: Object.fromEntries(BROWSER_GLOBALS.map((g) => [g, 'readonly'])) },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      'max-len': ['error', { code: 140 }],
+      'no-restricted-properties': ['error', { property: 'innerHTML', message: NO_MARKUP }, { property: 'outerHTML', message: NO_MARKUP }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.property.name=/^(insertAdjacentHTML|write|writeln|createContextualFragment)$/]',
+          message: NO_MARKUP,
+        },
+        { selector: "CallExpression[callee.name='eval'], NewExpression[callee.name='Function']", message: 'no code from strings' },
+      ],
     },
   },
   {

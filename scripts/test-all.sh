@@ -4,7 +4,8 @@
 #
 #   1. checks for Debian's python3-pika (installs it when running as root, else says how);
 #   2. installs node modules when missing, builds (tsc: the typecheck);
-#   3. vitest: unit, property, fuzz, wire, integration and store tests, counted from vitest's JSON
+#   1b. checks for Debian's chromium-headless-shell (the web UI's browser test; installed as root);
+#   3. vitest: unit, property, fuzz, wire, integration, store and browser tests, counted from vitest's JSON
 #      report (every test's status; a suite that failed to load counts as a failure);
 #   4. the SIGKILL crash test (20 cycles; CRASH_CYCLES=N for more; with the dead-letter and delayed
 #      topologies) and its can-fail runs against broken brokers;
@@ -29,6 +30,12 @@ if ! "$PY" -c 'import pika' 2>/dev/null; then
     echo "0 passed, 1 failed, 0 skipped"
     exit 1
   fi
+fi
+
+# The browser test (test/browser/ui.test.ts) drives it; without it that test fails saying how to install it.
+if [ ! -x /usr/bin/chromium-headless-shell ] && [ -z "${CHROMIUM_PATH:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "chromium-headless-shell missing: installing it with apt-get"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null
 fi
 
 [ -d node_modules ] || npm install --no-audit --no-fund

@@ -4,6 +4,8 @@
  * `WWW-Authenticate: Basic realm="RabbitMQ Management"`), checked for the tags the route needs,
  * and answered with JSON; every failure is RabbitMQ's `{"error","reason"}`.
  *
+ * Paths outside /api/ serve the web UI's static files (static-ui.ts).
+ *
  * Invariant: the server owns only its HTTP sockets; close() stops listening and drops idle
  * keep-alive connections. The rate sampler starts and stops with it. Not here: what routes do.
  */
@@ -19,6 +21,7 @@ import { NODE_ROUTES } from './routes-node.js';
 import { QUEUE_ROUTES } from './routes-queues.js';
 import { POLICY_ROUTES } from './routes-policies.js';
 import { MANAGEMENT_TAGS, type UserInfo } from './users.js';
+import { loadUi, uiFolder, type StaticFile } from './static-ui.js';
 
 export const REALM = 'RabbitMQ Management';
 
@@ -35,6 +38,7 @@ export class ManagementServer {
   private constructor(
     private readonly http: Server,
     private readonly ctx: ManagementContext,
+    private readonly ui: ReadonlyMap<string, StaticFile> = loadUi(uiFolder()),
   ) {}
 
   static async start(ctx: ManagementContext, host: string, port: number): Promise<ManagementServer> {
@@ -68,6 +72,7 @@ export class ManagementServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.serveUi(req, res)) return;
     try {
       send(res, await this.reply(req));
     } catch (err) {
@@ -80,6 +85,17 @@ export class ManagementServer {
       this.ctx.log.error({ err, url: req.url }, 'management request failed');
       send(res, { status: 500, body: { error: 'internal_server_error', reason: String(err) } });
     }
+  }
+
+  /** GET/HEAD of a web UI file (anything outside /api/): answered here, without auth. */
+  private serveUi(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const file = pathname.startsWith('/api/') ? undefined : this.ui.get(pathname);
+    if (file === undefined) return false;
+    res.writeHead(200, { ...UI_HEADERS, 'Content-Type': file.contentType, 'Content-Length': file.body.length });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
+    return true;
   }
 
   private async reply(req: IncomingMessage): Promise<ApiReply> {
@@ -113,6 +129,13 @@ export class ManagementServer {
     return user;
   }
 }
+
+/** The UI runs only its own scripts and styles, and talks only to this server. */
+const UI_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-cache',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+};
 
 function send(res: ServerResponse, reply: ApiReply): void {
   const headers: Record<string, string> = { 'Cache-Control': 'no-cache', Vary: 'accept, accept-encoding, origin', ...reply.headers };
