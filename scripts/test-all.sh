@@ -97,7 +97,7 @@ stage "crash test (SIGKILL cycles, seed printed)" node test/crash/run.mjs --cycl
 stage "crash test can fail: acks forgotten" node test/crash/run.mjs --break forget-acks --expect-failure
 stage "crash test can fail: confirms before the write" node test/crash/run.mjs --break confirm-early --expect-failure
 stage "crash test can fail: delivery flags forgotten" node test/crash/run.mjs --break forget-deliveries --expect-failure
-stage "crash test can fail: a dead-lettered message in both queues" node test/crash/run.mjs --break late-removals --expect-failure
+stage "crash test can fail: a dead-lettered message in both queues" node test/crash/run.mjs --break late-removals --expect-failure --cycles 30
 stage "power cuts (strict loses nothing confirmed; can-fail stages)" node test/powercut/run.mjs --cycles 4 --ack-bound-ms 1000 --flag-bound-ms 1500
 stage "conformance" node conformance/run.mjs
 
