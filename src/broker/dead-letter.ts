@@ -13,9 +13,10 @@
  * - a missing DLX, an internal one, or no route: the copy is dropped silently; no confirm, no
  *   return, no mandatory (the internal publish is at-most-once, as RabbitMQ's classic queues).
  *
- * Invariant: called in the same event-loop turn as the source removes its position, so a
- * persistent message moved between durable queues is one store transaction. Not here: when a
- * message dies (the queue and its expiry), the header builder itself (x-death.ts).
+ * Invariant: called inside the store unit (store.ts atomic) in which the source then removes its
+ * position (queue.ts dropDead), so a persistent message moved between durable queues is one store
+ * transaction, never split by a commit chunk. Not here: when a message dies (the queue and its
+ * expiry), the header builder itself (x-death.ts).
  */
 import type { FieldTable, FieldValue } from '../codec/field-types.js';
 import type { BasicProperties } from '../codec/properties.js';

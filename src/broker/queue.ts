@@ -13,7 +13,7 @@
 import assert from 'node:assert';
 import type { FieldTable } from '../codec/field-types.js';
 import { accessRefused, resource } from '../errors/index.js';
-import type { EntityKey, PositionOptions, Store, StoredMessage } from '../store/store.js';
+import type { EntityKey, Store, StoredMessage } from '../store/store.js';
 import type { ConsumerSink, Envelope, Message, Session } from './api.js';
 import { MessageCounters } from './counters.js';
 import type { Binding } from './binding.js';
@@ -28,7 +28,8 @@ import { holdPolicyFor, type HoldPolicy } from './queue/hold-policy.js';
 import { deliveryLimitOf, type DeliveryLimit, type EncodeProperties } from './queue/delivery-limit.js';
 import { lengthLimitOf, storedBodyBytes, type LengthLimit } from './queue/length-limit.js';
 import { PriorityDispatch } from './queue/priority-dispatch.js';
-import { levelOf, maxPriorityOf, PriorityBacklog } from './queue/priority-backlog.js';
+import { maxPriorityOf, PriorityBacklog } from './queue/priority-backlog.js';
+import { positionOptionsOf, releaseEntries } from './queue/positions.js';
 import { QueueEntry, type EntryQueue } from './queue/queue-entry.js';
 import { SingleActiveDispatch } from './queue/single-active-dispatch.js';
 import { Lifetimes } from './queue/lifetimes.js';
@@ -55,8 +56,6 @@ export interface QueueContext extends BacklogContext {
   /** Policies (policies.ts); absent: the queue's own arguments only. */
   readonly policies?: Pick<Policies, 'forQueue'> | undefined;
 }
-
-const DURABLE_POSITION: PositionOptions = { scratch: false };
 
 export class Queue implements EntryQueue, PolicyTarget {
   readonly kind = 'queue' as const;
@@ -175,7 +174,15 @@ export class Queue implements EntryQueue, PolicyTarget {
       if (limit.overflow === 'reject-publish-dlx') this.deadLetterHook?.deadLetter(this, message, 'maxlen');
       return 'rejected';
     }
-    limit?.beforePublish(this.backlog, message.body.length);
+    if (limit === undefined) return this.place(message, stored, watch);
+    // The new position and the heads it drops are one store unit (store.ts atomic).
+    const drop = (head: QueueEntry): void => this.dropDead(head, 'maxlen');
+    return limit.publish(this.store, this.backlog, message.body.length, () => this.place(message, stored, watch), drop);
+  }
+
+  /** Numbers the message and puts it in memory or pages it out (written when persistent), then pumps. */
+  private place(message: Message, stored: StoredMessage | undefined, watch: PublishWatch | undefined): EnqueueWrite {
+    const limit = this.lengthLimit;
     const persist = stored !== undefined && this.durable;
     const seq = this.nextSeq++;
     let write: EnqueueWrite = persist ? 'written' : 'none';
@@ -195,7 +202,6 @@ export class Queue implements EntryQueue, PolicyTarget {
       if (expiresAt !== undefined) this.life.offerDue(entry); // TTL 0: only to a consumer free now
     }
     this.pump();
-    if (limit !== undefined) limit.dropHeads(this.backlog, (head) => this.dropDead(head, 'maxlen'));
     return write;
   }
 
@@ -204,7 +210,7 @@ export class Queue implements EntryQueue, PolicyTarget {
     if (watch !== undefined) entry.owe(watch);
     if (this.hold.atEnqueue(entry, record, watch?.inFlight, this.dispatch.consumers.length)) return 'held';
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry));
+    this.store.insertMessage(this.key, entry.seq, record, positionOptionsOf(entry, this.maxPriority));
     // Safe when durable, or earlier if a consumer acks it first (settle() runs once).
     if (watch !== undefined) this.store.whenDurable(() => entry.settle());
     return 'written';
@@ -222,7 +228,7 @@ export class Queue implements EntryQueue, PolicyTarget {
       return;
     }
     entry.stored = true;
-    this.store.insertMessage(this.key, entry.seq, record, this.positionOptions(entry));
+    this.store.insertMessage(this.key, entry.seq, record, positionOptionsOf(entry, this.maxPriority));
     if (entry.deliveryCount > 0) this.store.updateDelivery(this.key, entry.seq, true, entry.deliveryCount);
     this.store.whenDurable(() => entry.settle());
   }
@@ -242,13 +248,6 @@ export class Queue implements EntryQueue, PolicyTarget {
     this.backlog.recover(count, bytes);
     this.life.recovered(() => this.store.earliestExpiryMs(this.key) !== undefined);
     return count;
-  }
-
-  /** How a durable position of `message` is stored: with its level on a priority queue. */
-  private positionOptions(entry: QueueEntry): PositionOptions {
-    const expiresAtMs = entry.expiresAt;
-    if (this.maxPriority === 0) return expiresAtMs === undefined ? DURABLE_POSITION : { scratch: false, expiresAtMs };
-    return { scratch: false, priority: levelOf(entry.message, this.maxPriority), expiresAtMs };
   }
 
   /** basic.get: takes the next ready entry; it counts as unacked until the channel acks it. */
@@ -364,12 +363,7 @@ export class Queue implements EntryQueue, PolicyTarget {
   /** Drops every ready message, paged-out ones included (unacked ones stay); returns the count. */
   purge(): number {
     const { entries, pagedOut } = this.backlog.purge();
-    const seqs: number[] = [];
-    for (const e of entries) {
-      if (e.stored) seqs.push(e.seq);
-      else if (e.isHeld) e.takeHeld();
-      e.settle();
-    }
+    const seqs = releaseEntries(entries);
     if (seqs.length > 0) this.store.removeMessages(this.key, seqs);
     return entries.length + pagedOut;
   }
@@ -383,10 +377,7 @@ export class Queue implements EntryQueue, PolicyTarget {
     this.deleted = true;
     this.life.stop();
     const sinks = this.dispatch.clear();
-    for (const e of this.backlog.clear()) {
-      if (e.isHeld) e.takeHeld();
-      e.settle();
-    }
+    releaseEntries(this.backlog.clear());
     this.unacked = 0;
     return sinks;
   }
@@ -421,11 +412,15 @@ export class Queue implements EntryQueue, PolicyTarget {
 
   /**
    * A message leaves this queue dead (rejected, expired, maxlen, delivery_limit): it is offered to
-   * dead-lettering, then its position goes, in the same turn (one store transaction).
+   * dead-lettering, then its position goes; the copies' writes and the removal are one store unit.
    */
   private dropDead(entry: QueueEntry, reason: DeathReason): void {
-    this.deadLetterHook?.deadLetter(this, entry.message, reason);
-    this.forget(entry, this.deadLetterHook !== undefined);
+    const hook = this.deadLetterHook;
+    if (hook === undefined) return this.forget(entry);
+    this.store.atomic(() => {
+      hook.deadLetter(this, entry.message, reason);
+      this.forget(entry, true);
+    });
   }
 
   /**

@@ -313,6 +313,11 @@ export class MemoryStore implements Store {
     for (const seq of [...q.positions.keys()]) if (seq > afterSeq) this.removeMessage(queue, seq);
   }
 
+  /** Every call takes effect at once: nothing can come between the writes of a unit. */
+  atomic<T>(fn: () => T): T {
+    return fn();
+  }
+
   whenDurable(cb: () => void): void {
     queueMicrotask(cb);
   }

@@ -373,6 +373,10 @@ export class SqliteStore implements Store {
     return this.stmt.countDelayed.get() as number;
   }
 
+  atomic<T>(fn: () => T): T {
+    return this.batch.unit(fn);
+  }
+
   whenDurable(cb: () => void): void {
     this.commits.whenDurable(cb);
   }

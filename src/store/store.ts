@@ -17,6 +17,10 @@
  *   updates alone may wait a little longer (sqlite-store.ts header; README "Durability").
  * - One call is atomic: deleteQueue, deleteVhost (all of a vhost's durable state) and deleteUser
  *   never leave half their rows behind after a crash.
+ * - Several calls are atomic inside `atomic(fn)`: the engine moves a dead-lettered message (the
+ *   copies' inserts and the source's removal) and drops heads for a publish (the new position and
+ *   the heads' removals) that way, so a crash never finds a message in both queues, or a queue one
+ *   over its max-length, however large the commit.
  *
  * Recovery: `open()` checks the schema, migrates, runs an integrity check, and `loadTopology` /
  * `loadMessages` / `loadDelayed` / the list calls give back what was committed.
@@ -280,6 +284,15 @@ export interface Store {
   loadDelayed(after: DelayedCursor | undefined, limit: number): DelayedRecord[];
   countDelayed(): number;
 
+  /**
+   * Runs `fn` and returns its result; the writes it issues are one unit that is never split between
+   * two commits (the SQLite store's commit chunks stretch to hold it whole, over their limits if it
+   * is huge), so a crash keeps all of them or none. Units nest (an inner one is part of the outer).
+   * A read inside `fn` still commits what is pending, this unit's writes so far included: the engine
+   * reads first (length-limit.ts pages the head in before the publish's write). Not for the plain
+   * publish/ack path: a single write is atomic anyway.
+   */
+  atomic<T>(fn: () => T): T;
   /** Runs `cb` once every write issued so far is committed to disk. */
   whenDurable(cb: () => void): void;
   /** Commits what is pending now (used at shutdown and by tests). */

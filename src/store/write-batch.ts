@@ -24,6 +24,11 @@
  *   store promotes every deferred update before it takes a mark.
  *   A whenDurable waiter that covered a cancelled insert still fires after the commit that contains
  *   the cancelling remove: a publisher confirm for a message already acked is correct to send.
+ * - Units (Store.atomic, write-units.ts): nextChunk never ends a chunk inside the log range of the
+ *   writes between beginUnit and endUnit: a unit that would straddle the limit goes whole into the
+ *   chunk (a huge unit is one chunk, over the limit). Checked only where a chunk would break early,
+ *   so the plain path pays nothing per write. A read inside an open unit (commitForRead) still
+ *   commits its writes so far: the engine reads before it writes a unit (see Store.atomic).
  *
  * Time (when a delivery update was issued) is read from the injected Clock.
  * Deliberately not here: SQL (sqlite-statements.ts executes the operations) and reads.
@@ -43,6 +48,7 @@ import type {
   UserRecord,
   VhostRecord,
 } from './store.js';
+import { WriteUnits } from './write-units.js';
 
 export interface InsertOp {
   readonly kind: 'insert';
@@ -149,6 +155,8 @@ export class WriteBatch {
   /** Delivery updates not yet in the log, in issue order, with the time they were issued. */
   private deferred: { readonly op: UpdateOp; readonly at: number }[] = [];
   private deferredHead = 0;
+  /** Units (Store.atomic) that no chunk may split. */
+  private readonly units = new WriteUnits();
 
   constructor(private readonly clock: Clock) {}
 
@@ -310,9 +318,30 @@ export class WriteBatch {
     this.ops.push({ kind: 'deleteVhost', name, live: true });
   }
 
+  /** Opens a unit (or nests in the open one); every beginUnit is matched by one endUnit. */
+  beginUnit(): void {
+    this.units.open(this.issued, this.ops[this.ops.length - 1]);
+  }
+
+  /** Closes the innermost unit (write-units.ts). */
+  endUnit(): void {
+    this.units.close(this.issued, this.base);
+  }
+
+  /** Runs `fn` inside a unit (beginUnit … endUnit, also when it throws). */
+  unit<T>(fn: () => T): T {
+    this.beginUnit();
+    try {
+      return fn();
+    } finally {
+      this.endUnit();
+    }
+  }
+
   /**
    * The next chunk to commit: a prefix of the log within `limits` (always at least one operation, so
-   * one huge message still goes through). Call `commitChunk(chunk)` after its transaction succeeded.
+   * one huge message still goes through), stretched to the end of a unit it would otherwise cut.
+   * Call `commitChunk(chunk)` after its transaction succeeded.
    */
   nextChunk(limits: ChunkLimits): readonly WriteOp[] {
     let ops = 0;
@@ -328,6 +357,7 @@ export class WriteBatch {
       }
       end += 1;
     }
+    if (end < this.ops.length && this.units.active) end = this.units.unsplit(this.base + end, this.issued) - this.base;
     return this.ops.slice(0, end);
   }
 
@@ -346,6 +376,7 @@ export class WriteBatch {
     }
     this.ops = this.ops.slice(chunk.length);
     this.base += chunk.length;
+    this.units.committed(this.base);
   }
 
   /** For tests: every pending position op is in the log and live; the maps hold nothing else. */
@@ -358,6 +389,7 @@ export class WriteBatch {
       for (const op of pending.updates.values()) assert(op.live && inLog.has(op));
     }
     assert(this.base >= 0);
+    this.units.invariants(this.base, this.issued);
   }
 
   private pendingOf(queue: EntityKey): QueuePending {

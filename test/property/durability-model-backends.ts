@@ -11,6 +11,7 @@ import { afterAll } from 'vitest';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { DB_FILE_NAME, SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
+import type { ChunkLimits } from '../../src/store/write-batch.js';
 
 // ── backends ──────────────────────────────────────────────────────────────────────────────────
 
@@ -47,14 +48,15 @@ afterAll(() => {
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-export function sqliteBackend(durability: 'relaxed' | 'strict', confirms: boolean): Backend {
+/** `chunkLimits`: the store's commit chunks (store/write-batch.ts); its defaults when absent. */
+export function sqliteBackend(durability: 'relaxed' | 'strict', confirms: boolean, chunkLimits?: ChunkLimits): Backend {
   const newDir = (): string => {
     const d = mkdtempSync(join(tmpdir(), 'amqpd-model-'));
     tempDirs.push(d);
     return d;
   };
   let dir = newDir();
-  const openAt = (d: string): Store => SqliteStore.open({ dataDir: d, durability });
+  const openAt = (d: string): Store => SqliteStore.open({ dataDir: d, durability, ...(chunkLimits === undefined ? {} : { chunkLimits }) });
   const opened: Store[] = [];
   const track = (s: Store): Store => {
     opened.push(s);

@@ -37,11 +37,14 @@
  * step since the last settle, and the recovered broker must equal the restart projection of one
  * of them. In particular every message whose publisher confirm had fired (whenDurable, i.e. the
  * last settle) and that was not removed since is there. What this does not cover: torn writes and
- * power loss (SQLite's own job; test/crash kills real processes), and a turn whose writes exceed
- * one commit chunk (2,000 operations or 2 MiB; store/commit-scheduler.ts commits one chunk per turn
- * end): a kill between two such chunks can split a dead-letter move (the copy committed, the
- * source's removal not: the message in both queues) or a drop-head (one over the limit). The model
- * never reaches a turn end between settles, and its steps are far smaller than a chunk.
+ * power loss (SQLite's own job; test/crash kills real processes), and a kill between two commit
+ * chunks of one turn (2,000 operations or 2 MiB by default; store/commit-scheduler.ts commits one
+ * chunk per turn end): the model's crashes fall between settles, where no turn ends. What such a
+ * kill could split, a dead-letter move (the copies' inserts and the source's removal) or a drop-head
+ * publish (the new position and the heads it drops), is one store unit (Store.atomic) that no chunk
+ * splits: test/unit/store/write-batch-units.test.ts and sqlite-atomic-units.test.ts crash after
+ * each chunk of such turns. A third SQLite run here uses 2-operation chunks, so every settle commits
+ * in many chunks, units stretched over the limit among them, and recovery must still match.
  *
  * Tiny queue windows (2 messages / 64 bytes) make paging to the store happen all the time.
  *
@@ -82,6 +85,10 @@ describe('durability model', () => {
 
   it('SqliteStore, strict, with confirms: each confirm fires once the message is in the database, none is lost', async () => {
     await property(() => sqliteBackend('strict', true), true, 15);
+  }, 120_000);
+
+  it('SqliteStore with 2-operation commit chunks: the same, every settle committing chunk by chunk', async () => {
+    await property(() => sqliteBackend('strict', true, { opsMax: 2, bytesMax: 256 }), true, 10);
   }, 120_000);
 });
 

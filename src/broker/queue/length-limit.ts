@@ -10,7 +10,9 @@
  *   reject-publish      a new message that would overflow is refused (a confirm gets basic.nack).
  *   reject-publish-dlx  the same, and the refused message is dead-lettered as `maxlen`.
  *
- * Invariant: a queue without either limit has no LengthLimit (the hot path pays one check).
+ * Invariant: a queue without either limit has no LengthLimit (the hot path pays one check). A
+ * publish and the heads it drops are one store unit (store.ts atomic): a crash never finds the new
+ * message without the drops, however large the commit it lands in.
  * Not here: the dropping itself (queue.ts), argument validation (queue-arguments.ts).
  */
 import type { FieldTable, FieldValue } from '../../codec/field-types.js';
@@ -56,6 +58,19 @@ export class LengthLimit {
    */
   beforePublish(backlog: Backlog, bodyBytes: number): void {
     if (this.overflow === 'drop-head' && this.over(backlog.length + 1, backlog.bytes + bodyBytes)) backlog.peek();
+  }
+
+  /**
+   * A publish to a queue with a limit: the head it will drop is paged in first (beforePublish), then
+   * `place` (the publish's own write) and the drops (dropHeads) run as one store unit.
+   */
+  publish<T>(store: Store, backlog: Backlog, bodyBytes: number, place: () => T, drop: (head: QueueEntry) => void): T {
+    this.beforePublish(backlog, bodyBytes);
+    return store.atomic(() => {
+      const result = place();
+      this.dropHeads(backlog, drop);
+      return result;
+    });
   }
 
   /**

@@ -1,0 +1,135 @@
+/**
+ * Store units at the engine level (Store.atomic over SqliteStore): with commit chunks of one to
+ * three operations, a dead-letter move (the copy's insert, the source's removal) and a drop-head
+ * publish (the new position, the dropped head's removal) are each committed in one transaction.
+ * A "crash" copies the database files as they are on disk after each turn's commit (one chunk per
+ * turn end, commit-scheduler.ts) and reads the copy: a message is never in both queues, or in
+ * neither, and a capped queue is never over its limit, at any of those instants.
+ */
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../../src/broker/api.js';
+import type { Broker } from '../../../src/broker/broker.js';
+import type { Vhost } from '../../../src/broker/vhost.js';
+import { DB_FILE_NAME, SqliteStore } from '../../../src/store/sqlite-store.js';
+import type { ChunkLimits } from '../../../src/store/write-batch.js';
+import { declareQueue, message, openBrokerOver, owner, table } from '../broker/fixtures.js';
+import { tempDir } from './sqlite-harness.js';
+
+const who = owner();
+const dirs: string[] = [];
+const brokers: Broker[] = [];
+afterEach(async () => {
+  for (const b of brokers.splice(0)) await b.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function open(chunkLimits: ChunkLimits): { vhost: Vhost; store: SqliteStore; dir: string } {
+  const dir = tempDir('amqpd-units-');
+  dirs.push(dir);
+  const { broker, vhost, store } = openBrokerOver(SqliteStore.open({ dataDir: dir, durability: 'relaxed', chunkLimits }));
+  brokers.push(broker);
+  return { vhost, store, dir };
+}
+
+/** What a process killed now would leave: the bodies in each queue, read from a copy of the files. */
+function crashView(dir: string, queues: readonly string[]): Record<string, string[]> {
+  const copy = tempDir('amqpd-units-crash-');
+  dirs.push(copy);
+  for (const suffix of ['', '-wal']) {
+    const f = join(dir, DB_FILE_NAME + suffix);
+    if (existsSync(f)) copyFileSync(f, join(copy, DB_FILE_NAME + suffix));
+  }
+  const s = SqliteStore.open({ dataDir: copy, durability: 'relaxed' });
+  try {
+    return Object.fromEntries(queues.map((q) => [q, s.loadMessages({ vhost: '/', name: q }, 0, 100).map((e) => e.message.body.toString())]));
+  } finally {
+    s.close();
+  }
+}
+
+/** Lets exactly one turn end pass: the scheduler's setImmediate (queued first) commits one chunk. */
+const oneTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const publish = (vhost: Vhost, q: string, body: string): void => {
+  vhost.publish('', message(vhost, { routingKey: q, body, persistent: true }));
+};
+
+const deadLettering = table({ 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' });
+
+describe('SqliteStore units: a move or a drop-head is one transaction however small the chunks', () => {
+  it('a rejected message dead-lettered to another durable queue is in exactly one of them after the first chunk', async () => {
+    const { vhost, store, dir } = open({ opsMax: 1, bytesMax: 1 << 20 });
+    declareQueue(vhost, 'dlq', who, { durable: true });
+    declareQueue(vhost, 'src', who, { durable: true, arguments: deadLettering });
+    publish(vhost, 'src', 'm1');
+    store.flush();
+    const env = vhost.basicGet('src', who) as Envelope;
+    env.queue.reject(env, false); // the copy's insert, then the source's removal: two operations
+    await oneTurn();
+    expect(crashView(dir, ['src', 'dlq'])).toEqual({ src: [], dlq: ['m1'] });
+  });
+
+  it('a drop-head publish commits the new message with the head it drops', async () => {
+    const { vhost, store, dir } = open({ opsMax: 1, bytesMax: 1 << 20 });
+    declareQueue(vhost, 'capped', who, { durable: true, arguments: table({ 'x-max-length': 2 }) });
+    publish(vhost, 'capped', 'a');
+    publish(vhost, 'capped', 'b');
+    store.flush();
+    publish(vhost, 'capped', 'c'); // insert c, remove a
+    await oneTurn();
+    expect(crashView(dir, ['capped'])).toEqual({ capped: ['b', 'c'] });
+  });
+
+  it('a drop-head whose head is dead-lettered: the publish, the copy and the removal are one unit', async () => {
+    const { vhost, store, dir } = open({ opsMax: 1, bytesMax: 1 << 20 });
+    declareQueue(vhost, 'dlq', who, { durable: true });
+    declareQueue(vhost, 'capped', who, { durable: true, arguments: table({ 'x-max-length': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' }) });
+    publish(vhost, 'capped', 'a');
+    store.flush();
+    publish(vhost, 'capped', 'b'); // insert b; the head a: copy into dlq, removal from capped
+    await oneTurn();
+    expect(crashView(dir, ['capped', 'dlq'])).toEqual({ capped: ['b'], dlq: ['a'] });
+  });
+
+  it('many moves in one turn: still several transactions, each message in exactly one queue at every commit', async () => {
+    const { vhost, store, dir } = open({ opsMax: 3, bytesMax: 1 << 20 });
+    declareQueue(vhost, 'dlq', who, { durable: true });
+    declareQueue(vhost, 'src', who, { durable: true, arguments: deadLettering });
+    const bodies = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    for (const b of bodies) publish(vhost, 'src', b);
+    store.flush();
+    const envs = bodies.map(() => vhost.basicGet('src', who) as Envelope);
+    for (const env of envs) env.queue.reject(env, false);
+    const seen: string[] = [];
+    for (let turn = 0; turn < 10; turn += 1) {
+      await oneTurn();
+      const view = crashView(dir, ['src', 'dlq']);
+      expect([...view.src!, ...view.dlq!].sort(), `turn ${turn}: every message in exactly one queue`).toEqual(bodies);
+      seen.push(`${view.src!.length}/${view.dlq!.length}`);
+      if (view.src!.length === 0) break;
+    }
+    // 10 operations in chunks of 3, stretched to whole moves: 4 + 4 + 2, three transactions.
+    expect(seen).toEqual(['3/2', '1/4', '0/5']);
+  });
+
+  it('a burst of drop-head publishes in one turn: the queue is never over its limit at any commit', async () => {
+    const { vhost, store, dir } = open({ opsMax: 1, bytesMax: 1 << 20 });
+    declareQueue(vhost, 'capped', who, { durable: true, arguments: table({ 'x-max-length': 2 }) });
+    publish(vhost, 'capped', 'a');
+    publish(vhost, 'capped', 'b');
+    store.flush();
+    for (const b of ['c', 'd', 'e', 'f']) publish(vhost, 'capped', b);
+    const lengths: number[] = [];
+    for (let turn = 0; turn < 10; turn += 1) {
+      await oneTurn();
+      const { capped } = crashView(dir, ['capped']);
+      lengths.push(capped!.length);
+      if (capped!.join() === 'e,f') break;
+    }
+    expect(Math.max(...lengths), `lengths after each commit: ${lengths.join(' ')}`).toBeLessThanOrEqual(2);
+    expect(lengths.length, 'still committed in several chunks').toBeGreaterThan(1);
+    expect(crashView(dir, ['capped'])).toEqual({ capped: ['e', 'f'] });
+  });
+});
