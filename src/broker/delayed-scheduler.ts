@@ -12,7 +12,8 @@
  * Invariants: the window is always a prefix of the store's rows in (dueAtMs, id) order (every row
  * up to the window's last is in the window); `beyond` is true when rows may exist after it. A
  * released message gets a fresh id and its new properties; its queue positions are written before
- * its delayed row is removed, in the same turn (one transaction), so a crash keeps one or the other.
+ * its delayed row is removed, as one store unit (store.ts atomic: one transaction, however many
+ * releases a turn holds), so a crash keeps one or the other.
  * Due times are wall-clock ms (they outlive the process). Not here: which messages are held
  * (exchanges/delayed-exchange.ts), routing (routing.ts).
  */
@@ -234,14 +235,17 @@ export class DelayScheduler implements DelayHolder {
     const properties = releasedProperties(m.properties, heldDelayMs(m.properties.headers) ?? 0);
     const rawProperties = this.ctx.encodeProperties(properties);
     const out: Message = { ...m, id: this.ctx.nextMessageId(), rawProperties, properties };
-    let routed = false;
-    try {
-      routed = this.ctx.release(p.vhost, p.exchange, out);
-    } catch (err) {
-      this.ctx.log.error({ err, exchange: p.exchange, vhost: p.vhost }, 'releasing a delayed message failed; dropped');
-    }
+    const routed = this.ctx.store.atomic(() => {
+      let ok = false;
+      try {
+        ok = this.ctx.release(p.vhost, p.exchange, out);
+      } catch (err) {
+        this.ctx.log.error({ err, exchange: p.exchange, vhost: p.vhost }, 'releasing a delayed message failed; dropped');
+      }
+      this.ctx.store.removeDelayed(p.id);
+      return ok;
+    });
     if (routed) this.counts.released++;
     else this.counts.dropped++;
-    this.ctx.store.removeDelayed(p.id);
   }
 }

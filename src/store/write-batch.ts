@@ -320,7 +320,8 @@ export class WriteBatch {
 
   /** Opens a unit (or nests in the open one); every beginUnit is matched by one endUnit. */
   beginUnit(): void {
-    this.units.open(this.issued, this.ops[this.ops.length - 1]);
+    const last = this.ops[this.ops.length - 1];
+    this.units.open(this.issued, last !== undefined && last.kind === 'remove' && last.live ? last : undefined);
   }
 
   /** Closes the innermost unit (write-units.ts). */

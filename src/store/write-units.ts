@@ -13,7 +13,11 @@
  * Not here: the log itself and what the operations mean (write-batch.ts).
  */
 import assert from 'node:assert';
-import type { RemoveOp, WriteOp } from './write-batch.js';
+
+/** The removal entry ending the log (write-batch.ts RemoveOp): its seqs grow when a later removal folds into it. */
+export interface FoldableRemoval {
+  readonly seqs: readonly number[];
+}
 
 export class WriteUnits {
   /** Closed units not yet committed: flat [start, end) pairs. */
@@ -21,7 +25,7 @@ export class WriteUnits {
   /** Open begin calls, where the outermost began, and the removal it may fold into (with its length then). */
   private depth = 0;
   private begin = 0;
-  private foldInto: RemoveOp | undefined = undefined;
+  private foldInto: FoldableRemoval | undefined = undefined;
   private foldLen = 0;
 
   /** True when a chunk end must be checked (a unit is recorded or open). */
@@ -29,12 +33,12 @@ export class WriteUnits {
     return this.ranges.length > 0 || this.depth > 0;
   }
 
-  /** A unit opens (or nests) with `issued` entries in the log, `last` being the last of them. */
-  open(issued: number, last: WriteOp | undefined): void {
+  /** A unit opens (or nests) with `issued` entries in the log; `foldInto`: the live removal ending it, if any. */
+  open(issued: number, foldInto: FoldableRemoval | undefined): void {
     if (this.depth++ > 0) return;
     this.begin = issued;
-    this.foldInto = last !== undefined && last.kind === 'remove' && last.live ? last : undefined;
-    this.foldLen = this.foldInto?.seqs.length ?? 0;
+    this.foldInto = foldInto;
+    this.foldLen = foldInto?.seqs.length ?? 0;
   }
 
   /** The innermost unit closes; the outermost records what is left of it above `committed`. */

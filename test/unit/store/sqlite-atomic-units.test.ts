@@ -1,10 +1,12 @@
 /**
  * Store units at the engine level (Store.atomic over SqliteStore): with commit chunks of one to
- * three operations, a dead-letter move (the copy's insert, the source's removal) and a drop-head
- * publish (the new position, the dropped head's removal) are each committed in one transaction.
- * A "crash" copies the database files as they are on disk after each turn's commit (one chunk per
- * turn end, commit-scheduler.ts) and reads the copy: a message is never in both queues, or in
- * neither, and a capped queue is never over its limit, at any of those instants.
+ * three operations, a dead-letter move (the copy's insert, the source's removal), a drop-head
+ * publish (the new position, the dropped head's removal) and a delayed message's release (its queue
+ * position, its delayed row's removal) are each committed in one transaction. A "crash" copies the
+ * database files as they are on disk after each turn's commit (one chunk per turn end,
+ * commit-scheduler.ts) and reads the copy: a message is never in two places, or in none, and a
+ * capped queue is never over its limit, at any of those instants. Yet a turn of many such units
+ * still commits in several transactions (the chunking stays).
  */
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import type { Vhost } from '../../../src/broker/vhost.js';
 import { DB_FILE_NAME, SqliteStore } from '../../../src/store/sqlite-store.js';
 import type { ChunkLimits } from '../../../src/store/write-batch.js';
 import { declareQueue, message, openBrokerOver, owner, table } from '../broker/fixtures.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { tempDir } from './sqlite-harness.js';
 
 const who = owner();
@@ -25,15 +28,19 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function open(chunkLimits: ChunkLimits): { vhost: Vhost; store: SqliteStore; dir: string } {
+function open(chunkLimits: ChunkLimits, clock?: FakeClock): { vhost: Vhost; store: SqliteStore; dir: string } {
   const dir = tempDir('amqpd-units-');
   dirs.push(dir);
-  const { broker, vhost, store } = openBrokerOver(SqliteStore.open({ dataDir: dir, durability: 'relaxed', chunkLimits }));
+  const sqlite = SqliteStore.open({ dataDir: dir, durability: 'relaxed', chunkLimits });
+  const { broker, vhost, store } = openBrokerOver(sqlite, clock === undefined ? {} : { clock });
   brokers.push(broker);
   return { vhost, store, dir };
 }
 
-/** What a process killed now would leave: the bodies in each queue, read from a copy of the files. */
+/**
+ * What a process killed now would leave: the bodies in each queue (and under `delayed`, held by a
+ * delayed exchange, when any), read from a copy of the files.
+ */
 function crashView(dir: string, queues: readonly string[]): Record<string, string[]> {
   const copy = tempDir('amqpd-units-crash-');
   dirs.push(copy);
@@ -43,7 +50,9 @@ function crashView(dir: string, queues: readonly string[]): Record<string, strin
   }
   const s = SqliteStore.open({ dataDir: copy, durability: 'relaxed' });
   try {
-    return Object.fromEntries(queues.map((q) => [q, s.loadMessages({ vhost: '/', name: q }, 0, 100).map((e) => e.message.body.toString())]));
+    const bodies = (q: string): string[] => s.loadMessages({ vhost: '/', name: q }, 0, 100).map((e) => e.message.body.toString());
+    const delayed = s.loadDelayed(undefined, 100).map((r) => r.message.body.toString());
+    return { ...Object.fromEntries(queues.map((q) => [q, bodies(q)])), ...(delayed.length > 0 ? { delayed } : {}) };
   } finally {
     s.close();
   }
@@ -85,7 +94,8 @@ describe('SqliteStore units: a move or a drop-head is one transaction however sm
   it('a drop-head whose head is dead-lettered: the publish, the copy and the removal are one unit', async () => {
     const { vhost, store, dir } = open({ opsMax: 1, bytesMax: 1 << 20 });
     declareQueue(vhost, 'dlq', who, { durable: true });
-    declareQueue(vhost, 'capped', who, { durable: true, arguments: table({ 'x-max-length': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' }) });
+    const args = table({ 'x-max-length': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' });
+    declareQueue(vhost, 'capped', who, { durable: true, arguments: args });
     publish(vhost, 'capped', 'a');
     store.flush();
     publish(vhost, 'capped', 'b'); // insert b; the head a: copy into dlq, removal from capped
@@ -131,5 +141,30 @@ describe('SqliteStore units: a move or a drop-head is one transaction however sm
     expect(Math.max(...lengths), `lengths after each commit: ${lengths.join(' ')}`).toBeLessThanOrEqual(2);
     expect(lengths.length, 'still committed in several chunks').toBeGreaterThan(1);
     expect(crashView(dir, ['capped'])).toEqual({ capped: ['e', 'f'] });
+  });
+
+  it('delayed messages released in one turn: each is on its queue or still held, never both, at every commit', async () => {
+    const clock = new FakeClock();
+    const { vhost, store, dir } = open({ opsMax: 1, bytesMax: 1 << 20 }, clock);
+    const dx = { name: 'dx', type: 'x-delayed-message', passive: false, durable: true, autoDelete: false, internal: false };
+    vhost.exchangeDeclare({ ...dx, arguments: table({ 'x-delayed-type': 'direct' }) }, who);
+    declareQueue(vhost, 'q', who, { durable: true });
+    vhost.queueBind('q', 'dx', 'k', table(), who);
+    const bodies = ['d1', 'd2', 'd3'];
+    const props = { headers: table({ 'x-delay': 100 }) };
+    for (const body of bodies) vhost.publish('dx', message(vhost, { exchange: 'dx', routingKey: 'k', body, persistent: true, props }));
+    store.flush();
+    expect(crashView(dir, ['q'])).toEqual({ q: [], delayed: bodies });
+    clock.advance(100); // all three due: each release writes the queue position, then removes the row
+    const seen: string[] = [];
+    for (let turn = 0; turn < 10; turn += 1) {
+      await oneTurn();
+      const view = crashView(dir, ['q']);
+      const held = view.delayed ?? [];
+      expect([...view.q!, ...held].sort(), `turn ${turn}: every message once`).toEqual(bodies);
+      seen.push(`${view.q!.length}/${held.length}`);
+      if (held.length === 0) break;
+    }
+    expect(seen).toEqual(['1/2', '2/1', '3/0']);
   });
 });
