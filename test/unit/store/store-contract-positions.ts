@@ -1,6 +1,7 @@
 /**
  * Store contract, part 3: per-position priority and expiry (priority reads, expired reads, the
- * priority backfill of positions stored without one) and delayed messages. Called by storeContract.
+ * priority backfill of positions stored without one), delayed messages, and units (atomic).
+ * Called by storeContract.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DelayedRecord, EntityKey, Store } from '../../../src/store/store.js';
@@ -134,6 +135,29 @@ export function positionsContract(backend: string, makeHarness: () => StoreHarne
       s = reopen(s);
       expect(s.loadDelayed(undefined, 10).map((d) => d.id)).toEqual([3]);
       expect(h!.bodyCount(s)).toBe(1);
+    });
+
+    it('atomic: returns what its function returns, nests, ends its unit when the function throws; every write is kept', async () => {
+      let s = open();
+      const D: EntityKey = { vhost: '/', name: 'dlq' };
+      s.insertMessage(Q, 1, message(1, 'a'), { scratch: false });
+      await durable(s);
+      const moved = s.atomic(() => {
+        s.insertMessage(D, 1, message(2, 'a'), { scratch: false });
+        s.atomic(() => s.removeMessage(Q, 1));
+        return 'moved';
+      });
+      expect(moved).toBe('moved');
+      expect(() =>
+        s.atomic(() => {
+          s.insertMessage(D, 2, message(3, 'b'), { scratch: false });
+          throw new Error('boom');
+        }),
+      ).toThrow('boom');
+      s.insertMessage(Q, 2, message(4, 'c'), { scratch: false });
+      await durable(s);
+      s = reopen(s);
+      expect([seqs(s.loadMessages(Q, 0, 10)), seqs(s.loadMessages(D, 0, 10))]).toEqual([[2], [1, 2]]);
     });
   });
 }
