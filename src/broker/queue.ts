@@ -416,7 +416,10 @@ export class Queue implements EntryQueue, PolicyTarget {
    */
   private dropDead(entry: QueueEntry, reason: DeathReason): void {
     const hook = this.deadLetterHook;
-    if (hook === undefined) return this.forget(entry);
+    if (hook === undefined) {
+      this.forget(entry);
+      return;
+    }
     this.store.atomic(() => {
       hook.deadLetter(this, entry.message, reason);
       this.forget(entry, true);

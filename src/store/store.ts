@@ -10,8 +10,9 @@
  *   to durable queues, and for transient bodies paged out under memory pressure (`scratch: true`;
  *   the SQLite store clears those at start-up). Delayed messages held by a delayed exchange are
  *   stored by `insertDelayed` the same way (scratch for transient ones or non-durable exchanges).
- * - Writes are grouped: calls made during one turn of the event loop go into one transaction,
- *   committed at the end of that turn (no timer). `whenDurable(cb)` runs `cb` after every write
+ * - Writes are grouped: calls made during one turn of the event loop go into one transaction
+ *   (a large turn into a few, never splitting an `atomic` unit), committed at the end of that turn
+ *   (no timer). `whenDurable(cb)` runs `cb` after every write
  *   issued before it has committed (immediately, on the next microtask, when nothing is pending).
  *   Publisher confirms and tx.commit-ok for persistent messages wait on it. Acks and delivery
  *   updates alone may wait a little longer (sqlite-store.ts header; README "Durability").

@@ -1,9 +1,9 @@
 /**
  * The seam between a queue and dead-lettering. A queue calls `deadLetter` when a message leaves it
  * dead — rejected (reject/nack requeue=false), expired (TTL), dropped by max-length (maxlen) or
- * over its delivery limit (delivery_limit) — in the same event-loop turn as it removes the
- * message's position, so the store commits both in one transaction (a persistent message moved to
- * a durable queue is never lost, never in both). The vhost provides the hook (dead-letter.ts):
+ * over its delivery limit (delivery_limit) — inside one store unit (Store.atomic) with the removal
+ * of the message's position, so the store commits both in one transaction (a persistent message
+ * moved to a durable queue is never lost, never in both). The vhost provides the hook (dead-letter.ts):
  * it reads the queue's x-dead-letter-exchange/-routing-key, builds the x-death headers
  * (x-death.ts) and republishes through routing. Absent hook or no DLX: the message is dropped.
  */
