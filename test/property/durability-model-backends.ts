@@ -25,7 +25,17 @@ export interface Backend {
   reopen(): Store;
   /** Without closing anything first: a store over what was on disk at this instant. */
   crash(old: Store): Store;
+  /**
+   * What a kill at this instant would leave, without disturbing the running store: the bodies of
+   * each of `queues` and the delayed bodies, read from a copy of the files. Undefined: no disk.
+   */
+  snapshot(queues: readonly string[]): DiskSnapshot | undefined;
   cleanup(): void;
+}
+
+export interface DiskSnapshot {
+  readonly queues: ReadonlyMap<string, readonly string[]>;
+  readonly delayed: readonly string[];
 }
 
 export function memoryBackend(): Backend {
@@ -39,6 +49,7 @@ export function memoryBackend(): Backend {
     crash: () => {
       throw new Error('MemoryStore cannot crash: nothing of it survives a process');
     },
+    snapshot: () => undefined,
     cleanup: () => undefined,
   };
 }
@@ -58,6 +69,12 @@ export function sqliteBackend(durability: 'relaxed' | 'strict', confirms: boolea
   let dir = newDir();
   const openAt = (d: string): Store => SqliteStore.open({ dataDir: d, durability, ...(chunkLimits === undefined ? {} : { chunkLimits }) });
   const opened: Store[] = [];
+  const copyFiles = (to: string): void => {
+    for (const suffix of ['', '-wal']) {
+      const f = join(dir, DB_FILE_NAME + suffix);
+      if (existsSync(f)) copyFileSync(f, join(to, DB_FILE_NAME + suffix));
+    }
+  };
   const track = (s: Store): Store => {
     opened.push(s);
     return s;
@@ -77,14 +94,27 @@ export function sqliteBackend(durability: 'relaxed' | 'strict', confirms: boolea
     reopen: () => track(openAt(dir)),
     crash: (old) => {
       const copy = newDir();
-      for (const suffix of ['', '-wal']) {
-        const f = join(dir, DB_FILE_NAME + suffix);
-        if (existsSync(f)) copyFileSync(f, join(copy, DB_FILE_NAME + suffix));
-      }
+      copyFiles(copy);
       // The old store's pending writes now go to the abandoned directory only.
       old.close();
       dir = copy;
       return track(openAt(dir));
+    },
+    snapshot: (queues) => {
+      const copy = mkdtempSync(join(tmpdir(), 'amqpd-model-snap-'));
+      try {
+        copyFiles(copy);
+        const s = SqliteStore.open({ dataDir: copy, durability: 'relaxed' }); // opening clears scratch rows
+        try {
+          const bodies = (q: string): string[] => s.loadMessages({ vhost: '/', name: q }, 0, 100_000).map((e) => e.message.body.toString());
+          const delayed = s.loadDelayed(undefined, 100_000).map((r) => r.message.body.toString());
+          return { queues: new Map(queues.map((q) => [q, bodies(q)])), delayed };
+        } finally {
+          s.close();
+        }
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
     },
     cleanup: () => {
       for (const s of opened.splice(0)) {

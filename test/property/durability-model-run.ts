@@ -16,7 +16,7 @@ import type { Store } from '../../src/store/store.js';
 import type { Clock } from '../../src/util/clock.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { fcParams, seedNote } from '../helpers/seed.js';
-import type { Backend } from './durability-model-backends.js';
+import type { Backend, DiskSnapshot } from './durability-model-backends.js';
 import {
   advance,
   arrive,
@@ -37,6 +37,7 @@ import {
   TICKS_MS,
   TTL_QUEUE,
   levelIn,
+  MAX_LENGTH,
   type MMsg,
   type ModelState,
   type MQueue,
@@ -66,6 +67,8 @@ export type Op =
   | { readonly k: 'purge'; readonly q: number }
   | { readonly k: 'delete'; readonly q: number }
   | { readonly k: 'settle' }
+  /** A settle watched turn by turn: after each turn's commit, a copy of the disk is checked (Run.turns). */
+  | { readonly k: 'turns' }
   | { readonly k: 'restart' }
   | { readonly k: 'crash' };
 
@@ -73,7 +76,7 @@ const qArb = fc.integer({ min: 0, max: QUEUES.length - 1 });
 const thenArb = fc.constantFrom<Then>('ack', 'requeue', 'hold', 'dead');
 const prioArb = fc.integer({ min: 0, max: 3 });
 
-function opArb(withCrash: boolean): fc.Arbitrary<Op> {
+function opArb(withCrash: boolean, withTurns: boolean): fc.Arbitrary<Op> {
   const ops: fc.Arbitrary<Op>[] = [
     fc.record({ k: fc.constant('declare' as const), q: qArb, durable: fc.boolean() }),
     fc.record({ k: fc.constant('publish' as const), q: qArb, persistent: fc.boolean(), n: fc.integer({ min: 1, max: 6 }), prio: prioArb }),
@@ -92,6 +95,7 @@ function opArb(withCrash: boolean): fc.Arbitrary<Op> {
     fc.constant({ k: 'restart' as const }),
   ];
   if (withCrash) ops.push(fc.constant({ k: 'crash' as const }), fc.constant({ k: 'crash' as const }));
+  if (withTurns) ops.push(fc.constant({ k: 'turns' as const }), fc.constant({ k: 'turns' as const }));
   return fc.oneof(...ops);
 }
 
@@ -251,6 +255,8 @@ class Run {
         return this.delete(QUEUES[op.q] as string);
       case 'settle':
         return this.settle();
+      case 'turns':
+        return this.turns();
       case 'restart':
         return this.restart(false);
       case 'crash':
@@ -433,6 +439,43 @@ class Run {
   }
 
   /**
+   * A settle that lets the store commit one turn at a time (with small commit chunks what is pending
+   * takes several turns) and after every turn reads a copy of the disk, as a kill at that instant
+   * would leave it (Backend.snapshot): no message in two places (a dead-letter move or a delayed
+   * release split between two commits), no message the last settle had durable and the model still
+   * holds durably missing, and the capped queue no longer than some state since the last settle had
+   * it (a drop-head split from its publish). These hold at every commit, not only at model steps.
+   */
+  async turns(): Promise<void> {
+    let durable = false;
+    this.broker.whenDurable(() => (durable = true));
+    for (let turn = 0; turn < 200 && !durable; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const snap = this.backend.snapshot(QUEUES);
+      if (snap !== undefined) this.checkDisk(snap, turn);
+    }
+    await this.settle();
+  }
+
+  private checkDisk(snap: DiskSnapshot, turn: number): void {
+    const where = new Map<string, string>();
+    const place = (body: string, at: string): void => {
+      expect(where.get(body), `turn ${turn}: ${body} on disk in ${where.get(body)} and in ${at}`).toBeUndefined();
+      where.set(body, at);
+    };
+    for (const [q, bodies] of snap.queues) for (const b of bodies) place(b, q);
+    for (const b of snap.delayed) place(b, 'the delayed exchange');
+    const settled = this.model.candidates[0] as ModelState;
+    const durableThen = [...[...settled.queues.values()].flatMap((mq) => mq.ready.map((m) => m.body)), ...settled.delayed.map((d) => d.body)];
+    const lost = durableThen.filter((b) => !where.has(b) && this.holdsDurably(b));
+    expect(lost, `turn ${turn}: durable at the last settle, still held, missing from the disk`).toEqual([]);
+    for (const [q, limit] of Object.entries(MAX_LENGTH)) {
+      const most = Math.max(limit, ...this.model.candidates.map((c) => c.queues.get(q)?.ready.length ?? 0));
+      expect(snap.queues.get(q)?.length ?? 0, `turn ${turn}: ${q} on disk, over any state since the settle`).toBeLessThanOrEqual(most);
+    }
+  }
+
+  /**
    * Clean restart (close, reopen) or crash (reopen a copy of the disk as it is now). Either way the
    * clock then moves RECOVERY_TICK_MS, so overdue releases and expiries happen before the read-back;
    * each candidate is advanced the same way in the model.
@@ -560,13 +603,14 @@ export async function runOps(backend: Backend, ops: readonly Op[]): Promise<void
   }
 }
 
-export async function property(makeBackend: () => Backend, withCrash: boolean, numRuns: number): Promise<void> {
+/** `withTurns`: the runs also hold `turns` ops (for a store with small commit chunks). */
+export async function property(makeBackend: () => Backend, withCrash: boolean, numRuns: number, withTurns = false): Promise<void> {
   const params = fcParams(numRuns);
   console.info(`durability model: ${params.numRuns} runs, ${seedNote()}`);
   let runs = 0;
   let ops = 0;
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb(withCrash), { minLength: 1, maxLength: 60, size: 'max' }), (seq) => {
+    fc.asyncProperty(fc.array(opArb(withCrash, withTurns), { minLength: 1, maxLength: 60, size: 'max' }), (seq) => {
       runs++;
       ops += seq.length;
       return runOps(makeBackend(), seq);
