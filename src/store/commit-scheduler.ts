@@ -10,7 +10,8 @@
  * thread pool's completion is not driven by a fake clock, only when a sync starts is).
  *
  * Invariant: synced ≤ committed ≤ issued (batch indexes); a callback never runs before its mark is
- * durable; after a failed commit nothing runs again (the failure is rethrown to every caller).
+ * durable; after a failed commit nothing runs again (the failure is rethrown to every caller); no
+ * commit ends inside a unit (write-units.ts), not even a read's (heldFrom).
  * Deliberately not here: SQL (the store passes `execute`) and what the operations mean.
  */
 import assert from 'node:assert';
@@ -32,6 +33,8 @@ export interface CommitSchedulerOptions {
   readonly log: Logger | undefined;
   /** Runs one chunk in one transaction; throws when the commit failed. */
   readonly execute: (chunk: readonly WriteOp[]) => void;
+  /** Opens and commits the transaction a read inside a unit holds open (execute then nests in it). */
+  readonly heldTransaction: { readonly begin: () => void; readonly commit: () => void };
 }
 
 export class CommitScheduler {
@@ -53,6 +56,13 @@ export class CommitScheduler {
   private lazySince = 0;
   private lazyTimer: ClockTimer | undefined = undefined;
   private updateTimer: ClockTimer | undefined = undefined;
+  /**
+   * A read inside a unit (Store.atomic) must see the unit's writes so far, yet not commit them apart
+   * from the rest: it executes what is pending in a transaction left open, committed when the unit
+   * ends (unitEnded). `heldFrom` is the batch index where that transaction began; until it commits,
+   * what it executed counts as not committed (no callback runs for it, no sync claims it).
+   */
+  private heldFrom: number | undefined = undefined;
 
   constructor(private readonly o: CommitSchedulerOptions) {
     this.batch = o.batch;
@@ -99,7 +109,7 @@ export class CommitScheduler {
   whenDurable(cb: () => void): void {
     this.writable();
     this.promoteDeferred(Number.POSITIVE_INFINITY);
-    if (this.batch.committed === this.batch.issued && this.durableMark() === this.batch.committed && this.waiters.length === 0) {
+    if (this.committed === this.batch.issued && this.durableMark() === this.committed && this.waiters.length === 0) {
       queueMicrotask(cb);
       return;
     }
@@ -110,18 +120,50 @@ export class CommitScheduler {
     else this.schedule();
   }
 
-  /** Commits everything pending, deferred updates included (reads see every issued write). */
+  /** Commits everything pending, deferred updates included (reads see every issued write); inside a unit, see heldFrom. */
   commitForRead(): void {
     this.writable();
     this.promoteDeferred(Number.POSITIVE_INFINITY);
+    if (this.batch.isEmpty) return;
+    if (this.batch.inUnit && this.heldFrom === undefined) {
+      this.o.heldTransaction.begin();
+      this.heldFrom = this.batch.committed;
+    }
     while (!this.batch.isEmpty) this.commitChunk();
+  }
+
+  /** Runs `fn` as one unit of the batch (write-units.ts); a transaction a read held open in it commits at its end. */
+  atomic<T>(fn: () => T): T {
+    try {
+      return this.batch.unit(fn);
+    } finally {
+      if (!this.batch.inUnit) this.unitEnded();
+    }
+  }
+
+  private unitEnded(): void {
+    if (this.heldFrom === undefined) return;
+    // The rest of the unit joins the held transaction (the unit's writes are the last in the log).
+    while (!this.batch.isEmpty) this.commitChunk();
+    this.heldFrom = undefined;
+    try {
+      this.o.heldTransaction.commit();
+    } catch (err) {
+      this.fail(err);
+    }
+    this.schedule(); // the turn's end runs the callbacks and the sync this commit allows
+  }
+
+  /** Batch index up to which writes are committed: what the batch handed out, less a held transaction. */
+  private get committed(): number {
+    return this.heldFrom ?? this.batch.committed;
   }
 
   /** Commits and syncs everything pending on the loop, then runs the callbacks it covered. */
   flush(): void {
     this.commitForRead();
-    if (this.walFd !== undefined && this.synced < this.batch.committed) {
-      const target = this.batch.committed;
+    if (this.walFd !== undefined && this.synced < this.committed) {
+      const target = this.committed;
       try {
         fdatasyncSync(this.walFd);
       } catch (err) {
@@ -147,8 +189,8 @@ export class CommitScheduler {
   }
 
   invariants(): void {
-    assert(this.batch.committed <= this.batch.issued);
-    assert(this.synced <= this.batch.committed);
+    assert(this.committed <= this.batch.issued);
+    assert(this.synced <= this.committed);
     for (const w of this.waiters) assert(w.mark <= this.batch.issued);
   }
 
@@ -214,7 +256,7 @@ export class CommitScheduler {
 
   /** Index up to which whenDurable may be answered: synced in strict mode, committed in relaxed. */
   private durableMark(): number {
-    return this.walFd === undefined ? this.batch.committed : this.synced;
+    return this.walFd === undefined ? this.committed : this.synced;
   }
 
   /**
@@ -222,9 +264,9 @@ export class CommitScheduler {
    * `inlineOk`: the caller is a turn end or a sync's completion, where waiters may be released at once.
    */
   private afterCommit(inlineOk: boolean): void {
-    if (this.walFd === undefined || this.synced >= this.batch.committed) return;
+    if (this.walFd === undefined || this.synced >= this.committed) return;
     const first = this.waiters[0];
-    if (first !== undefined && first.mark <= this.batch.committed) {
+    if (first !== undefined && first.mark <= this.committed) {
       if (inlineOk && !this.syncing && this.o.pacer.inline()) this.syncInline();
       else this.startSync();
       return;
@@ -245,10 +287,10 @@ export class CommitScheduler {
 
   /** One fdatasync of the WAL in flight at most; it covers every commit made before it started. */
   private startSync(): void {
-    if (this.walFd === undefined || this.syncing || this.synced >= this.batch.committed) return;
+    if (this.walFd === undefined || this.syncing || this.synced >= this.committed) return;
     this.cancelDeferTimer();
     const fd = this.walFd;
-    const target = this.batch.committed;
+    const target = this.committed;
     this.syncing = true;
     this.syncsStarted += 1;
     const started = this.clock.now();
@@ -269,7 +311,7 @@ export class CommitScheduler {
 
   /** The same sync on the loop, when the pacer finds it cheap (sync-pacer.ts); waiters run right after. */
   private syncInline(): void {
-    const target = this.batch.committed;
+    const target = this.committed;
     this.cancelDeferTimer();
     this.syncsStarted += 1;
     const started = this.clock.now();

@@ -106,6 +106,7 @@ export class SqliteStore implements Store {
       pacer: new SyncPacer(opts.inlineSyncMaxMs, clock),
       log,
       execute: (chunk) => this.runChunk(chunk),
+      heldTransaction: { begin: () => db.exec('BEGIN'), commit: () => db.exec('COMMIT') },
     });
     const meta = (stmt.getMeta.get('next_message_id') as number | undefined) ?? 1;
     const maxId = maxStoredId((below) => stmt.maxBodyKeyBelow.get(below) as number | null);
@@ -374,7 +375,7 @@ export class SqliteStore implements Store {
   }
 
   atomic<T>(fn: () => T): T {
-    return this.batch.unit(fn);
+    return this.commits.atomic(fn);
   }
 
   whenDurable(cb: () => void): void {

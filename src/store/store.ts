@@ -289,9 +289,9 @@ export interface Store {
    * Runs `fn` and returns its result; the writes it issues are one unit that is never split between
    * two commits (the SQLite store's commit chunks stretch to hold it whole, over their limits if it
    * is huge), so a crash keeps all of them or none. Units nest (an inner one is part of the outer).
-   * A read inside `fn` still commits what is pending, this unit's writes so far included: the engine
-   * reads first (length-limit.ts pages the head in before the publish's write). Not for the plain
-   * publish/ack path: a single write is atomic anyway.
+   * A read inside `fn` sees every write issued so far, this unit's included, and still commits none
+   * of them before the unit ends (the SQLite store holds that transaction open until then). Not for
+   * the plain publish/ack path: a single write is atomic anyway.
    */
   atomic<T>(fn: () => T): T;
   /** Runs `cb` once every write issued so far is committed to disk. */

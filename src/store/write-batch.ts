@@ -27,8 +27,8 @@
  * - Units (Store.atomic, write-units.ts): nextChunk never ends a chunk inside the log range of the
  *   writes between beginUnit and endUnit: a unit that would straddle the limit goes whole into the
  *   chunk (a huge unit is one chunk, over the limit). Checked only where a chunk would break early,
- *   so the plain path pays nothing per write. A read inside an open unit (commitForRead) still
- *   commits its writes so far: the engine reads before it writes a unit (see Store.atomic).
+ *   so the plain path pays nothing per write. A read inside an open unit takes every pending write
+ *   (commit-scheduler.ts holds that transaction open until the unit ends).
  *
  * Time (when a delivery update was issued) is read from the injected Clock.
  * Deliberately not here: SQL (sqlite-statements.ts executes the operations) and reads.
@@ -322,6 +322,11 @@ export class WriteBatch {
   beginUnit(): void {
     const last = this.ops[this.ops.length - 1];
     this.units.open(this.issued, last !== undefined && last.kind === 'remove' && last.live ? last : undefined);
+  }
+
+  /** True while a unit is open. */
+  get inUnit(): boolean {
+    return this.units.isOpen;
   }
 
   /** Closes the innermost unit (write-units.ts). */

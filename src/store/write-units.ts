@@ -28,6 +28,10 @@ export class WriteUnits {
   private foldInto: FoldableRemoval | undefined = undefined;
   private foldLen = 0;
 
+  get isOpen(): boolean {
+    return this.depth > 0;
+  }
+
   /** True when a chunk end must be checked (a unit is recorded or open). */
   get active(): boolean {
     return this.ranges.length > 0 || this.depth > 0;
@@ -46,7 +50,7 @@ export class WriteUnits {
     assert(this.depth > 0, 'endUnit without beginUnit');
     this.depth -= 1;
     if (this.depth > 0) return;
-    // A read inside the unit may have committed its start already: what is left stays together.
+    // A read inside the unit may have taken its start already: what is left stays together.
     const start = Math.max(this.start(false), committed);
     this.foldInto = undefined;
     if (issued - start > 1) this.ranges.push(start, issued);

@@ -19,6 +19,7 @@ import type { ChunkLimits } from '../../../src/store/write-batch.js';
 import { declareQueue, message, openBrokerOver, owner, table } from '../broker/fixtures.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { tempDir } from './sqlite-harness.js';
+import { message as stored } from './store-contract.js';
 
 const who = owner();
 const dirs: string[] = [];
@@ -166,5 +167,37 @@ describe('SqliteStore units: a move or a drop-head is one transaction however sm
       if (held.length === 0) break;
     }
     expect(seen).toEqual(['1/2', '2/1', '3/0']);
+  });
+
+  it('a read inside a unit sees the unit\'s writes, yet the disk gets none of them before the unit ends', async () => {
+    const dir = tempDir('amqpd-units-');
+    dirs.push(dir);
+    const store = SqliteStore.open({ dataDir: dir, durability: 'relaxed', chunkLimits: { opsMax: 1, bytesMax: 1 << 20 } });
+    const src = { vhost: '/', name: 'src' };
+    const dst = { vhost: '/', name: 'dst' };
+    try {
+      store.insertMessage(src, 1, stored(1, 'm'), { scratch: false });
+      store.flush();
+      let read: number[] = [];
+      let disk: Record<string, string[]> = {};
+      let durable = false;
+      store.atomic(() => {
+        store.insertMessage(dst, 1, stored(2, 'm'), { scratch: false });
+        read = store.loadMessages(dst, 0, 10).map((e) => e.seq); // a page-in in the middle of a move
+        store.whenDurable(() => (durable = true));
+        disk = crashView(dir, ['src', 'dst']);
+        store.removeMessage(src, 1);
+      });
+      expect(read).toEqual([1]);
+      expect(disk).toEqual({ src: ['m'], dst: [] });
+      // The unit's end commits the held transaction with the rest of the unit in it: the move whole.
+      expect(crashView(dir, ['src', 'dst'])).toEqual({ src: [], dst: ['m'] });
+      expect(durable).toBe(false); // callbacks wait for the turn's end
+      await oneTurn();
+      expect(crashView(dir, ['src', 'dst'])).toEqual({ src: [], dst: ['m'] });
+      expect(durable).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 });
