@@ -142,7 +142,7 @@ export class CommitScheduler {
   }
 
   private unitEnded(): void {
-    if (this.heldFrom === undefined) return;
+    if (this.heldFrom === undefined || this.failure !== undefined) return;
     // The rest of the unit joins the held transaction (the unit's writes are the last in the log).
     while (!this.batch.isEmpty) this.commitChunk();
     this.heldFrom = undefined;
