@@ -2,7 +2,7 @@
  * The delay scheduler: every message held by a delayed-message exchange of the broker, kept until
  * its due time and then routed on from its exchange (Router.release), in due order.
  *
- * Storage: every held message is a `delayed_messages` row (store.ts): a persistent message on a
+ * Storage: every held message is a delayed row of the store (store.ts): a persistent message on a
  * durable exchange as a durable row (it survives restarts and crashes; a publisher confirm waits
  * for it), anything else as a scratch row (cleared at start-up, like paged-out transient queue
  * messages), so memory stays bounded whatever is pending. In memory: a window of the earliest due
@@ -10,10 +10,13 @@
  * (due, id) order; one timer on the clock, aimed at the earliest due.
  *
  * Invariants: the window is always a prefix of the store's rows in (dueAtMs, id) order (every row
- * up to the window's last is in the window); `beyond` is true when rows may exist after it. A
- * released message gets a fresh id and its new properties; its queue positions are written before
- * its delayed row is removed, as one store unit (store.ts atomic: one transaction, however many
- * releases a turn holds), so a crash keeps one or the other.
+ * up to the window's last is in the window); `beyond` is true when rows may exist after it.
+ * Releases happen strictly in (dueAtMs, id) order, so "released" is one mark, not a set: each
+ * release hands the store its own cursor (releaseDelayed), and a new message is always held after
+ * the last mark (its due time is raised to the mark's when the wall clock went back; its id is a
+ * fresh message id, above every id before it). A released message gets a fresh id and its new
+ * properties; its queue positions and its release mark are one store unit (store.ts atomic: one
+ * transaction, however many releases a turn holds), so a crash keeps both or neither.
  * Due times are wall-clock ms (they outlive the process). Not here: which messages are held
  * (exchanges/delayed-exchange.ts), routing (routing.ts).
  */
@@ -77,7 +80,8 @@ export class DelayScheduler implements DelayHolder {
   private head = 0;
   private winBytes = 0;
   private beyond = false;
-  private nextId = 1;
+  /** The last release mark (the store's at start-up): new messages are held after it. */
+  private released: { dueAtMs: number; id: number } | undefined;
   private timer: ClockTimer | undefined;
   private armedFor: number | undefined;
   private readonly heldDurable: HeldAs;
@@ -91,7 +95,7 @@ export class DelayScheduler implements DelayHolder {
 
   /** At open, after the vhosts are restored: continue ids, read the first window, aim the timer. */
   start(): void {
-    this.nextId = this.ctx.store.nextDelayedId();
+    this.released = this.ctx.store.delayedReleaseMark();
     this.beyond = this.ctx.store.countDelayed() > 0;
     this.refill();
     this.arm();
@@ -104,8 +108,9 @@ export class DelayScheduler implements DelayHolder {
   }
 
   hold(exchange: DelayedExchangeKey, message: Message, delayMs: number): HeldAs {
-    const id = this.nextId++;
-    const dueAtMs = this.ctx.clock.wallMs() + delayMs;
+    const id = this.ctx.nextMessageId();
+    // The wall clock may step back (NTP, a restart on another clock): never hold before the mark.
+    const dueAtMs = Math.max(this.ctx.clock.wallMs() + delayMs, this.released?.dueAtMs ?? Number.MIN_SAFE_INTEGER);
     const durable = message.persistent && exchange.durable;
     const rec: DelayedRecord = { id, vhost: exchange.vhost, exchange: exchange.name, dueAtMs, message: toStoredMessage(message) };
     this.ctx.store.insertDelayed(rec, { scratch: !durable });
@@ -242,7 +247,8 @@ export class DelayScheduler implements DelayHolder {
       } catch (err) {
         this.ctx.log.error({ err, exchange: p.exchange, vhost: p.vhost }, 'releasing a delayed message failed; dropped');
       }
-      this.ctx.store.removeDelayed(p.id);
+      this.released = { dueAtMs: p.dueAtMs, id: p.id };
+      this.ctx.store.releaseDelayed(this.released);
       return ok;
     });
     if (routed) this.counts.released++;

@@ -63,10 +63,11 @@ export class MemoryStore implements Store {
   private readonly bindings = new Map<string, BindingRecord>();
   private readonly messages = new Map<string, QueuePositions>();
   private readonly delayed = new Map<number, { readonly rec: DelayedRecord; readonly scratch: boolean }>();
-  /** Body reference counts by message id (positions and delayed messages). */
+  /** Body reference counts by message id (queue positions; a delayed message holds its own copy). */
   private readonly refs = new Map<number, number>();
   private readonly access = new MemoryAccess();
   private nextId = 1;
+  private released: DelayedCursor | undefined;
 
   nextMessageId(): number {
     return this.nextId;
@@ -88,7 +89,7 @@ export class MemoryStore implements Store {
 
   deleteExchange(key: EntityKey): void {
     this.exchanges.delete(entityId(key));
-    for (const [id, d] of this.delayed) if (d.rec.vhost === key.vhost && d.rec.exchange === key.name) this.removeDelayed(id);
+    for (const [id, d] of this.delayed) if (d.rec.vhost === key.vhost && d.rec.exchange === key.name) this.dropDelayed(id);
     for (const [id, b] of this.bindings) {
       const touches = b.source === key.name || (b.destinationKind === 'exchange' && b.destination === key.name);
       if (b.vhost === key.vhost && touches) this.bindings.delete(id);
@@ -133,7 +134,7 @@ export class MemoryStore implements Store {
       for (const p of q.positions.values()) this.unref(p.message.id);
       this.messages.delete(qid);
     }
-    for (const [id, d] of this.delayed) if (d.rec.vhost === name) this.removeDelayed(id);
+    for (const [id, d] of this.delayed) if (d.rec.vhost === name) this.dropDelayed(id);
   }
 
   listVhosts(): VhostRecord[] {
@@ -269,34 +270,41 @@ export class MemoryStore implements Store {
     }
   }
 
-  nextDelayedId(): number {
-    let max = 0;
-    for (const id of this.delayed.keys()) max = Math.max(max, id);
-    return max + 1;
-  }
-
   insertDelayed(rec: DelayedRecord, opts: { readonly scratch: boolean }): void {
     assert(!this.delayed.has(rec.id), 'delayed ids are unique');
+    assert(this.released === undefined || isAfter(rec, this.released), 'a delayed message is held after the release mark');
     this.delayed.set(rec.id, { rec, scratch: opts.scratch });
-    this.ref(rec.message);
+    this.nextId = Math.max(this.nextId, rec.id + 1, rec.message.id + 1);
   }
 
-  removeDelayed(id: number): void {
-    const d = this.delayed.get(id);
-    if (d === undefined) return;
+  /** Drops the row of `through` itself (the engine releases one at a time, in order); others at or before it lazily. */
+  releaseDelayed(through: DelayedCursor): void {
+    assert(this.released === undefined || !isAfter(this.released, through), 'release marks only grow');
+    this.released = { dueAtMs: through.dueAtMs, id: through.id };
+    this.dropDelayed(through.id);
+  }
+
+  delayedReleaseMark(): DelayedCursor | undefined {
+    return this.released;
+  }
+
+  private dropDelayed(id: number): void {
     this.delayed.delete(id);
-    this.unref(d.rec.message.id);
+  }
+
+  private held(): DelayedRecord[] {
+    const mark = this.released;
+    const all = [...this.delayed.values()].map((d) => d.rec);
+    return mark === undefined ? all : all.filter((r) => isAfter(r, mark));
   }
 
   loadDelayed(after: DelayedCursor | undefined, limit: number): DelayedRecord[] {
-    const isAfter = (r: DelayedRecord): boolean =>
-      after === undefined || r.dueAtMs > after.dueAtMs || (r.dueAtMs === after.dueAtMs && r.id > after.id);
-    const all = [...this.delayed.values()].map((d) => d.rec).filter(isAfter);
+    const all = this.held().filter((r) => after === undefined || isAfter(r, after));
     return all.sort((a, b) => a.dueAtMs - b.dueAtMs || a.id - b.id).slice(0, limit);
   }
 
   countDelayed(): number {
-    return this.delayed.size;
+    return this.held().length;
   }
 
   lastSeq(queue: EntityKey): number {
@@ -335,7 +343,7 @@ export class MemoryStore implements Store {
       for (const [seq, p] of [...q.positions]) if (p.scratch) this.removeMessage({ vhost, name }, seq);
       q.lastSeq = this.lastSeq({ vhost, name });
     }
-    for (const [id, d] of this.delayed) if (d.scratch) this.removeDelayed(id);
+    for (const [id, d] of this.delayed) if (d.scratch) this.dropDelayed(id);
   }
 
   /** Number of message bodies held (tests: bodies go with their last position). */
@@ -358,4 +366,9 @@ export class MemoryStore implements Store {
 function entryOf(seq: number, p: Position): StoredQueueEntry {
   const { message, redelivered, deliveryCount, priority, expiresAtMs } = p;
   return { seq, message, redelivered, deliveryCount, priority, expiresAtMs };
+}
+
+/** True when `a` comes after `b` in (dueAtMs, id) order. */
+function isAfter(a: DelayedCursor, b: DelayedCursor): boolean {
+  return a.dueAtMs > b.dueAtMs || (a.dueAtMs === b.dueAtMs && a.id > b.id);
 }

@@ -10,12 +10,13 @@
 import type Database from 'better-sqlite3';
 import { bodyKey } from './body-key.js';
 import { MESSAGE_COLUMNS, limitsToJson, tagsToJson } from './sqlite-rows.js';
-import type { EntityKey, StoredMessage } from './store.js';
+import type { DelayedLog, DelayedLogStatements } from './delayed-log.js';
+import type { DelayedCursor, EntityKey, StoredMessage } from './store.js';
 import type { AccessOp, WriteOp } from './write-batch.js';
 
 /** What the store uses of a prepared statement (better-sqlite3's own type cannot be named in .d.ts output). */
 export interface Stmt {
-  run(...params: unknown[]): { readonly changes: number };
+  run(...params: unknown[]): { readonly changes: number; readonly lastInsertRowid: number | bigint };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
 }
@@ -26,8 +27,12 @@ function stmts<K extends string>(o: Record<K, Stmt>): Record<K, Stmt> {
 
 const ENTRY_COLUMNS = `e.seq, e.redelivered, e.delivery_count, e.priority, e.expires_at_ms, ${MESSAGE_COLUMNS}`;
 const ENTRY_FROM = 'FROM queue_entries e LEFT JOIN messages m ON m.id = e.message_id';
-const DELAYED_SELECT = `SELECT d.id, d.vhost, d.exchange, d.due_at_ms, ${MESSAGE_COLUMNS}
-  FROM delayed_messages d LEFT JOIN messages m ON m.id = d.message_id`;
+/** A delayed message's own columns, then its message's in MESSAGE_COLUMNS order (inline: migration 004). */
+const DELAYED_SELECT = `SELECT d.id, d.vhost, d.exchange, d.due_at_ms,
+  d.message_id, d.message_exchange, d.routing_key, d.properties, d.body, d.expires_at_ms, d.priority
+  FROM delayed_held d`;
+const DELAYED_COPY_COLUMNS = `id, due_at_ms, vhost, exchange, scratch, message_id, message_exchange, routing_key, properties, body,
+  expires_at_ms, priority`;
 
 /**
  * The reads that must be index range scans (sqlite-migrations.test.ts checks their query plans).
@@ -50,7 +55,8 @@ function prepareReads(db: Database.Database) {
   return stmts({
     getMeta: db.prepare('SELECT value FROM store_meta WHERE key = ?').pluck(),
     maxBodyKeyBelow: db.prepare('SELECT max(id) FROM messages WHERE id < ?').pluck(),
-    maxDelayedId: db.prepare('SELECT max(id) FROM delayed_messages').pluck(),
+    delayedSeqBounds: db.prepare('SELECT min(seq), max(seq) FROM delayed_held').raw(),
+    delayedHead: db.prepare('SELECT seq, due_at_ms, id FROM delayed_held WHERE seq >= ? ORDER BY seq LIMIT ?').raw(),
     countMessages: db.prepare('SELECT count(*) FROM messages').pluck(),
     allVhosts: db.prepare('SELECT * FROM vhosts ORDER BY name'),
     allExchanges: db.prepare('SELECT * FROM exchanges ORDER BY vhost, name'),
@@ -71,9 +77,8 @@ function prepareReads(db: Database.Database) {
     countPriorityEntries: db
       .prepare('SELECT count(*) FROM queue_entries WHERE vhost = ? AND queue = ? AND priority = ? AND priority IS NOT NULL')
       .pluck(),
-    loadDelayedFirst: db.prepare(`${DELAYED_SELECT} ORDER BY d.due_at_ms, d.id LIMIT ?`).raw(),
     loadDelayedAfter: db.prepare(INDEXED_READS.delayedAfter).raw(),
-    countDelayed: db.prepare('SELECT count(*) FROM delayed_messages').pluck(),
+    countDelayed: db.prepare('SELECT count(*) FROM delayed_held WHERE (due_at_ms, id) > (?, ?)').pluck(),
   });
 }
 
@@ -81,7 +86,7 @@ function prepareTopologyWrites(db: Database.Database) {
   return stmts({
     setMeta: db.prepare('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     clearScratch: db.prepare('DELETE FROM queue_entries WHERE scratch = 1'),
-    clearScratchDelayed: db.prepare('DELETE FROM delayed_messages WHERE scratch = 1'),
+    clearScratchDelayed: db.prepare('DELETE FROM delayed_held WHERE scratch = 1'),
     saveExchange: db.prepare(
       `INSERT INTO exchanges (vhost, name, type, durable, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (vhost, name) DO UPDATE SET type = excluded.type, durable = excluded.durable,
@@ -91,7 +96,7 @@ function prepareTopologyWrites(db: Database.Database) {
     deleteExchangeBindings: db.prepare(
       `DELETE FROM bindings WHERE vhost = ? AND (source = ? OR (destination_kind = 'exchange' AND destination = ?))`,
     ),
-    deleteExchangeDelayed: db.prepare('DELETE FROM delayed_messages WHERE vhost = ? AND exchange = ?'),
+    deleteExchangeDelayed: db.prepare('DELETE FROM delayed_held WHERE vhost = ? AND exchange = ?'),
     saveQueue: db.prepare(
       `INSERT INTO queues (vhost, name, durable, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (vhost, name) DO UPDATE SET durable = excluded.durable, auto_delete = excluded.auto_delete,
@@ -129,17 +134,19 @@ function prepareMessageWrites(db: Database.Database) {
       `UPDATE queue_entries SET priority = min((SELECT m.priority FROM messages m WHERE m.id = message_id), ?)
        WHERE vhost = ? AND queue = ? AND priority IS NULL`,
     ),
-    insertDelayed: db.prepare(
-      'INSERT INTO delayed_messages (id, vhost, exchange, due_at_ms, message_id, scratch) VALUES (?, ?, ?, ?, ?, ?)',
+    insertDelayed: db.prepare(`INSERT INTO delayed_held (${DELAYED_COPY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    moveDelayedToTail: db.prepare(
+      `INSERT INTO delayed_held (${DELAYED_COPY_COLUMNS}) SELECT ${DELAYED_COPY_COLUMNS} FROM delayed_held WHERE seq = ?`,
     ),
-    removeDelayed: db.prepare('DELETE FROM delayed_messages WHERE id = ?'),
+    deleteDelayedRange: db.prepare('DELETE FROM delayed_held WHERE seq >= ? AND seq <= ?'),
   });
 }
 
 /** A vhost's rows in every table that has a vhost column (deleteVhost runs them all in one transaction). */
-function prepareVhostDeletes(db: Database.Database): { deleteVhostRows: Stmt[] } {
-  const tables = ['exchanges', 'queues', 'bindings', 'queue_entries', 'delayed_messages', 'permissions', 'topic_permissions', 'policies'];
-  return { deleteVhostRows: tables.map((table) => db.prepare(`DELETE FROM ${table} WHERE vhost = ?`)) };
+function prepareVhostDeletes(db: Database.Database): { deleteVhostRows: Stmt[]; deleteVhostDelayed: Stmt } {
+  const tables = ['exchanges', 'queues', 'bindings', 'queue_entries', 'delayed_held', 'permissions', 'topic_permissions', 'policies'];
+  const deleteVhostRows = tables.map((table) => db.prepare(`DELETE FROM ${table} WHERE vhost = ?`));
+  return { deleteVhostRows, deleteVhostDelayed: deleteVhostRows[tables.indexOf('delayed_held')]! };
 }
 
 function prepareAccessWrites(db: Database.Database) {
@@ -185,7 +192,8 @@ export type RawStatements = ReturnType<typeof prepareReads> &
   ReturnType<typeof prepareVhostDeletes>;
 export type Statements = RawStatements & { runChunk: (chunk: readonly WriteOp[], nextIdToPersist: number) => void };
 
-export function prepareStatements(db: Database.Database): Statements {
+/** `delayed`: the delayed log's state (the store builds it at open from what is on disk). */
+export function prepareStatements(db: Database.Database, delayed: DelayedLog): Statements {
   const s: RawStatements = {
     ...prepareReads(db),
     ...prepareTopologyWrites(db),
@@ -193,16 +201,35 @@ export function prepareStatements(db: Database.Database): Statements {
     ...prepareAccessWrites(db),
     ...prepareVhostDeletes(db),
   };
+  const log: DelayedLogStatements = {
+    head: (fromSeq, limit) => s.delayedHead.all(fromSeq, limit) as [number, number, number][],
+    moveToTail: (seq) => Number(s.moveDelayedToTail.run(seq).lastInsertRowid),
+    deleteRange: (first, last) => void s.deleteDelayedRange.run(first, last),
+    writeMark: (mark) => {
+      s.setMeta.run('delayed_released_due', mark.dueAtMs);
+      s.setMeta.run('delayed_released_id', mark.id);
+    },
+  };
   const runChunk = db.transaction((chunk: readonly WriteOp[], nextIdToPersist: number) => {
     const written = new Set<number>();
-    for (const op of chunk) if (op.live) executeOp(s, op, written);
+    let released: DelayedCursor | undefined;
+    let releases = 0;
+    for (const op of chunk) {
+      if (!op.live) continue;
+      if (op.kind === 'releaseDelayed') {
+        released = op.through;
+        releases += 1;
+      } else executeOp(s, op, written, delayed);
+    }
     if (nextIdToPersist > 0) s.setMeta.run('next_message_id', nextIdToPersist);
+    // One mark per chunk: the last release covers the earlier ones (the positions they made are in this transaction).
+    if (released !== undefined) delayed.release(log, released, releases);
   });
   return { ...s, runChunk };
 }
 
 /** One operation inside the chunk's transaction. `written`: body keys whose row this chunk wrote. */
-function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
+function executeOp(s: RawStatements, op: WriteOp, written: Set<number>, delayed: DelayedLog): void {
   switch (op.kind) {
     case 'insert': {
       // A priority queue's position keys its body by the position's level (body-key.ts).
@@ -229,16 +256,20 @@ function executeOp(s: RawStatements, op: WriteOp, written: Set<number>): void {
     case 'backfillPriorities':
       s.backfillPriorities.run(op.maxPriority, op.queue.vhost, op.queue.name);
       return;
-    case 'insertDelayed':
-      writeBody(s, op.rec.message, op.rec.message.id, written);
-      s.insertDelayed.run(op.rec.id, op.rec.vhost, op.rec.exchange, op.rec.dueAtMs, op.rec.message.id, op.scratch ? 1 : 0);
+    case 'insertDelayed': {
+      const { rec } = op;
+      const m = rec.message;
+      const { lastInsertRowid } = s.insertDelayed.run(
+        rec.id, rec.dueAtMs, rec.vhost, rec.exchange, op.scratch ? 1 : 0,
+        m.id, m.exchange, m.routingKey, m.properties, m.body, m.expiresAtMs ?? null, m.priority,
+      ); // prettier-ignore
+      delayed.appended(Number(lastInsertRowid));
       return;
-    case 'removeDelayed':
-      s.removeDelayed.run(op.id);
-      written.clear();
-      return;
+    }
+    case 'releaseDelayed':
+      return; // runChunk records the chunk's last release once
     default:
-      executeTopologyOp(s, op, written);
+      executeTopologyOp(s, op, written, delayed);
   }
 }
 
@@ -249,10 +280,10 @@ function writeBody(s: RawStatements, m: StoredMessage, key: number, written: Set
   written.add(key);
 }
 
-type PositionOpKind = 'insert' | 'update' | 'remove' | 'removeAfter' | 'backfillPriorities' | 'insertDelayed' | 'removeDelayed';
+type PositionOpKind = 'insert' | 'update' | 'remove' | 'removeAfter' | 'backfillPriorities' | 'insertDelayed' | 'releaseDelayed';
 type TopologyOp = Exclude<WriteOp, { kind: PositionOpKind }>;
 
-function executeTopologyOp(s: RawStatements, op: TopologyOp, written: Set<number>): void {
+function executeTopologyOp(s: RawStatements, op: TopologyOp, written: Set<number>, delayed: DelayedLog): void {
   switch (op.kind) {
     case 'saveExchange': {
       const r = op.rec;
@@ -262,7 +293,7 @@ function executeTopologyOp(s: RawStatements, op: TopologyOp, written: Set<number
     case 'deleteExchange':
       s.deleteExchange.run(op.key.vhost, op.key.name);
       s.deleteExchangeBindings.run(op.key.vhost, op.key.name, op.key.name);
-      s.deleteExchangeDelayed.run(op.key.vhost, op.key.name);
+      delayed.removed(s.deleteExchangeDelayed.run(op.key.vhost, op.key.name).changes);
       written.clear();
       return;
     case 'saveQueue':
@@ -283,7 +314,10 @@ function executeTopologyOp(s: RawStatements, op: TopologyOp, written: Set<number
     }
     case 'deleteVhost':
       s.deleteVhost.run(op.name);
-      for (const stmt of s.deleteVhostRows) stmt.run(op.name);
+      for (const stmt of s.deleteVhostRows) {
+        const { changes } = stmt.run(op.name);
+        if (stmt === s.deleteVhostDelayed) delayed.removed(changes);
+      }
       written.clear();
       return;
     default:

@@ -19,6 +19,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { checkBodyId, maxStoredId } from './body-key.js';
 import { CommitScheduler } from './commit-scheduler.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { DelayedLog, ReleaseMarks, readReleaseMark } from './delayed-log.js';
 import { LATEST_SCHEMA_VERSION } from './migrations/index.js';
 import { DB_FILE_NAME, openDatabase, openWalForSync } from './sqlite-open.js';
 import {
@@ -83,7 +84,7 @@ export class SqliteStore implements Store {
   private readonly commits: CommitScheduler;
   private nextId: number;
   private persistedNextId: number;
-  private delayedId: number;
+  private readonly marks: ReleaseMarks;
   /** Average body size of the entries loaded last (sizes the next page-in query). */
   private avgBodyBytes = 1024;
   private closed = false;
@@ -112,7 +113,7 @@ export class SqliteStore implements Store {
     const maxId = maxStoredId((below) => stmt.maxBodyKeyBelow.get(below) as number | null);
     this.nextId = Math.max(meta, maxId + 1);
     this.persistedNextId = meta;
-    this.delayedId = ((stmt.maxDelayedId.get() as number | null) ?? 0) + 1;
+    this.marks = new ReleaseMarks(readReleaseMark((k) => stmt.getMeta.get(k) as number | undefined));
   }
 
   /** Opens (creating if needed) the store in `dataDir`. Throws StoreOpenError or DataDirLockedError. */
@@ -133,8 +134,11 @@ export class SqliteStore implements Store {
     const started = clock.now();
     const { db, migrated } = openDatabase(file, clock.wallMs());
     try {
-      const stmt = prepareStatements(db);
+      const delayed = new DelayedLog();
+      const stmt = prepareStatements(db, delayed);
       const scratchCleared = stmt.clearScratch.run().changes + stmt.clearScratchDelayed.run().changes;
+      const mark = new ReleaseMarks(readReleaseMark((k) => stmt.getMeta.get(k) as number | undefined)).after(undefined);
+      delayed.reset(stmt.delayedSeqBounds.get() as [number | null, number | null], stmt.countDelayed.get(mark.dueAtMs, mark.id) as number);
       const walFd = opts.durability === 'strict' ? openWalForSync(file) : undefined;
       const store = new SqliteStore(db, stmt, lock, opts.log, opts, walFd);
       const fields = { file, durability: opts.durability, schemaVersion: LATEST_SCHEMA_VERSION, migrated };
@@ -344,34 +348,33 @@ export class SqliteStore implements Store {
     this.enqueue({ kind: 'backfillPriorities', queue, maxPriority, live: true });
   }
 
-  nextDelayedId(): number {
-    return this.delayedId;
-  }
-
   insertDelayed(rec: DelayedRecord, opts: { readonly scratch: boolean }): void {
     this.commits.writable();
-    assert(Number.isSafeInteger(rec.id) && rec.id > 0, `delayed id ${rec.id}`);
-    assert(Number.isSafeInteger(rec.dueAtMs), `due ${rec.dueAtMs}`);
     this.checkMessage(rec.message);
-    if (rec.id >= this.delayedId) this.delayedId = rec.id + 1;
+    this.marks.checkHold(rec);
+    checkBodyId(rec.id);
+    if (rec.id >= this.nextId) this.nextId = rec.id + 1;
     this.enqueue({ kind: 'insertDelayed', rec, scratch: opts.scratch, live: true });
   }
 
-  removeDelayed(id: number): void {
-    this.enqueue({ kind: 'removeDelayed', id, live: true });
+  releaseDelayed(through: DelayedCursor): void {
+    this.enqueue({ kind: 'releaseDelayed', through: this.marks.advance(through), live: true });
+  }
+
+  delayedReleaseMark(): DelayedCursor | undefined {
+    return this.marks.issued;
   }
 
   loadDelayed(after: DelayedCursor | undefined, limit: number): DelayedRecord[] {
     this.commits.commitForRead();
-    const rows = (
-      after === undefined ? this.stmt.loadDelayedFirst.all(limit) : this.stmt.loadDelayedAfter.all(after.dueAtMs, after.id, limit)
-    ) as DelayedRowValues[];
-    return rows.map(delayedFromRow);
+    const from = this.marks.after(after);
+    return (this.stmt.loadDelayedAfter.all(from.dueAtMs, from.id, limit) as DelayedRowValues[]).map(delayedFromRow);
   }
 
   countDelayed(): number {
     this.commits.commitForRead();
-    return this.stmt.countDelayed.get() as number;
+    const from = this.marks.after(undefined);
+    return this.stmt.countDelayed.get(from.dueAtMs, from.id) as number;
   }
 
   atomic<T>(fn: () => T): T {

@@ -173,7 +173,10 @@ export interface LoadOptions {
 
 /** A message held by a delayed-message exchange until `dueAtMs`. */
 export interface DelayedRecord {
-  /** Engine-assigned, unique among the delayed messages held (nextDelayedId tells a free one). */
+  /**
+   * Engine-assigned from the message id counter (unique, never reused after a restart: the store
+   * counts it as it counts message ids); a message held twice gets two ids.
+   */
   readonly id: number;
   readonly vhost: string;
   readonly exchange: string;
@@ -275,14 +278,23 @@ export interface Store {
    */
   backfillPriorities(queue: EntityKey, maxPriority: number): void;
 
-  /** An id no held delayed message has (the highest held + 1, at least 1). */
-  nextDelayedId(): number;
-  /** Holds `rec` until the engine removes it; its body is shared with queue positions. */
+  /**
+   * Holds `rec` (with its own copy of the body) until a release mark passes it. The engine never
+   * inserts at or before the last mark given to releaseDelayed.
+   */
   insertDelayed(rec: DelayedRecord, opts: { readonly scratch: boolean }): void;
-  /** Released (or dropped): the body goes when nothing else refers to it. */
-  removeDelayed(id: number): void;
-  /** Delayed messages after `after` in (dueAtMs, id) order, at most `limit`; scratch ones too. */
+  /**
+   * Every held message at or before `through` in (dueAtMs, id) order is released (or dropped):
+   * none of them is loaded or counted again. Marks only grow. Release in due order is one small
+   * write, not the deletion of a row (the SQLite store deletes released rows from the head of an
+   * append-only log: delayed-log.ts).
+   */
+  releaseDelayed(through: DelayedCursor): void;
+  /** Where releases stand (undefined: none yet); survives restarts. */
+  delayedReleaseMark(): DelayedCursor | undefined;
+  /** Held messages after `after` (and after the release mark) in (dueAtMs, id) order, at most `limit`; scratch ones too. */
   loadDelayed(after: DelayedCursor | undefined, limit: number): DelayedRecord[];
+  /** Held messages after the release mark. */
   countDelayed(): number;
 
   /**

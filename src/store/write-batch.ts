@@ -37,6 +37,7 @@ import assert from 'node:assert';
 import type { Clock } from '../util/clock.js';
 import type {
   BindingRecord,
+  DelayedCursor,
   DelayedRecord,
   EntityKey,
   ExchangeRecord,
@@ -86,7 +87,7 @@ export type WriteOp =
   | { readonly kind: 'backfillPriorities'; readonly queue: EntityKey; readonly maxPriority: number; live: boolean }
   | AccessOp
   | { readonly kind: 'insertDelayed'; readonly rec: DelayedRecord; readonly scratch: boolean; live: boolean }
-  | { readonly kind: 'removeDelayed'; readonly id: number; live: boolean };
+  | { readonly kind: 'releaseDelayed'; readonly through: DelayedCursor; live: boolean };
 
 /** Writes of vhosts, users and permissions: plain log entries, executed in order. */
 export type AccessOp =

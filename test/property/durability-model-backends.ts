@@ -85,7 +85,11 @@ export function sqliteBackend(durability: 'relaxed' | 'strict', confirms: boolea
     stored: (body) => {
       const db = new Database(join(dir, DB_FILE_NAME), { readonly: true, fileMustExist: true });
       try {
-        return db.prepare('SELECT 1 FROM messages WHERE body = ?').get(Buffer.from(body)) !== undefined;
+        // A queue body, or a delayed message not yet released (after the release mark: migration 004).
+        const sql = `SELECT 1 FROM messages WHERE body = @body UNION ALL SELECT 1 FROM delayed_held d WHERE d.body = @body
+          AND (d.due_at_ms, d.id) > (coalesce((SELECT value FROM store_meta WHERE key = 'delayed_released_due'), -9e15),
+                                     coalesce((SELECT value FROM store_meta WHERE key = 'delayed_released_id'), 0))`;
+        return db.prepare(sql).get({ body: Buffer.from(body) }) !== undefined;
       } finally {
         db.close();
       }

@@ -14,6 +14,7 @@ import type Database from 'better-sqlite3';
 import { migration001 } from './001-initial.js';
 import { migration002 } from './002-positions-and-access.js';
 import { migration003 } from './003-policies.js';
+import { migration004 } from './004-delayed-log.js';
 
 export interface Migration {
   readonly version: number;
@@ -21,7 +22,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
 
 MIGRATIONS.forEach((m, i) => assert.equal(m.version, i + 1, `migration ${m.name} is numbered ${m.version}`));

@@ -80,26 +80,41 @@ export function positionsContract(backend: string, makeHarness: () => StoreHarne
       expect(s.earliestExpiryMs({ vhost: '/', name: 'none' })).toBeUndefined();
     });
 
-    it('holds delayed messages in due order (ties by id), pages them with a cursor, across a reopen', async () => {
+    it('holds delayed messages in due order (ties by id), pages them with a cursor, releases them through a mark, across a reopen', async () => {
       let s = open();
-      expect(s.nextDelayedId()).toBeGreaterThanOrEqual(1);
       for (const [id, due] of [[1, 300], [2, 100], [3, 100], [4, 200]] as const) s.insertDelayed(delayed(id, due), { scratch: false });
       await durable(s);
       s = reopen(s);
-      expect(s.nextDelayedId()).toBeGreaterThan(4);
+      // Delayed ids come from the message id counter: never handed out again after a reopen.
+      expect(s.nextMessageId()).toBeGreaterThan(104);
+      expect(s.delayedReleaseMark()).toBeUndefined();
       expect(s.countDelayed()).toBe(4);
       expect(s.loadDelayed(undefined, 10).map((d) => d.id)).toEqual([2, 3, 4, 1]);
       expect(s.loadDelayed({ dueAtMs: 100, id: 2 }, 2).map((d) => d.id)).toEqual([3, 4]);
       expect(s.loadDelayed({ dueAtMs: 300, id: 1 }, 2)).toEqual([]);
       expect(s.loadDelayed(undefined, 1)).toEqual([delayed(2, 100)]);
-      s.removeDelayed(2);
-      s.removeDelayed(99);
+      s.releaseDelayed({ dueAtMs: 100, id: 2 });
       await durable(s);
       expect(s.loadDelayed(undefined, 10).map((d) => d.id)).toEqual([3, 4, 1]);
-      expect(h!.bodyCount(s)).toBe(3);
+      expect(s.countDelayed()).toBe(3);
+      s.releaseDelayed({ dueAtMs: 100, id: 3 });
+      s.releaseDelayed({ dueAtMs: 200, id: 4 });
+      await durable(s);
+      s = reopen(s);
+      expect(s.delayedReleaseMark()).toEqual({ dueAtMs: 200, id: 4 });
+      expect(s.loadDelayed(undefined, 10).map((d) => d.id)).toEqual([1]);
+      expect(s.loadDelayed({ dueAtMs: 0, id: 0 }, 10).map((d) => d.id)).toEqual([1]);
+      expect(s.countDelayed()).toBe(1);
+      // The engine holds new messages after the mark; one at or before it is refused.
+      expect(() => s.insertDelayed(delayed(5, 150), { scratch: false })).toThrow();
+      expect(() => s.releaseDelayed({ dueAtMs: 150, id: 9 })).toThrow();
+      s.insertDelayed(delayed(6, 200), { scratch: false });
+      await durable(s);
+      expect(s.loadDelayed(undefined, 10).map((d) => d.id)).toEqual([6, 1]);
+      expect(h!.bodyCount(s)).toBe(0);
     });
 
-    it('keeps a body while a delayed message or a queue position still refers to it', async () => {
+    it('a delayed message keeps its own copy of the body: the queue position sharing the message goes alone', async () => {
       let s = open();
       const m = message(7, 'shared');
       s.insertMessage(Q, 1, m, { scratch: false });
@@ -107,16 +122,17 @@ export function positionsContract(backend: string, makeHarness: () => StoreHarne
       s.insertDelayed({ id: 2, vhost: '/', exchange: 'delay', dueAtMs: 20, message: m }, { scratch: false });
       await durable(s);
       s.removeMessage(Q, 1);
-      s.removeDelayed(1);
+      s.releaseDelayed({ dueAtMs: 10, id: 1 });
       await durable(s);
       s = reopen(s);
       expect(s.loadDelayed(undefined, 10).map((d) => [d.id, d.message.body.toString()])).toEqual([[2, 'shared']]);
-      expect(h!.bodyCount(s)).toBe(1);
-      s.insertMessage(Q, 2, m, { scratch: false }); // released to a queue: position first, then the delayed row goes
-      s.removeDelayed(2);
+      expect(h!.bodyCount(s)).toBe(0);
+      s.insertMessage(Q, 2, m, { scratch: false }); // released to a queue: its position and the mark in one commit
+      s.releaseDelayed({ dueAtMs: 20, id: 2 });
       await durable(s);
       s = reopen(s);
       expect(s.loadMessages(Q, 0, 10).map((e) => e.message.body.toString())).toEqual(['shared']);
+      expect(s.loadDelayed(undefined, 10)).toEqual([]);
       s.removeMessage(Q, 2);
       await durable(s);
       expect(h!.bodyCount(s)).toBe(0);
@@ -134,7 +150,7 @@ export function positionsContract(backend: string, makeHarness: () => StoreHarne
       await durable(s);
       s = reopen(s);
       expect(s.loadDelayed(undefined, 10).map((d) => d.id)).toEqual([3]);
-      expect(h!.bodyCount(s)).toBe(1);
+      expect(s.countDelayed()).toBe(1);
     });
 
     it('atomic: returns what its function returns, nests, ends its unit when the function throws; every write is kept', async () => {
