@@ -184,11 +184,15 @@ export class DelayScheduler implements DelayHolder {
     return p;
   }
 
-  /** Reads the next rows after the window's last while it is under half full and rows remain. */
+  /**
+   * Reads one chunk of the rows after the window's last when it is under half full and rows remain.
+   * One chunk, not up to full: a refill of thousands of rows in one turn held due releases back by
+   * tens of ms (bench/RESULTS.md run 17); fire() tops up one chunk per turn.
+   */
   private refill(): void {
     const { messagesMax, bytesMax } = this.window;
     if (!this.beyond || this.size() >= Math.ceil(messagesMax / 2)) return;
-    while (this.beyond && this.size() < messagesMax && this.winBytes < bytesMax) {
+    if (this.size() < messagesMax && this.winBytes < bytesMax) {
       const tail = this.last();
       const room = Math.floor((bytesMax - this.winBytes) / this.avgBytes);
       const limit = Math.max(1, Math.min(REFILL_CHUNK_MAX, messagesMax - this.size(), room));
@@ -225,7 +229,7 @@ export class DelayScheduler implements DelayHolder {
     this.armedFor = undefined;
     const now = this.ctx.clock.wallMs();
     for (let n = 0; n < RELEASE_BATCH; n++) {
-      this.refill();
+      if (this.size() === 0) this.refill();
       const first = this.size() > 0 ? this.win[this.head]! : undefined;
       if (first === undefined || first.dueAtMs > now) break;
       this.shift();
