@@ -51,7 +51,8 @@ export const MEMORY_DATA_DIR = ':memory:';
 /** The one place that chooses the store (a one-line switch to SqliteStore). */
 export function openStore(config: Config, log: Logger): Store {
   if (config.dataDir === MEMORY_DATA_DIR) return new MemoryStore();
-  return SqliteStore.open({ dataDir: config.dataDir, durability: config.durability, log: log.child({ component: 'store' }) });
+  const storeLog = log.child({ component: 'store' });
+  return SqliteStore.open({ dataDir: config.dataDir, durability: config.durability, log: storeLog, checkpointOffLoop: true });
 }
 
 export interface ServerOptions {

@@ -29,6 +29,8 @@ export interface CommitSchedulerOptions {
   readonly clock: Clock;
   /** Strict mode: fd of the -wal file, fdatasynced by this scheduler; undefined in relaxed mode. */
   readonly walFd: number | undefined;
+  /** WAL checkpoints off the loop (checkpointer.ts); closed with the scheduler. */
+  readonly checkpointer?: { close(): void } | undefined;
   readonly pacer: SyncPacer;
   readonly log: Logger | undefined;
   /** Runs one chunk in one transaction; throws when the commit failed. */
@@ -174,9 +176,13 @@ export class CommitScheduler {
     this.releaseWaiters();
   }
 
-  /** Stops every timer; closes the WAL fd unless a sync still uses it (its callback closes it). */
+  /**
+   * Stops every timer and the checkpoint worker (waiting for its connection to close); closes the
+   * WAL fd unless a sync still uses it (its callback closes it).
+   */
   close(): void {
     this.closed = true;
+    this.o.checkpointer?.close();
     this.deferTimer?.cancel();
     this.lazyTimer?.cancel();
     this.updateTimer?.cancel();

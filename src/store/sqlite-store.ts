@@ -18,7 +18,9 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../util/clock.js';
 import { checkBodyId, maxStoredId } from './body-key.js';
 import { CommitScheduler } from './commit-scheduler.js';
+import { Checkpointer } from './checkpointer.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { readPositions } from './sqlite-paging.js';
 import { DelayedLog, ReleaseMarks, readReleaseMark } from './delayed-log.js';
 import { LATEST_SCHEMA_VERSION } from './migrations/index.js';
 import { DB_FILE_NAME, openDatabase, openWalForSync } from './sqlite-open.js';
@@ -77,6 +79,8 @@ export interface SqliteStoreOptions {
   readonly inlineSyncMaxMs?: number;
   /** Time for lazy commits, sync deferral and the sync pacer; systemClock by default. */
   readonly clock?: Clock;
+  /** WAL checkpoints in a worker thread (checkpointer.ts) instead of inside commits; the broker's store sets it. */
+  readonly checkpointOffLoop?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -96,6 +100,7 @@ export class SqliteStore implements Store {
     private readonly log: Logger | undefined,
     opts: SqliteStoreOptions,
     walFd: number | undefined,
+    checkpointer: Checkpointer | undefined,
   ) {
     const clock = opts.clock ?? systemClock;
     this.batch = new WriteBatch(clock);
@@ -104,6 +109,7 @@ export class SqliteStore implements Store {
       limits: opts.chunkLimits ?? { opsMax: CHUNK_OPS_MAX, bytesMax: CHUNK_BYTES_MAX },
       clock,
       walFd,
+      checkpointer,
       pacer: new SyncPacer(opts.inlineSyncMaxMs, clock),
       log,
       execute: (chunk) => this.runChunk(chunk),
@@ -140,7 +146,8 @@ export class SqliteStore implements Store {
       const mark = new ReleaseMarks(readReleaseMark((k) => stmt.getMeta.get(k) as number | undefined)).after(undefined);
       delayed.reset(stmt.delayedSeqBounds.get() as [number | null, number | null], stmt.countDelayed.get(mark.dueAtMs, mark.id) as number);
       const walFd = opts.durability === 'strict' ? openWalForSync(file) : undefined;
-      const store = new SqliteStore(db, stmt, lock, opts.log, opts, walFd);
+      const checkpointer = opts.checkpointOffLoop === true ? Checkpointer.start(db, file, opts.log) : undefined;
+      const store = new SqliteStore(db, stmt, lock, opts.log, opts, walFd, checkpointer);
       const fields = { file, durability: opts.durability, schemaVersion: LATEST_SCHEMA_VERSION, migrated };
       opts.log?.info({ ...fields, scratchCleared, openMs: clock.now() - started }, 'store opened');
       return store;
@@ -286,33 +293,9 @@ export class SqliteStore implements Store {
 
   loadMessages(queue: EntityKey, afterSeq: number, limit: number, opts: LoadOptions = {}): StoredQueueEntry[] {
     this.commits.commitForRead();
-    const bytesMax = opts.bytesMax ?? Number.POSITIVE_INFINITY;
-    const { priority } = opts;
-    const out: StoredQueueEntry[] = [];
-    let bytes = 0;
-    let after = afterSeq;
-    // Rows come as arrays in one .all() per query (cheaper per row than objects from .iterate()).
-    // With a byte bound, each query asks for about as many rows as the bound holds at the average
-    // body size seen so far (plus one), and asks again only when that fell short.
-    while (out.length < limit && bytes < bytesMax) {
-      const want = limit - out.length;
-      const n = Number.isFinite(bytesMax) ? Math.min(want, Math.ceil((bytesMax - bytes) / this.avgBodyBytes) + 1) : want;
-      const rows = (
-        priority === undefined
-          ? this.stmt.loadEntries.all(queue.vhost, queue.name, after, n)
-          : this.stmt.loadPriorityEntries.all(queue.vhost, queue.name, priority, after, n)
-      ) as EntryRowValues[];
-      for (const row of rows) {
-        const entry = entryFromRow(queue, row);
-        out.push(entry);
-        bytes += entry.message.body.length;
-        after = entry.seq;
-        if (bytes >= bytesMax) break;
-      }
-      if (rows.length < n) break; // the queue has no more
-    }
-    if (out.length > 0) this.avgBodyBytes = Math.max(1, bytes / out.length);
-    return out;
+    const { entries, avgBodyBytes } = readPositions(this.stmt, queue, afterSeq, limit, opts, this.avgBodyBytes);
+    this.avgBodyBytes = avgBodyBytes;
+    return entries;
   }
 
   lastSeq(queue: EntityKey): number {
