@@ -126,8 +126,12 @@ try {
   if (commitMode) {
     const checkout = args.baselineDir ? { dir: args.baselineDir, subject: describe(args.baselineDir) } : buildCheckout(ROOT, args.baseline);
     if (checkout.remove) cleanups.push(async () => checkout.remove());
-    A = await withTls((a) => startAmqpd(ROOT, `amqpd@${describe(ROOT)}`, a));
-    B = await withTls((a) => startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`, a));
+    // Both sides get their own management and Prometheus ports (both listening, as deployed): on the
+    // defaults the second one could not bind them and ran without.
+    const ports = async () => ['--management-port', String(await freePort()), '--prometheus-port', String(await freePort())];
+    const [portsA, portsB] = [await ports(), await ports()];
+    A = await withTls((a) => startAmqpd(ROOT, `amqpd@${describe(ROOT)}`, [...a, ...portsA]));
+    B = await withTls((a) => startAmqpd(checkout.dir, `baseline-amqpd@${describe(checkout.dir)}`, [...a, ...portsB]));
     console.log(`${A.label} (this checkout) vs ${B.label} (baseline: ${checkout.subject})`);
   } else if (args.scraper) {
     const [http, metrics] = [await freePort(), await freePort()];

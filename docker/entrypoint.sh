@@ -5,8 +5,8 @@
 #   -flag ...            the same, with those flags (`docker run amqpd --log-level debug`);
 #   amqpctl <verb> ...   the CLI against the broker in this container (same env: port, user);
 #   anything else        run as given (`docker run -it amqpd sh`).
-# Configuration comes from AMQPD_* env vars (RABBITMQ_DEFAULT_USER/PASS are read as aliases of
-# AMQPD_DEFAULT_USER/PASS by the broker itself). The app directory is this script's parent's parent.
+# Configuration comes from AMQPD_* env vars (RABBITMQ_DEFAULT_USER/PASS/VHOST are read as aliases of
+# AMQPD_DEFAULT_USER/PASS/VHOST by the broker itself). The app directory is this script's parent's parent.
 set -eu
 app_dir=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 

@@ -62,8 +62,10 @@ export interface BrokerOptions {
   readonly writeHoldMaxMs?: number;
   /** The time for every timing rule of the engine (default systemClock; tests pass a FakeClock). */
   readonly clock?: Clock;
-  /** Created on first start, tagged administrator, with full permissions on "/" (default guest/guest). */
+  /** Created on first start, tagged administrator, with full permissions on defaultVhost (default guest/guest). */
   readonly defaultUser?: { readonly name: string; readonly password: string } | undefined;
+  /** The vhost created on first start (default "/"; RabbitMQ's default_vhost, the image's RABBITMQ_DEFAULT_VHOST). */
+  readonly defaultVhost?: string | undefined;
   /** Users that may only log in from loopback addresses (RabbitMQ's loopback_users; default none). */
   readonly loopbackUsers?: readonly string[] | undefined;
   /** Per-user and per-vhost resource limits (limits-source.ts); absent: the stored users' and vhosts' limits. */
@@ -138,15 +140,16 @@ export class Broker implements BrokerApi {
     return broker;
   }
 
-  /** First start: "/" and the default user with every permission on it. */
+  /** First start: the default vhost ("/" unless configured) and the default user with every permission on it. */
   private seedDefaults(user: { readonly name: string; readonly password: string }): void {
-    this.createVhost(DEFAULT_VHOST);
+    const vhost = this.opts.defaultVhost ?? DEFAULT_VHOST;
+    this.createVhost(vhost);
     this.users.put({ name: user.name, password: user.password, tags: ['administrator'] });
-    this.users.setPermissions({ user: user.name, vhost: DEFAULT_VHOST, configure: '.*', write: '.*', read: '.*' });
+    this.users.setPermissions({ user: user.name, vhost, configure: '.*', write: '.*', read: '.*' });
     // Committed now, at open, not with the first client's writes: the first commit of a new store
     // is a slow sync that would otherwise land in the store's sync-time average under traffic.
     this.opts.store.flush();
-    this.opts.log.info({ user: user.name }, 'first start: created vhost / and the default user');
+    this.opts.log.info({ user: user.name, vhost }, 'first start: created the default vhost and user');
   }
 
   /** Creates a vhost (stored, so it survives a restart even empty); an existing one is returned. */

@@ -53,6 +53,8 @@ export interface Config {
   readonly productVersion: string;
   readonly defaultUser: string;
   readonly defaultPass: string;
+  /** The vhost created on first start, where the default user gets full permissions (RabbitMQ's default_vhost). */
+  readonly defaultVhost: string;
   /** Management HTTP API port (RabbitMQ's 15672); 0: off. */
   readonly managementPort: number;
   /** Prometheus metrics port (RabbitMQ's 15692); 0: off. */
@@ -194,6 +196,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'guest',
     describe: 'Password of the default user (first start only)',
     envAliases: ['RABBITMQ_DEFAULT_PASS'],
+  },
+  {
+    key: 'defaultVhost',
+    flag: 'default-vhost',
+    kind: 'string',
+    default: '/',
+    describe: 'Vhost created on first start (empty data dir), with full permissions for the default user',
+    envAliases: ['RABBITMQ_DEFAULT_VHOST'],
+    check: nonEmpty,
   },
   {
     key: 'loopbackUsers',

@@ -114,7 +114,7 @@ export class AmqpServer {
     const brokerLog = log.child({ component: 'broker' });
     const defaultUser = { name: config.defaultUser, password: config.defaultPass };
     const loopbackUsers = config.loopbackUsers.split(',').map((u) => u.trim()).filter((u) => u !== '');
-    const access = { defaultUser, loopbackUsers, limits: limitsSource };
+    const access = { defaultUser, defaultVhost: config.defaultVhost, loopbackUsers, limits: limitsSource };
     const codec = { decodeProperties, encodeProperties, encodeTable, decodeTable };
     this.broker = Broker.open({ store, log: brokerLog, codec, writeHoldMaxMs, ...access });
     this.ctx = {

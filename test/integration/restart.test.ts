@@ -38,3 +38,22 @@ describe('restart', () => {
     }
   });
 });
+
+describe('default vhost (RABBITMQ_DEFAULT_VHOST)', () => {
+  it('a first start with defaultVhost makes only that vhost: a client opens it, and "/" is refused', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-vhost-'));
+    try {
+      const b = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', defaultVhost: 'app' });
+      const base = b.url.replace(/\/$/, '');
+      const c = await amqp.connect(`${base}/app`);
+      const ch = await c.createChannel();
+      expect((await ch.assertQueue('in-app')).queue).toBe('in-app');
+      await c.close();
+      // RabbitMQ's reply to a vhost that does not exist: connection.close 530 on connection.open.
+      await expect(amqp.connect(`${base}/%2F`)).rejects.toThrow(/ConnectionClose/); // 530 'vhost / not found' (handshake tests check the text)
+      await b.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

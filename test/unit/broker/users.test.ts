@@ -114,6 +114,23 @@ describe('vhosts in the broker', () => {
     })();
   });
 
+  it('creates the configured default vhost instead of / on first start (RABBITMQ_DEFAULT_VHOST), with the default user on it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-vhosts-'));
+    try {
+      const opts = { defaultUser: { name: 'admin', password: 's3' }, defaultVhost: 'app' };
+      const b1 = openBroker(SqliteStore.open({ dataDir, durability: 'strict', log }), opts);
+      expect(b1.vhostNames()).toEqual(['app']);
+      expect(b1.users.permissions('admin', 'app')?.record).toMatchObject({ configure: '.*', write: '.*', read: '.*' });
+      expect(b1.users.permissions('admin', '/')).toBeUndefined();
+      await b1.close();
+      const b2 = openBroker(SqliteStore.open({ dataDir, durability: 'strict', log }), { ...opts, defaultVhost: 'other' });
+      expect(b2.vhostNames()).toEqual(['app']); // not first start: nothing seeded again
+      await b2.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('deleting a vhost removes its durable queues, exchanges and permissions', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'amqpd-vhosts-'));
     try {

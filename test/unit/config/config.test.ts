@@ -17,6 +17,7 @@ describe('config', () => {
       productVersion: '3.13.7',
       defaultUser: 'guest',
       defaultPass: 'guest',
+      defaultVhost: '/',
       managementPort: 15672,
       prometheusPort: 15692,
       clusterName: 'amqpd',
@@ -56,6 +57,7 @@ describe('config', () => {
       ['product-version', 'AMQPD_PRODUCT_VERSION', 'productVersion', '9.9.9', '9.9.9'],
       ['default-user', 'AMQPD_DEFAULT_USER', 'defaultUser', 'u1', 'u1'],
       ['default-pass', 'AMQPD_DEFAULT_PASS', 'defaultPass', 'p1', 'p1'],
+      ['default-vhost', 'AMQPD_DEFAULT_VHOST', 'defaultVhost', 'app', 'app'],
       ['management-port', 'AMQPD_MANAGEMENT_PORT', 'managementPort', '15999', 15999],
       ['prometheus-port', 'AMQPD_PROMETHEUS_PORT', 'prometheusPort', '15998', 15998],
       ['cluster-name', 'AMQPD_CLUSTER_NAME', 'clusterName', 'c1', 'c1'],
@@ -107,6 +109,8 @@ describe('config', () => {
     expect(buildConfig({}, both)).toMatchObject({ defaultUser: 'a-user', defaultPass: 'a-pass' });
     expect(buildConfig({ defaultUser: 'flag-user' }, rmq)).toMatchObject({ defaultUser: 'flag-user', defaultPass: 'rmq-pass' });
     expect(() => buildConfig({}, { RABBITMQ_DEFAULT_USER: '' })).toThrow(/RABBITMQ_DEFAULT_USER: "" must not be empty/);
+    expect(buildConfig({}, { RABBITMQ_DEFAULT_VHOST: 'app' })).toMatchObject({ defaultVhost: 'app' });
+    expect(buildConfig({}, { RABBITMQ_DEFAULT_VHOST: 'app', AMQPD_DEFAULT_VHOST: 'mine' })).toMatchObject({ defaultVhost: 'mine' });
     const help = await parseArgs(['--help'], {});
     if (help.kind === 'exit') expect(help.output.replace(/\s+/g, ' ')).toContain('[env AMQPD_DEFAULT_USER] [also env RABBITMQ_DEFAULT_USER]');
     expect(help.kind).toBe('exit');
