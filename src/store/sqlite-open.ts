@@ -21,6 +21,12 @@ export const DB_FILE_NAME = 'amqpd.db';
  * more), and window-1 / window-1000 confirms unchanged (bench/RESULTS.md, run 10).
  */
 export const PAGE_SIZE_BYTES = 8192;
+/**
+ * What the -wal file is cut back to once a checkpoint has emptied it (PRAGMA journal_size_limit).
+ * One huge transaction (deleting or purging a queue of a million messages is one, by design) grows
+ * the WAL to hundreds of MB; without a limit SQLite keeps the file at that size for ever after.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** The store cannot be opened: corrupt, unreadable, not ours, or written by a newer amqpd. */
 export class StoreOpenError extends Error {
@@ -47,6 +53,7 @@ export function openDatabase(file: string, wallMs: number): { db: Database.Datab
     // Strict mode syncs the WAL itself (commit-scheduler.ts), so SQLite's per-commit fsync is not needed.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = OFF');
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     return { db, migrated: migrate(db, version, wallMs) };
   } catch (err) {
     db.close();

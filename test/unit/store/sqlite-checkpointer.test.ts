@@ -83,3 +83,21 @@ describe('the checkpoint worker', () => {
     }
   });
 });
+
+describe('the WAL after one huge transaction', () => {
+  it('is cut back to at most 64 MiB once checkpointed, not kept at its high-water size', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    // Chunk limits wide enough for the 80 MiB below to be one transaction, as a big queue deletion is.
+    const s = SqliteStore.open({ dataDir: d, durability: 'strict', chunkLimits: { opsMax: 1_000_000, bytesMax: 1 << 30 } });
+    stores.push(s);
+    const body = 'y'.repeat(1024 * 1024);
+    for (let i = 1; i <= 80; i++) s.insertMessage(Q, i, message(i, body), { scratch: false });
+    s.flush(); // one commit: ~80 MiB of WAL, checkpointed after it
+    const wal = (): number => statSync(join(d, `${DB_FILE_NAME}-wal`)).size;
+    expect(wal()).toBeGreaterThan(80 * 1024 * 1024);
+    s.insertMessage({ vhost: '/', name: 'small' }, 1, message(100, 'small'), { scratch: false });
+    s.flush(); // this write starts the WAL over, and the file is cut back
+    expect(wal()).toBeLessThanOrEqual(64 * 1024 * 1024);
+  });
+});
