@@ -231,13 +231,15 @@ describe('web UI in headless Chromium', () => {
     await waitText('#queues tbody', 'imported-q');
     // Sorted by name; a click on the header reverses it; the filter is a regex on the name.
     const names = () => page.$$eval('#queues a[href^="#/queue/"]', (as) => as.map((a) => a.textContent));
-    expect(await names()).toEqual(['imported-q', QUEUE]);
+    // The API sorts and filters (the list is paged): each change is a new request, so wait for it.
+    await expect.poll(names).toEqual(['imported-q', QUEUE]);
     await page.click('#queues th:has-text("Name")');
-    expect(await names()).toEqual([QUEUE, 'imported-q']);
+    await expect.poll(names).toEqual([QUEUE, 'imported-q']);
     await page.fill('#page-queues input.filter', '^imp');
-    expect(await names()).toEqual(['imported-q']);
+    await expect.poll(names).toEqual(['imported-q']);
     await page.fill('#page-queues input.filter', '');
     await page.click('#queues th:has-text("Name")');
+    await expect.poll(names).toEqual(['imported-q', QUEUE]);
   });
 
   it('publishes to an exchange from its page and sees where it was routed', async () => {
@@ -258,6 +260,28 @@ describe('web UI in headless Chromium', () => {
     await waitText('#queues tbody', 'imported-q');
     expect(await page.$$eval('#queues a[href^="#/queue/"]', (as) => as.map((a) => a.textContent))).toEqual(['imported-q']);
     expect((await m.api('GET', `/api/queues/%2F/${encodeURIComponent(QUEUE)}`)).status).toBe(404);
+  });
+
+  it('lists queues a page at a time: 100 a page, the API filtering and paging', async () => {
+    const bulk = Array.from({ length: 105 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
+    for (const q of bulk) expect((await m.api('PUT', `/api/queues/%2F/${q}`, { durable: false })).status).toBe(201);
+    // The list's request asks for one page (RabbitMQ's UI does the same), never every queue.
+    const asked = page.waitForRequest((r) => /\/api\/queues\?.*page=1.*page_size=100/.test(r.url()));
+    await page.click('#nav-queues');
+    await asked;
+    await page.fill('#page-queues input.filter', '^bulk-');
+    await waitText('#page-queues .pager-info', 'Page 1 of 2 · 105 queues (of 106)');
+    const names = () => page.$$eval('#queues a[href^="#/queue/"]', (as) => as.map((a) => a.textContent));
+    expect(await names()).toEqual(bulk.slice(0, 100));
+    await page.click('#page-queues .pager-next');
+    await waitText('#page-queues .pager-info', 'Page 2 of 2');
+    await expect.poll(names).toEqual(bulk.slice(100));
+    expect(await page.isDisabled('#page-queues .pager-next')).toBe(true);
+    for (const q of bulk) await m.api('DELETE', `/api/queues/%2F/${q}`);
+    // The list shrank under the page it shows: a refresh lands on its last page.
+    await page.fill('#page-queues input.filter', '');
+    await waitText('#page-queues .pager-info', 'Page 1 of 1 · 1 queues');
+    await expect.poll(names).toEqual(['imported-q']);
   });
 
   it('shows the admin pages with real data and adds a user and a permission from them', async () => {
